@@ -1,0 +1,104 @@
+"""The `hubscout` command line. Errors a user can cause print as one line and exit with 2."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hubscout import __version__
+from hubscout.errors import HubscoutError
+from hubscout.settings import Settings, apply_offline_defaults
+
+app = typer.Typer(
+    help="hubscout: keeps a hub of pre-trained models labeled and selects models for a task.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the CLI, turning user errors into one line on stderr and exit code 2."""
+    apply_offline_defaults()
+    try:
+        app(standalone_mode=False)
+    except HubscoutError as error:
+        err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as done:
+        sys.exit(getattr(done, "exit_code", getattr(done, "code", 0)))
+    except Exception as error:  # click's usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+
+
+@app.command()
+def version() -> None:
+    """Print the hubscout version."""
+    console.print(__version__)
+
+
+@app.command()
+def doctor() -> None:
+    """Print the resolved profile and check that each backend answers."""
+    from hubscout.doctor import CHECKS
+
+    settings = Settings()
+    console.print(f"profile: [bold]{settings.profile}[/bold]")
+    console.print(f"data dir: {settings.data_dir}")
+    failed = 0
+    for check_backend in CHECKS:
+        check = check_backend(settings)
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        line = f"{mark} {check.backend:<18} {check.detail} ({check.seconds:.1f} s)"
+        console.print(line, highlight=False, soft_wrap=True)
+        failed += not check.ok
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def models() -> None:
+    """List the architectures the open_clip loader knows (hubscout's tiny configs included)."""
+    from hubscout.models.open_clip_loader import CONFIG_DIR, architectures
+
+    own = {path.stem for path in CONFIG_DIR.glob("*.json")}
+    for name in architectures():
+        console.print(f"open_clip:{name}" + ("  (hubscout config)" if name in own else ""))
+
+
+@app.command()
+def features(
+    source: Annotated[str, typer.Argument(help="Model source URI, e.g. open_clip:arch@file.pt")],
+    dataset: Annotated[Path, typer.Argument(help="An .npz file or a folder of class folders")],
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per forward pass")] = None,
+) -> None:
+    """Extract (or fetch from the cache) a model's features of an image dataset."""
+    from hubscout.data.datasets import load_image_dataset
+    from hubscout.features import extract_features
+    from hubscout.models import load_model
+    from hubscout.models.base import ImageEncoder
+
+    overrides = {k: v for k, v in {"device": device, "batch_size": batch_size}.items() if v}
+    settings = Settings(**overrides)
+    model = load_model(source, settings.resolved_device())
+    if not isinstance(model, ImageEncoder):
+        raise HubscoutError(f"{source} is a {model.kind}, which has no image features")
+    model.batch_size = settings.batch_size
+    images = load_image_dataset(dataset)
+    result = extract_features(model, images, settings.cache_dir)
+    table = Table(show_header=False)
+    table.add_row("model", f"{model.source} ({model.content_hash[:12]})")
+    table.add_row("dataset", f"{images.name}: {len(images)} images ({images.content_hash[:12]})")
+    table.add_row("features", f"{result.features.shape[0]} x {result.features.shape[1]} float32")
+    table.add_row("cache", f"{'hit' if result.from_cache else 'miss'}: {result.path}")
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Datasets, the concept graph and the synthetic concept world."""

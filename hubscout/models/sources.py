@@ -1,0 +1,45 @@
+"""The registry of source-URI schemes: `<scheme>:<rest>` -> a loaded model.
+
+| scheme      | forms                                                         |
+|-------------|---------------------------------------------------------------|
+| `open_clip` | `open_clip:<arch>/<pretrained tag>`, `open_clip:<arch>@<file>` |
+| `timm`      | `timm:<name>@<weights file>`                                  |
+| `starter`   | `starter:<name>` (a model of the starter hub's manifest)      |
+
+Loader modules are imported on first use so that the CLI starts fast.
+"""
+
+import importlib
+
+import torch
+
+from hubscout.errors import UnknownSchemeError
+from hubscout.models.base import HubModel
+
+SCHEME_LOADERS: dict[str, str] = {
+    "open_clip": "hubscout.models.open_clip_loader",
+    "timm": "hubscout.models.timm_loader",
+    "starter": "hubscout.models.starter_loader",
+}
+
+
+def parse_source(uri: str) -> tuple[str, str]:
+    """Split a source URI into (scheme, rest); raise UnknownSchemeError if it has no loader."""
+    scheme, separator, rest = uri.partition(":")
+    if not separator or not rest:
+        raise UnknownSchemeError(
+            f"source {uri!r} is not a URI: write <scheme>:<model>, with a scheme among "
+            f"{', '.join(SCHEME_LOADERS)}"
+        )
+    if scheme not in SCHEME_LOADERS:
+        raise UnknownSchemeError(
+            f"unknown source scheme {scheme!r} in {uri!r}: use one of {', '.join(SCHEME_LOADERS)}"
+        )
+    return scheme, rest
+
+
+def load_model(uri: str, device: str | torch.device = "cpu") -> HubModel:
+    """Load the model a source URI names onto `device`."""
+    scheme, rest = parse_source(uri)
+    loader = importlib.import_module(SCHEME_LOADERS[scheme])
+    return loader.load(rest, torch.device(device))

@@ -1,0 +1,68 @@
+"""`starter:<name>`: a model of the starter hub, resolved through the hub manifest.
+
+The manifest (`<data dir>/hub/manifest.json`, written by the `starter_hub` DVC stage) maps
+each name to an ordinary source URI; this loader only resolves the name and delegates.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, ValidationError
+
+from hubscout.errors import ConfigError, SourceError
+from hubscout.models.base import HubModel
+from hubscout.settings import Settings
+
+
+class ManifestEntry(BaseModel):
+    """One model of the starter hub; `checkpoint` is relative to the manifest's folder."""
+
+    name: str
+    kind: str
+    scheme: str
+    architecture: str
+    checkpoint: str
+
+
+class HubManifest(BaseModel):
+    """The list of models a starter hub holds."""
+
+    models: list[ManifestEntry]
+
+
+def manifest_path(settings: Settings) -> Path:
+    """Where the starter hub's manifest lives."""
+    return settings.data_dir / "hub" / "manifest.json"
+
+
+def read_manifest(path: Path) -> HubManifest:
+    """Read and validate a hub manifest."""
+    if not path.is_file():
+        raise SourceError(
+            f"the starter hub is not built ({path} is missing): run `make demo` or `dvc repro`"
+        )
+    try:
+        return HubManifest.model_validate(json.loads(path.read_text()))
+    except (ValidationError, json.JSONDecodeError) as error:
+        raise ConfigError(f"hub manifest {path} is invalid ({error}): rebuild the hub") from error
+
+
+def resolve(name: str, path: Path) -> str:
+    """The source URI of the starter model `name`."""
+    manifest = read_manifest(path)
+    for entry in manifest.models:
+        if entry.name == name:
+            checkpoint = path.parent / entry.checkpoint
+            return f"{entry.scheme}:{entry.architecture}@{checkpoint}"
+    known = ", ".join(entry.name for entry in manifest.models)
+    raise SourceError(f"the starter hub has no model {name!r}; it has: {known}")
+
+
+def load(rest: str, device: torch.device) -> HubModel:
+    """Load a starter model by name."""
+    from hubscout.models.sources import load_model
+
+    model = load_model(resolve(rest, manifest_path(Settings())), device)
+    model.source = f"starter:{rest}"
+    return model

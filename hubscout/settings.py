@@ -1,0 +1,118 @@
+"""One typed settings object for every knob of hubscout.
+
+Environment variables with the HUBSCOUT_ prefix override the embedded defaults; the engines' own
+variables (MLFLOW_TRACKING_URI, PREFECT_API_URL, RAY_ADDRESS) are honoured for the production
+profile. Experiment parameters live in params.yaml (tracked by DVC), not here.
+"""
+
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+# hubscout runs offline by default: no engine may phone home or fetch weights.
+OFFLINE_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "DVC_NO_ANALYTICS": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "HF_HUB_OFFLINE": "1",
+}
+
+
+def apply_offline_defaults() -> None:
+    """Set each offline variable that the environment does not already set."""
+    for name, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+
+
+class Settings(BaseSettings):
+    """Resolved configuration. Construct with `Settings()`; pass keywords to override in code."""
+
+    model_config = SettingsConfigDict(env_prefix="HUBSCOUT_", frozen=True, populate_by_name=True)
+
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the world, the hub, caches and databases live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="Registry database; default: a SQLite file in the data directory.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSCOUT_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking URI; default: sqlite:///<data dir>/mlflow.db.",
+    )
+    prefect_api_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSCOUT_PREFECT_API_URL", "PREFECT_API_URL"),
+        description="Prefect API; default: Prefect's ephemeral API, started on demand.",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSCOUT_RAY_ADDRESS", "RAY_ADDRESS"),
+        description="Ray cluster address; default: a local Ray started on demand.",
+    )
+    device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
+    batch_size: int = Field(default=256, gt=0, description="Images per forward pass.")
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, value: str) -> str:
+        if not _DEVICE_PATTERN.match(value):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {value!r}")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def registry_database_url(self) -> str:
+        """SQLAlchemy URL of the registry database."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'registry.db'}"
+
+    @cached_property
+    def mlflow_uri(self) -> str:
+        """MLflow tracking URI (SQLite in the data dir by default; file stores are refused)."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir / 'mlflow.db'}"
+
+    @cached_property
+    def mlflow_artifact_dir(self) -> Path:
+        """Local artifact root used when MLflow runs embedded."""
+        return self.data_dir / "mlflow-artifacts"
+
+    @cached_property
+    def cache_dir(self) -> Path:
+        """Content-addressed caches (features, labels)."""
+        return self.data_dir / "cache"
+
+    @cached_property
+    def profile(self) -> str:
+        """'embedded' when no production engine is configured, 'production' when all are."""
+        production = [
+            self.database_url,
+            self.mlflow_tracking_uri,
+            self.prefect_api_url,
+            self.ray_address,
+        ]
+        configured = sum(value is not None for value in production)
+        if configured == 0:
+            return "embedded"
+        return "production" if configured == len(production) else "mixed"
+
+    def resolved_device(self) -> str:
+        """The torch device to use: CUDA when present unless overridden."""
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"

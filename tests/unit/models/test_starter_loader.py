@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from hubscout.errors import ConfigError, SourceError
+from hubscout.models import load_model
+from hubscout.models.starter_loader import manifest_path, resolve
+from hubscout.settings import Settings
+from tests.conftest import TINY_CLIP_ARCH
+
+
+def write_manifest(data_dir, tiny_clip):
+    _, checkpoint = tiny_clip
+    hub = data_dir / "hub"
+    (hub / "vlm").mkdir(parents=True)
+    (hub / "vlm" / "tiny.pt").write_bytes(checkpoint.read_bytes())
+    entry = {
+        "name": "tiny",
+        "kind": "vlm",
+        "scheme": "open_clip",
+        "architecture": TINY_CLIP_ARCH,
+        "checkpoint": "vlm/tiny.pt",
+    }
+    (hub / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    return hub
+
+
+def test_starter_names_resolve_through_the_manifest(data_dir, tiny_clip):
+    hub = write_manifest(data_dir, tiny_clip)
+    path = manifest_path(Settings())
+    assert resolve("tiny", path) == f"open_clip:{TINY_CLIP_ARCH}@{hub / 'vlm' / 'tiny.pt'}"
+    model = load_model("starter:tiny")
+    assert model.source == "starter:tiny"
+    assert model.content_hash == load_model(resolve("tiny", path)).content_hash
+
+
+def test_unknown_starter_model_lists_the_known_ones(data_dir, tiny_clip):
+    write_manifest(data_dir, tiny_clip)
+    with pytest.raises(SourceError, match="has no model 'huge'; it has: tiny"):
+        load_model("starter:huge")
+
+
+def test_missing_and_invalid_manifest(data_dir):
+    with pytest.raises(SourceError, match="not built"):
+        load_model("starter:tiny")
+    (data_dir / "hub").mkdir(parents=True)
+    (data_dir / "hub" / "manifest.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="invalid"):
+        load_model("starter:tiny")

@@ -1,0 +1,60 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hubscout import __version__
+from tests.conftest import TINY_CLIP_ARCH
+
+
+def hubscout(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-c", "from hubscout.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_version_and_help(data_dir):
+    assert hubscout("version").stdout.strip() == __version__
+    help_text = hubscout("--help").stdout
+    for command in ("version", "doctor", "features", "models"):
+        assert command in help_text
+
+
+@pytest.mark.parametrize("command", ["doctor", "features", "models", "version"])
+def test_every_command_has_help(data_dir, command):
+    result = hubscout(command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_features_miss_then_hit(data_dir, tiny_clip, random_images, tmp_path):
+    _, checkpoint = tiny_clip
+    dataset = tmp_path / "random.npz"
+    np.savez(dataset, images=random_images)
+    source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
+    first = hubscout("features", source, str(dataset), "--device", "cpu")
+    assert first.returncode == 0, first.stderr
+    assert "20 x 64 float32" in first.stdout and "miss" in first.stdout
+    second = hubscout("features", source, str(dataset))
+    assert "hit" in second.stdout
+    assert list((data_dir / "cache" / "features").glob("*/*.npz"))
+
+
+def test_corrupt_checkpoint_gives_one_line_error_not_a_traceback(data_dir, tmp_path, tiny_clip):
+    _, checkpoint = tiny_clip
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(checkpoint.read_bytes()[:5000])
+    dataset = tmp_path / "d.npz"
+    np.savez(dataset, images=np.zeros((1, 32, 32, 3), np.uint8))
+    result = hubscout("features", f"open_clip:{TINY_CLIP_ARCH}@{broken}", str(dataset))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: checkpoint")
+    assert "re-export or re-download" in lines[0]
+
+
+def test_unknown_scheme_is_one_line(data_dir, tmp_path):
+    result = hubscout("features", "hf:x", str(tmp_path / "d.npz"))
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: unknown source scheme 'hf'")

@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from hubscout.settings import Settings
+
+
+def test_embedded_defaults_live_in_the_data_dir(data_dir: Path):
+    settings = Settings()
+    assert settings.profile == "embedded"
+    assert settings.data_dir == data_dir.resolve()
+    assert settings.registry_database_url == f"sqlite:///{data_dir / 'registry.db'}"
+    assert settings.mlflow_uri == f"sqlite:///{data_dir / 'mlflow.db'}"
+    assert settings.cache_dir == data_dir / "cache"
+    assert settings.prefect_api_url is None and settings.ray_address is None
+    assert settings.resolved_device() == "cpu"
+
+
+def test_engine_variables_select_the_production_profile(data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DATABASE_URL", "postgresql+psycopg://127.0.0.1/test")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("PREFECT_API_URL", "http://prefect:4200/api")
+    monkeypatch.setenv("RAY_ADDRESS", "ray-head:6379")
+    settings = Settings()
+    assert settings.profile == "production"
+    assert settings.registry_database_url == "postgresql+psycopg://127.0.0.1/test"
+    assert settings.mlflow_uri == "http://mlflow:5000"
+    assert settings.ray_address == "ray-head:6379"
+
+
+def test_hubscout_prefix_wins_and_partial_config_is_mixed(data_dir, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://engine:5000")
+    monkeypatch.setenv("HUBSCOUT_MLFLOW_TRACKING_URI", "http://hubscout:5000")
+    settings = Settings()
+    assert settings.mlflow_uri == "http://hubscout:5000"
+    assert settings.profile == "mixed"
+
+
+def test_device_and_batch_size_are_validated(data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DEVICE", "cuda:1")
+    assert Settings().device == "cuda:1"
+    assert Settings().resolved_device() == "cuda:1"
+    with pytest.raises(ValidationError, match="device must be"):
+        Settings(device="tpu")
+    with pytest.raises(ValidationError):
+        Settings(batch_size=0)
