@@ -17,6 +17,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+hub_app = typer.Typer(
+    help="The starter hub: what it holds and how its models do.", no_args_is_help=True
+)
+app.add_typer(hub_app, name="hub")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -102,3 +106,44 @@ def features(
     table.add_row("features", f"{result.features.shape[0]} x {result.features.shape[1]} float32")
     table.add_row("cache", f"{'hit' if result.from_cache else 'miss'}: {result.path}")
     console.print(table)
+
+
+@hub_app.command("summary")
+def hub_summary(
+    split: Annotated[str, typer.Option(help="Which split of each task to score")] = "test",
+) -> None:
+    """Zero-shot accuracy of every starter VLM on every target task (best per task in bold)."""
+    import polars as pl
+
+    from hubscout.data.store import World
+    from hubscout.models import load_model
+    from hubscout.models.starter_loader import manifest_path, read_manifest
+    from hubscout.starter.evaluation import best_model_per_task, zero_shot_table
+
+    settings = Settings()
+    manifest = read_manifest(manifest_path(settings))
+    world = World(settings.data_dir / "world")
+    names = [entry.name for entry in manifest.models if entry.kind == "vlm"]
+    models = {name: load_model(f"starter:{name}", settings.resolved_device()) for name in names}
+    result = zero_shot_table(world, models, settings.cache_dir, split)
+    best = dict(best_model_per_task(result).select("task", "best_model").iter_rows())
+    table = Table(title=f"zero-shot accuracy on the {split} split (chance in brackets)")
+    table.add_column("task")
+    for name in names:
+        table.add_column(name.removeprefix("vlm-"), justify="right")
+    for task, held_out, chance in world.tasks.select(
+        "task", "held_out", (1 / pl.col("n_classes")).alias("chance")
+    ).iter_rows():
+        rows = result.filter(pl.col("task") == task)
+        accuracy = dict(rows.select("model", "accuracy").iter_rows())
+        cells = [
+            f"[bold]{accuracy[n]:.2f}[/bold]" if best[task] == n else f"{accuracy[n]:.2f}"
+            for n in names
+        ]
+        label = f"{task}{' (held out)' if held_out else ''} [{chance:.2f}]"
+        table.add_row(label, *cells)
+    console.print(table)
+    winners = sorted(set(best.values()))
+    console.print(
+        f"best VLM differs across tasks: {len(winners)} distinct winners ({', '.join(winners)})"
+    )

@@ -31,6 +31,10 @@ class ModelCard(BaseModel):
     training_seconds: float | None = None
     license: str = "unknown"
     tags: list[str] = Field(default_factory=list)
+    training_fingerprint: str | None = Field(
+        default=None, description="Hash of what determined the weights (set by the hub build)."
+    )
+    metrics: dict[str, float] = Field(default_factory=dict)
     class_to_node: dict[str, str] = Field(
         default_factory=dict, description="Explicit source-class -> concept-node mapping."
     )

@@ -19,19 +19,20 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 
 
 @cache
-def _register_configs() -> None:
+def register_configs() -> None:
+    """Make hubscout's JSON model configs known to open_clip (once per process)."""
     open_clip.add_model_config(CONFIG_DIR)
 
 
 def architectures() -> list[str]:
     """Every architecture name the loader knows (open_clip's and hubscout's configs)."""
-    _register_configs()
+    register_configs()
     return open_clip.list_models()
 
 
 def load(rest: str, device: torch.device) -> VisionLanguageModel:
     """Build the model from its config and load its weights."""
-    _register_configs()
+    register_configs()
     source = f"open_clip:{rest}"
     if "@" in rest:
         arch, _, checkpoint = rest.partition("@")

@@ -4,6 +4,7 @@
 |-------------|---------------------------------------------------------------|
 | `open_clip` | `open_clip:<arch>/<pretrained tag>`, `open_clip:<arch>@<file>` |
 | `timm`      | `timm:<name>@<weights file>`                                  |
+| `cvae`      | `cvae:<config>@<file.safetensors>` (conditional generators)   |
 | `starter`   | `starter:<name>` (a model of the starter hub's manifest)      |
 
 Loader modules are imported on first use so that the CLI starts fast.
@@ -19,6 +20,7 @@ from hubscout.models.base import HubModel
 SCHEME_LOADERS: dict[str, str] = {
     "open_clip": "hubscout.models.open_clip_loader",
     "timm": "hubscout.models.timm_loader",
+    "cvae": "hubscout.models.cvae",
     "starter": "hubscout.models.starter_loader",
 }
 

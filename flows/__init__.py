@@ -1,0 +1,1 @@
+"""Prefect flows: the deployment entrypoints (`flows/<name>.py:<flow>`)."""

@@ -1,0 +1,73 @@
+"""Flow: train the starter hub on Ray, write its manifest, evaluate and log it.
+
+Run by the DVC stage `starter_hub` (`python -m flows.build_starter_hub`), parameters from
+params.yaml. Models already trained with the same fingerprint are reused.
+"""
+
+import json
+from pathlib import Path
+
+import mlflow
+import polars as pl
+from prefect import flow
+
+from hubscout.params import read_params
+from hubscout.plots import heatmap
+from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.starter.build import HubParams, kind_of, write_manifest
+from hubscout.starter.evaluation import best_model_per_task
+from tasks.starter_hub import evaluate_vlms, train_starter_models, write_generator_contact_sheets
+from tasks.tracking import mlflow_run
+
+
+@flow(name="build-starter-hub", log_prints=True)
+def build_starter_hub_flow(
+    params_file: Path = Path("params.yaml"), report: Path = Path("reports/starter_hub.json")
+) -> dict:
+    """Train (or reuse) every model of the profile, then summarise the hub."""
+    settings = Settings()
+    params = HubParams(**read_params(params_file, "starter_hub"))
+    world_dir, hub = settings.data_dir / "world", settings.data_dir / "hub"
+    specs = params.specs()
+    results = train_starter_models(specs, world_dir, params, hub, settings)
+    write_manifest(hub, specs)
+    names = {kind: [s.name for s in specs if kind_of(s) == kind] for kind in ("vlm", "generator")}
+    sheets = write_generator_contact_sheets(names["generator"], hub)
+    table = evaluate_vlms(names["vlm"], world_dir, settings)
+    table.write_parquet(hub / "zero_shot.parquet")
+    best = best_model_per_task(table)
+    summary = {
+        "models": len(specs),
+        "trained_now": sum(trained for _, trained in results),
+        "training_seconds": round(sum(card.training_seconds or 0 for card, _ in results), 1),
+        "distinct_best_vlms": best["best_model"].n_unique(),
+        "mean_zero_shot_accuracy": {
+            row["model"]: round(row["accuracy"], 4)
+            for row in table.group_by("model")
+            .agg(pl.col("accuracy").mean())
+            .sort("model")
+            .to_dicts()
+        },
+    }
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(summary, indent=2) + "\n")
+    with mlflow_run(settings, "starter-hub", "build-starter-hub"):
+        mlflow.log_params(params.model_dump())
+        for card, _ in results:
+            mlflow.log_metrics(
+                {f"{card.name}.training_seconds": card.training_seconds or 0.0}
+                | {f"{card.name}.{k}": v for k, v in card.metrics.items()}
+            )
+        mlflow.log_metric("distinct_best_vlms", summary["distinct_best_vlms"])
+        mlflow.log_table(table.to_pandas(), artifact_file="zero_shot.json")
+        figure = heatmap(table, "task", "model", "accuracy", "zero-shot accuracy of starter VLMs")
+        mlflow.log_figure(figure, "zero_shot_heatmap.png")
+        for sheet in sheets:
+            mlflow.log_artifact(str(sheet), artifact_path="generator_contact_sheets")
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+if __name__ == "__main__":
+    apply_offline_defaults()
+    build_starter_hub_flow()

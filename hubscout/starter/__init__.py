@@ -1,0 +1,1 @@
+"""The starter hub: tiny VLMs, classifiers and generators trained on slices of the world."""

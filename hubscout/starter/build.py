@@ -1,0 +1,162 @@
+"""Training one starter model and saving it as an ordinary checkpoint with its card.
+
+Each model is saved as `<hub>/<kind>/<name>.safetensors` plus `<name>.card.json`, loadable
+through the public loaders (`open_clip:<arch>@<file>`, `timm:<name>@<file>`,
+`cvae:<config>@<file>`). A model whose card records the same training fingerprint is not
+trained again, so an interrupted build resumes where it stopped.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from safetensors.torch import save_file
+
+from hubscout.data.store import World
+from hubscout.errors import ConfigError
+from hubscout.models.cards import ModelCard, read_card, write_card
+from hubscout.models.cvae import metadata_for
+from hubscout.models.starter_loader import HubManifest, ManifestEntry
+from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec, catalog
+from hubscout.starter.training import (
+    CLASSIFIER_PREPROCESSING,
+    train_classifier,
+    train_generator,
+    train_vlm,
+)
+
+Spec = VLMSpec | ClassifierSpec | GeneratorSpec
+
+
+class HubParams(BaseModel):
+    """The `starter_hub` section of params.yaml."""
+
+    profile: str = "full"
+    seed: int = 0
+    step_scale: float = Field(default=1.0, gt=0, description="Multiplies every spec's steps.")
+    batch_size: int = Field(default=64, ge=8)
+    generator_images: int = Field(default=3000, ge=64)
+    parallel_jobs: int = Field(default=2, ge=1, description="Models trained at once (Ray).")
+
+    def specs(self) -> list[Spec]:
+        """Every model spec of the profile."""
+        try:
+            vlms, classifiers, generators = catalog(self.profile)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
+        return [*vlms, *classifiers, *generators]
+
+    def steps(self, spec: Spec) -> int:
+        """Training steps of `spec` under this profile."""
+        return max(int(spec.steps * self.step_scale), 10)
+
+
+def kind_of(spec: Spec) -> str:
+    """vlm, classifier or generator."""
+    return {VLMSpec: "vlm", ClassifierSpec: "classifier", GeneratorSpec: "generator"}[type(spec)]
+
+
+def scheme_of(spec: Spec) -> str:
+    """The source-URI scheme that loads the model."""
+    return {"vlm": "open_clip", "classifier": "timm", "generator": "cvae"}[kind_of(spec)]
+
+
+def checkpoint_path(hub: Path, spec: Spec) -> Path:
+    """Where the model's weights go."""
+    return hub / kind_of(spec) / f"{spec.name}.safetensors"
+
+
+def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
+    """Everything that determines the trained weights, hashed."""
+    identity = {
+        "spec": asdict(spec),
+        "steps": params.steps(spec),
+        "seed": params.seed,
+        "batch_size": params.batch_size,
+        "generator_images": params.generator_images,
+        "world": world.summary["params"],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+def build_model(spec: Spec, world: World, params: HubParams, hub: Path) -> tuple[ModelCard, bool]:
+    """Train and save one model unless an identical one is saved; (card, trained now?)."""
+    path = checkpoint_path(hub, spec)
+    wanted = fingerprint(spec, params, world)
+    existing = read_card(path) if path.is_file() else None
+    if existing is not None and existing.training_fingerprint == wanted:
+        return existing, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    steps = params.steps(spec)
+    metadata = None
+    card_fields: dict = {}
+    if isinstance(spec, VLMSpec):
+        trained = train_vlm(spec, world, params.seed, steps, params.batch_size)
+    elif isinstance(spec, ClassifierSpec):
+        trained = train_classifier(spec, world, params.seed, steps, params.batch_size)
+        card_fields = {
+            "source_classes": list(spec.classes),
+            "image_size": CLASSIFIER_PREPROCESSING.image_size,
+            "mean": CLASSIFIER_PREPROCESSING.mean,
+            "std": CLASSIFIER_PREPROCESSING.std,
+        }
+    else:
+        trained, prompt_encoder = train_generator(
+            spec, params.seed, steps, params.generator_images, params.batch_size
+        )
+        metadata = metadata_for(prompt_encoder)
+    state = {k: v.detach().contiguous() for k, v in trained.module.state_dict().items()}
+    temporary = path.with_suffix(".tmp")
+    save_file(state, str(temporary), metadata=metadata)
+    card = ModelCard(
+        name=spec.name,
+        kind=kind_of(spec),
+        architecture=spec.architecture,
+        source=f"starter:{spec.name}",
+        parameters=sum(p.numel() for p in trained.module.parameters()),
+        training_slice=spec.training_slice,
+        seed=params.seed,
+        training_seconds=round(trained.seconds, 2),
+        license="Apache-2.0",
+        tags=["starter", kind_of(spec)],
+        training_fingerprint=wanted,
+        metrics={
+            "first_loss": trained.first_loss,
+            "last_loss": trained.last_loss,
+            "training_examples": trained.examples,
+            "steps": steps,
+        },
+        **card_fields,
+    )
+    temporary.replace(path)
+    write_card(path, card)
+    return card, True
+
+
+def write_manifest(hub: Path, specs: list[Spec]) -> Path:
+    """The manifest that `starter:<name>` resolves through (paths relative to the hub)."""
+    entries = [
+        ManifestEntry(
+            name=spec.name,
+            kind=kind_of(spec),
+            scheme=scheme_of(spec),
+            architecture=spec.architecture,
+            checkpoint=str(checkpoint_path(hub, spec).relative_to(hub)),
+        )
+        for spec in specs
+    ]
+    path = hub / "manifest.json"
+    path.write_text(HubManifest(models=entries).model_dump_json(indent=2) + "\n")
+    return path
+
+
+def read_cards(hub: Path, names: list[str] | None = None) -> list[ModelCard]:
+    """The cards of the hub's saved models (all, or those in `names`)."""
+    cards = [
+        ModelCard.model_validate_json(p.read_text()) for p in sorted(hub.glob("*/*.card.json"))
+    ]
+    return [c for c in cards if names is None or c.name in names]

@@ -1,0 +1,71 @@
+"""Running core functions as Ray tasks: local Ray on demand, or the cluster at RAY_ADDRESS.
+
+On 2 CPUs Ray can hang silently when actors hold the cores, so jobs are plain tasks with an
+explicit CPU/GPU request, and every wait has a timeout.
+"""
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.progress import Progress
+
+from hubscout.settings import Settings
+
+
+@contextmanager
+def ray_session(settings: Settings, num_cpus: int) -> Iterator[None]:
+    """Join the cluster at RAY_ADDRESS, or start a local Ray with `num_cpus` CPUs; stop it after."""
+    import ray
+
+    if settings.ray_address:
+        ray.init(address=settings.ray_address, log_to_driver=False, logging_level="ERROR")
+    else:
+        ray.init(
+            num_cpus=num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="ERROR",
+            object_store_memory=256 * 1024**2,
+            runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}},
+        )
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _call_with_threads(function: Callable, threads: int, argument: Any) -> Any:
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    return function(argument)
+
+
+def map_on_ray(
+    function: Callable[[Any], Any],
+    arguments: Sequence[Any],
+    names: Sequence[str],
+    num_cpus: int = 1,
+    num_gpus: float = 0,
+    timeout_s: float = 3600,
+) -> list[Any]:
+    """`function(a)` for every argument as Ray tasks (inside a `ray_session`), in input order."""
+    import ray
+
+    remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_call_with_threads)
+    pending = {remote.remote(function, num_cpus, a): i for i, a in enumerate(arguments)}
+    results: list[Any] = [None] * len(arguments)
+    with Progress(transient=True) as progress:
+        bar = progress.add_task("ray jobs", total=len(arguments))
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=timeout_s)
+            if not ready:
+                waiting = ", ".join(names[i] for i in pending.values())
+                raise TimeoutError(f"no Ray job finished in {timeout_s:.0f} s; waiting: {waiting}")
+            index = pending.pop(ready[0])
+            results[index] = ray.get(ready[0])
+            progress.update(bar, advance=1, description=f"done: {names[index]}")
+    return results

@@ -1,0 +1,63 @@
+"""Prefect tasks that train the starter hub on Ray, write its manifest and evaluate it."""
+
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from hubscout.data.contact import contact_sheet
+from hubscout.data.store import World
+from hubscout.models import load_model
+from hubscout.models.cards import ModelCard
+from hubscout.settings import Settings
+from hubscout.starter.build import HubParams, Spec, build_model
+from hubscout.starter.evaluation import zero_shot_table
+from tasks.ray_jobs import map_on_ray, ray_session
+
+CONTACT_PROMPTS = (
+    "a red circle",
+    "a large blue striped square",
+    "a small yellow star",
+    "a green triangle",
+    "letter k",
+    "digit 7",
+)
+
+
+def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, bool]:
+    spec, world_dir, params, hub = job
+    return build_model(spec, World(world_dir), params, hub)
+
+
+@task(name="train-starter-models")
+def train_starter_models(
+    specs: list[Spec], world_dir: Path, params: HubParams, hub: Path, settings: Settings
+) -> list[tuple[ModelCard, bool]]:
+    """Train every model (one CPU each, `parallel_jobs` at once); saved ones are skipped."""
+    jobs = [(spec, world_dir, params, hub) for spec in specs]
+    with ray_session(settings, num_cpus=params.parallel_jobs):
+        return map_on_ray(_build_one, jobs, [s.name for s in specs], num_cpus=1)
+
+
+@task(name="generator-contact-sheets")
+def write_generator_contact_sheets(
+    generator_names: list[str], hub: Path, per_prompt: int = 8
+) -> list[Path]:
+    """One PNG per generator: a row of samples per contact prompt."""
+    folder = hub / "contact"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name in generator_names:
+        generator = load_model(f"starter:{name}")
+        images = generator.generate(list(CONTACT_PROMPTS), per_prompt, seed=0)
+        path = folder / f"{name}.png"
+        contact_sheet(list(images), list(CONTACT_PROMPTS)).save(path)
+        paths.append(path)
+    return paths
+
+
+@task(name="zero-shot-summary")
+def evaluate_vlms(vlm_names: list[str], world_dir: Path, settings: Settings) -> pl.DataFrame:
+    """Zero-shot accuracy of every starter VLM on every task's test split."""
+    models = {name: load_model(f"starter:{name}") for name in vlm_names}
+    return zero_shot_table(World(world_dir), models, settings.cache_dir)
