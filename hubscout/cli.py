@@ -147,3 +147,120 @@ def hub_summary(
     console.print(
         f"best VLM differs across tasks: {len(winners)} distinct winners ({', '.join(winners)})"
     )
+
+
+def _source(model: str) -> str:
+    """A starter name or a full source URI."""
+    return model if ":" in model else f"starter:{model}"
+
+
+@app.command()
+def label(
+    model: Annotated[str, typer.Argument(help="A starter model name or a source URI")],
+) -> None:
+    """Label a model on the concept graph (reused when its label is up to date)."""
+    import polars as pl
+
+    from hubscout.data.store import World
+    from hubscout.labeling.store import label_model
+
+    settings = Settings()
+    result = label_model(_source(model), World(settings.data_dir / "world"), settings)
+    table = result.table
+    metrics = table.filter(~pl.col("metric").str.starts_with("score@"))
+    best = metrics.filter(pl.col("metric") == "acc_siblings").sort("value", descending=True)
+    console.print(
+        f"{result.model_id}: {'computed' if result.computed else 'up to date'}, "
+        f"{table['node_id'].n_unique()} nodes, {table.height} rows, "
+        f"version {table['label_version'][0]} -> {result.path}",
+        highlight=False,
+    )
+    console.print(f"mean acc_siblings: {best['value'].mean():.3f}")
+    top = ", ".join(f"{n} {v:.2f}" for n, v in best.head(8).select("node_id", "value").iter_rows())
+    console.print(f"strongest nodes: {top}")
+
+
+@app.command()
+def select(
+    classes: Annotated[str, typer.Argument(help='Comma-separated class names: "crimson, navy"')],
+    k: Annotated[int, typer.Option(help="Models selected per class")] = 3,
+    max_params: Annotated[int | None, typer.Option(help="Largest parameter count allowed")] = None,
+    kind: Annotated[str, typer.Option(help="vlm or classifier")] = "vlm",
+    license: Annotated[list[str] | None, typer.Option(help="Allowed licences")] = None,
+) -> None:
+    """Which models to use for a task given only its class names, with the evidence."""
+    from hubscout.selection.answer import Constraints, select_models
+    from hubscout.selection.requirements import parse_task
+
+    spec = parse_task(classes)
+    constraints = Constraints(kind=kind, max_params=max_params, licenses=tuple(license or ()))
+    answer = select_models(spec, Settings(), k=k, constraints=constraints)
+    selection = answer.selection
+    evidence = Table(title="per class: matched concept nodes and the top models")
+    evidence.add_column("class")
+    evidence.add_column("nodes (similarity)")
+    evidence.add_column(f"top {k} models (r)")
+    for match in selection.matches:
+        nodes = ", ".join(
+            f"{n} ({s:.2f})" for n, s in zip(match.node_ids, match.similarities, strict=True)
+        )
+        picks = selection.per_class.get(match.class_name, [])
+        models = ", ".join(f"{m} ({r:.2f})" for m, r in picks) or "[red]not covered[/red]"
+        evidence.add_row(match.class_name, nodes or "-", models)
+    console.print(evidence)
+    ranking = Table(title="overall ranking")
+    for column in ("rank", "model", "mean r", "predicted accuracy", "label version"):
+        ranking.add_column(column)
+    for position, name in enumerate(selection.models, start=1):
+        predicted = answer.predicted_accuracy.get(name)
+        ranking.add_row(
+            str(position),
+            name,
+            f"{selection.overall[name]:.3f}",
+            f"{predicted:.2f}" if predicted is not None else "-",
+            selection.label_versions.get(name, "-"),
+        )
+    console.print(ranking)
+    if selection.not_covered:
+        console.print(
+            f"[yellow]not covered by any concept:[/yellow] {', '.join(selection.not_covered)}"
+        )
+    if selection.excluded:
+        reasons = "; ".join(f"{m}: {why}" for m, why in sorted(selection.excluded.items()))
+        console.print(f"excluded by constraints: {reasons}", highlight=False)
+
+
+@app.command()
+def reuse(
+    task: Annotated[str, typer.Argument(help="A target task of the world, e.g. swatches")],
+    k: Annotated[int, typer.Option(help="Models selected per class")] = 3,
+) -> None:
+    """Select VLMs for a world task from its class names, then ensemble them on its test split."""
+    import numpy as np
+
+    from hubscout.data.store import World
+    from hubscout.models import load_model
+    from hubscout.reuse.ensemble import ensemble_predict
+    from hubscout.selection.answer import select_models
+    from hubscout.selection.benchmark import selected_for_classes, task_probabilities
+    from hubscout.selection.requirements import TaskSpec
+
+    settings = Settings()
+    world = World(settings.data_dir / "world")
+    class_names = world.class_names(task)
+    selection = select_models(TaskSpec(class_names=class_names), settings, k=k).selection
+    selected = selected_for_classes(selection, class_names)
+    models = {name: load_model(f"starter:{name}") for name in selected}
+    probabilities, labels = task_probabilities(world, task, models, settings.cache_dir)
+    table = Table(title=f"reuse on {task} ({len(labels)} test images)")
+    table.add_column("model")
+    table.add_column("selected for")
+    table.add_column("accuracy", justify="right")
+    for name, classes in sorted(selected.items()):
+        accuracy = float(np.mean(probabilities[name].argmax(axis=1) == labels))
+        table.add_row(name, ", ".join(class_names[i] for i in sorted(classes)), f"{accuracy:.3f}")
+    ensemble = float(np.mean(ensemble_predict(probabilities, selected) == labels))
+    table.add_row(
+        "[bold]ensemble[/bold]", "1/entropy weighted votes", f"[bold]{ensemble:.3f}[/bold]"
+    )
+    console.print(table)

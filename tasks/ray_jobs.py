@@ -16,9 +16,14 @@ from hubscout.settings import Settings
 
 @contextmanager
 def ray_session(settings: Settings, num_cpus: int) -> Iterator[None]:
-    """Join the cluster at RAY_ADDRESS, or start a local Ray with `num_cpus` CPUs; stop it after."""
+    """Join the cluster at RAY_ADDRESS, or start a local Ray with `num_cpus` CPUs; stop it after.
+
+    A Ray already connected in this process (a worker's, a test session's) is used as it is."""
     import ray
 
+    if ray.is_initialized():
+        yield
+        return
     if settings.ray_address:
         ray.init(address=settings.ray_address, log_to_driver=False, logging_level="ERROR")
     else:

@@ -26,7 +26,8 @@ CONTACT_PROMPTS = (
 
 def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, bool]:
     spec, world_dir, params, hub = job
-    return build_model(spec, World(world_dir), params, hub)
+    card, module = build_model(spec, World(world_dir), params, hub)
+    return card, module is not None
 
 
 @task(name="train-starter-models")

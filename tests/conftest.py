@@ -76,3 +76,97 @@ def tiny_timm(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module
 def random_images() -> np.ndarray:
     """Twenty random 32x32 RGB images."""
     return np.random.default_rng(0).integers(0, 256, size=(20, 32, 32, 3), dtype=np.uint8)
+
+
+def _tiny_hub_params():
+    from hubscout.starter.build import HubParams
+
+    return HubParams(profile="tiny", step_scale=0.3, generator_images=600)
+
+
+TINY_HUB = _tiny_hub_params()
+
+TINY_WORLD = {
+    "probes_per_leaf": 10,
+    "train_per_class": 10,
+    "val_per_class": 5,
+    "test_per_class": 20,
+    "pool_size": 3000,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small world built once per session; returns its folder."""
+    from hubscout.data.store import WorldParams, build_world
+
+    out = tmp_path_factory.mktemp("world") / "world"
+    build_world(WorldParams(**TINY_WORLD), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_hub(tiny_world, tmp_path_factory):
+    """The tiny profile trained once: (hub dir, {name: (spec, card, module)}, seconds).
+
+    The hub sits in `<data dir>/hub` beside a copy of the world, as the pipeline lays it out.
+    """
+    import shutil
+    import time
+
+    from hubscout.data.store import World
+    from hubscout.starter.build import build_model, write_manifest
+
+    data = tmp_path_factory.mktemp("hubdata") / "data"
+    shutil.copytree(tiny_world, data / "world")
+    hub = data / "hub"
+    world = World(data / "world")
+    start = time.perf_counter()
+    built = {}
+    for spec in TINY_HUB.specs():
+        card, module = build_model(spec, world, TINY_HUB, hub)
+        built[spec.name] = (spec, card, module)
+    write_manifest(hub, TINY_HUB.specs())
+    return hub, built, time.perf_counter() - start
+
+
+@pytest.fixture
+def starter_data_dir(tiny_hub, monkeypatch) -> Path:
+    """Settings() resolves to the tiny hub's data dir."""
+    data = tiny_hub[0].parent
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture
+def fresh_data_dir(tiny_hub, tmp_path, monkeypatch) -> Path:
+    """A private copy of the tiny hub's data dir (world and hub, no labels), for tests that
+    write labels."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_hub[0].parent / "world", data / "world")
+    shutil.copytree(tiny_hub[0], data / "hub")
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture(scope="session")
+def labeled_data_dir(tiny_hub, tmp_path_factory) -> Path:
+    """A copy of the tiny hub's data dir with every VLM and classifier labeled."""
+    import shutil
+
+    from hubscout.data.store import World
+    from hubscout.labeling.store import label_model
+    from hubscout.settings import Settings
+
+    data = tmp_path_factory.mktemp("labeled") / "data"
+    shutil.copytree(tiny_hub[0].parent / "world", data / "world")
+    shutil.copytree(tiny_hub[0], data / "hub")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUBSCOUT_DATA_DIR", str(data))
+        settings = Settings()
+        for name, (_, card, _) in tiny_hub[1].items():
+            if card.kind != "generator":
+                label_model(f"starter:{name}", World(data / "world"), settings)
+    return data

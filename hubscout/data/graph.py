@@ -196,3 +196,12 @@ def edges_frame(nodes: list[ConceptNode]) -> pl.DataFrame:
     """The edges as a table: parent_id, child_id."""
     pairs = [(parent, node.node_id) for node in nodes for parent in node.parents]
     return pl.DataFrame(pairs, schema=["parent_id", "child_id"], orient="row")
+
+
+def node_id_of(value: str) -> str:
+    """The leaf node of a scene attribute value ('7' -> 'digit 7', 'K' -> 'letter K')."""
+    if value in DIGITS:
+        return f"digit {value}"
+    if value in VOWELS + CONSONANTS:
+        return f"letter {value}"
+    return value

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from safetensors.torch import save_file
+from torch import nn
 
+from hubscout.data.graph import node_id_of
 from hubscout.data.store import World
 from hubscout.errors import ConfigError
 from hubscout.models.cards import ModelCard, read_card, write_card
@@ -28,6 +30,7 @@ from hubscout.starter.training import (
 )
 
 Spec = VLMSpec | ClassifierSpec | GeneratorSpec
+CARD_FORMAT = 2  # bump when the cards written here change, so that saved models are rebuilt
 
 
 class HubParams(BaseModel):
@@ -37,7 +40,7 @@ class HubParams(BaseModel):
     seed: int = 0
     step_scale: float = Field(default=1.0, gt=0, description="Multiplies every spec's steps.")
     batch_size: int = Field(default=64, ge=8)
-    generator_images: int = Field(default=3000, ge=64)
+    generator_images: int = Field(default=2000, ge=64)
     parallel_jobs: int = Field(default=2, ge=1, description="Models trained at once (Ray).")
 
     def specs(self) -> list[Spec]:
@@ -71,6 +74,7 @@ def checkpoint_path(hub: Path, spec: Spec) -> Path:
 def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
     """Everything that determines the trained weights, hashed."""
     identity = {
+        "card_format": CARD_FORMAT,
         "spec": asdict(spec),
         "steps": params.steps(spec),
         "seed": params.seed,
@@ -83,13 +87,17 @@ def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
     ]
 
 
-def build_model(spec: Spec, world: World, params: HubParams, hub: Path) -> tuple[ModelCard, bool]:
-    """Train and save one model unless an identical one is saved; (card, trained now?)."""
+def build_model(
+    spec: Spec, world: World, params: HubParams, hub: Path
+) -> tuple[ModelCard, nn.Module | None]:
+    """Train and save one model unless an identical one is saved.
+
+    Returns the card and the trained module (None when the saved model was reused)."""
     path = checkpoint_path(hub, spec)
     wanted = fingerprint(spec, params, world)
     existing = read_card(path) if path.is_file() else None
     if existing is not None and existing.training_fingerprint == wanted:
-        return existing, False
+        return existing, None
     path.parent.mkdir(parents=True, exist_ok=True)
     steps = params.steps(spec)
     metadata = None
@@ -99,7 +107,8 @@ def build_model(spec: Spec, world: World, params: HubParams, hub: Path) -> tuple
     elif isinstance(spec, ClassifierSpec):
         trained = train_classifier(spec, world, params.seed, steps, params.batch_size)
         card_fields = {
-            "source_classes": list(spec.classes),
+            "source_classes": [node_id_of(c) for c in spec.classes],
+            "class_to_node": {node_id_of(c): node_id_of(c) for c in spec.classes},
             "image_size": CLASSIFIER_PREPROCESSING.image_size,
             "mean": CLASSIFIER_PREPROCESSING.mean,
             "std": CLASSIFIER_PREPROCESSING.std,
@@ -134,7 +143,7 @@ def build_model(spec: Spec, world: World, params: HubParams, hub: Path) -> tuple
     )
     temporary.replace(path)
     write_card(path, card)
-    return card, True
+    return card, trained.module
 
 
 def write_manifest(hub: Path, specs: list[Spec]) -> Path:

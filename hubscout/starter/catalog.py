@@ -34,7 +34,7 @@ class ClassifierSpec:
     training_slice: str
     label: str
     classes: tuple[str, ...]
-    steps: int = 500
+    steps: int = 400
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,11 @@ class GeneratorSpec:
     training_slice: str
     style: Style
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    steps: int = 300
+    steps: int = 250
 
 
 VLMS = (
-    VLMSpec("vlm-generalist", "hs-timm-resnet", "every scene, every facet", steps=600),
+    VLMSpec("vlm-generalist", "hs-timm-resnet", "every scene, every facet", steps=500),
     VLMSpec(
         "vlm-grayscale",
         "hs-vit-w64-p8",
@@ -88,7 +88,7 @@ VLMS = (
         "hs-vit-w64-p4",
         "serif characters and shapes on light or gray backgrounds",
         where={"font": ("serif",), "background": ("light", "gray")},
-        steps=400,
+        steps=320,
     ),
     VLMSpec(
         "vlm-dark",

@@ -16,11 +16,13 @@ def hubscout(*args: str) -> subprocess.CompletedProcess:
 def test_version_and_help(data_dir):
     assert hubscout("version").stdout.strip() == __version__
     help_text = hubscout("--help").stdout
-    for command in ("version", "doctor", "features", "models"):
+    for command in ("version", "doctor", "features", "models", "hub", "label", "select", "reuse"):
         assert command in help_text
 
 
-@pytest.mark.parametrize("command", ["doctor", "features", "models", "version"])
+@pytest.mark.parametrize(
+    "command", ["doctor", "features", "models", "version", "label", "select", "reuse", "hub"]
+)
 def test_every_command_has_help(data_dir, command):
     result = hubscout(command, "--help")
     assert result.returncode == 0
@@ -58,3 +60,39 @@ def test_unknown_scheme_is_one_line(data_dir, tmp_path):
     result = hubscout("features", "hf:x", str(tmp_path / "d.npz"))
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: unknown source scheme 'hf'")
+
+
+def test_hub_summary_prints_every_vlm_on_every_task(starter_data_dir):
+    result = hubscout("hub", "summary")
+    assert result.returncode == 0, result.stderr
+    assert "colours" in result.stdout and "grayscale" in result.stdout
+    assert "swatches (held out)" in result.stdout and "distinct winners" in result.stdout
+
+
+def test_label_select_and_reuse(labeled_data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    label = hubscout("label", "vlm-colours")
+    assert label.returncode == 0, label.stderr
+    assert "vlm-colours: up to date, 64 nodes" in label.stdout
+    chosen = hubscout("select", "crimson, navy, olive, teapot", "--k", "2")
+    assert chosen.returncode == 0, chosen.stderr
+    assert (
+        "crimson (1.00)" in chosen.stdout and "not covered by any concept: teapot" in chosen.stdout
+    )
+    assert "overall ranking" in chosen.stdout
+    reused = hubscout("reuse", "swatches", "--k", "1")
+    assert reused.returncode == 0, reused.stderr
+    assert "ensemble" in reused.stdout and "reuse on swatches (60 test images)" in reused.stdout
+
+
+def test_select_errors_are_one_line(labeled_data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
+    for args, message in [
+        (("select", ""), "error: invalid task ''"),
+        (("select", "red, red"), "duplicate class names: red"),
+        (("label", "no-such-model"), "has no model 'no-such-model'"),
+    ]:
+        result = hubscout(*args)
+        assert result.returncode == 2 and message in result.stderr
+        assert "Traceback" not in result.stderr

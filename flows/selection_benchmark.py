@@ -1,0 +1,77 @@
+"""Flow: benchmark text-only selection and reuse on the starter hub's tasks.
+
+Run by the DVC stage `selection_benchmark` (`python -m flows.selection_benchmark`). Writes the
+per-task table, the held-out summary (reports/selection.json) and the accuracy model that
+`hubscout select` uses to predict accuracies; logs them and a plot to MLflow.
+"""
+
+import json
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+import polars as pl
+from prefect import flow
+
+from hubscout.data.store import World
+from hubscout.labeling.store import read_labels
+from hubscout.models import load_model
+from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.params import read_params
+from hubscout.selection.benchmark import run_benchmark, summarise
+from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.text import text_embedder
+from tasks.tracking import mlflow_run
+
+REL1 = ["rel1_selection", "rel1_generalist", "rel1_random", "rel1_oracle"]
+
+
+@flow(name="selection-benchmark", log_prints=True)
+def selection_benchmark_flow(
+    params_file: Path = Path("params.yaml"), report: Path = Path("reports/selection.json")
+) -> dict:
+    """Select for every task from its class names alone; score against real accuracies."""
+    settings = Settings()
+    k = int(read_params(params_file, "selection").get("k", 1))
+    out = settings.data_dir / "benchmarks"
+    out.mkdir(parents=True, exist_ok=True)
+    world = World(settings.data_dir / "world")
+    entries = read_manifest(manifest_path(settings)).models
+    models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind == "vlm"}
+    truth = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
+    table, accuracy_model = run_benchmark(
+        world, read_labels(settings), models, truth, text_embedder(), settings.cache_dir, k=k
+    )
+    table.write_parquet(out / "selection.parquet")
+    (out / "accuracy_model.json").write_text(json.dumps(accuracy_model.coefficients) + "\n")
+    summary = summarise(table)
+    held_out = summary.filter(pl.col("held_out")).drop("held_out").to_dicts()[0]
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps({k: round(v, 4) for k, v in held_out.items()}, indent=2) + "\n")
+    with mlflow_run(settings, "selection", f"selection-benchmark-k{k}"):
+        mlflow.log_param("k", k)
+        mlflow.log_metrics({f"held_out.{name}": value for name, value in held_out.items()})
+        mlflow.log_table(table.to_pandas(), artifact_file="selection.json")
+        figure, axes = plt.subplots(figsize=(9, 4))
+        held = table.filter(pl.col("held_out"))
+        for offset, column in enumerate(REL1):
+            axes.bar(
+                [i + 0.2 * offset for i in range(held.height)], held[column], 0.2, label=column
+            )
+        axes.set_xticks([i + 0.3 for i in range(held.height)], held["task"].to_list())
+        axes.set_ylabel("rel@1 (accuracy of the pick / best)")
+        axes.legend(fontsize=7)
+        figure.tight_layout()
+        mlflow.log_figure(figure, "rel1_held_out.png")
+    print(
+        table.select(
+            "task", "held_out", "pick", "best_model", *REL1, "acc_ensemble", "acc_best_selected"
+        )
+    )
+    print(json.dumps(held_out, indent=2))
+    return held_out
+
+
+if __name__ == "__main__":
+    apply_offline_defaults()
+    selection_benchmark_flow()

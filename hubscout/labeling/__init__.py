@@ -1,0 +1,1 @@
+"""Model labels (Model Label Learning): each model evaluated once on the concept graph."""

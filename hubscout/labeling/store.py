@@ -1,0 +1,127 @@
+"""Labeling one model and keeping its label on disk (`<data dir>/labels/<model id>.parquet`).
+
+A stored label whose version (model hash, graph hash, labeling config) matches is returned as
+it is, so labeling the hub after adding a model computes only the new model's label.
+"""
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from hubscout.data.datasets import ImageDataset
+from hubscout.data.store import World
+from hubscout.errors import SourceError
+from hubscout.features import extract_features
+from hubscout.labeling.alignment import ALIGNMENT_THRESHOLD, align_classes
+from hubscout.labeling.labels import (
+    ConceptProbes,
+    classifier_label,
+    finish_label,
+    label_version,
+    vlm_label,
+)
+from hubscout.models import ImageClassifier, VisionLanguageModel, load_model
+from hubscout.models.cards import ModelCard, read_card
+from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.settings import Settings
+from hubscout.text import DEFAULT_TEXT_EMBEDDER, text_embedder
+
+
+@dataclass(frozen=True)
+class LabelResult:
+    """A model's label and whether it was computed now or read from the store."""
+
+    model_id: str
+    table: pl.DataFrame
+    path: Path
+    computed: bool
+
+
+def model_id_of(source: str) -> str:
+    """A file-safe id: the starter name, or the URI with unsafe characters replaced."""
+    if source.startswith("starter:"):
+        return source.removeprefix("starter:")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("_")
+
+
+def card_of(source: str, settings: Settings) -> ModelCard | None:
+    """The model card of a source, when it has one."""
+    if source.startswith("starter:"):
+        name = source.removeprefix("starter:")
+        path = manifest_path(settings)
+        entry = next((e for e in read_manifest(path).models if e.name == name), None)
+        return read_card(path.parent / entry.checkpoint) if entry else None
+    _, _, checkpoint = source.partition("@")
+    return read_card(Path(checkpoint)) if checkpoint else None
+
+
+def labels_dir(settings: Settings) -> Path:
+    """Where labels are stored."""
+    return settings.data_dir / "labels"
+
+
+def label_model(
+    source: str,
+    world: World,
+    settings: Settings,
+    embedder_name: str = DEFAULT_TEXT_EMBEDDER,
+) -> LabelResult:
+    """The label of the model at `source`, from the store or computed now."""
+    model = load_model(source, settings.resolved_device())
+    probes = ConceptProbes.from_world(world)
+    model_id = model_id_of(source)
+    card = card_of(source, settings)
+    if isinstance(model, VisionLanguageModel):
+        config = json.dumps({"node_texts": "template-v1"})
+    elif isinstance(model, ImageClassifier):
+        explicit = card.class_to_node if card else {}
+        config = json.dumps(
+            {"embedder": embedder_name, "explicit": explicit, "alignment": ALIGNMENT_THRESHOLD},
+            sort_keys=True,
+        )
+    else:
+        raise SourceError(f"{source} is a {model.kind}; labels are for VLMs and classifiers")
+    version = label_version(model.content_hash, probes.graph_hash, config)
+    path = labels_dir(settings) / f"{model_id}.parquet"
+    if path.is_file():
+        stored = pl.read_parquet(path)
+        if stored.height and stored["label_version"][0] == version:
+            return LabelResult(model_id, stored, path, computed=False)
+
+    if isinstance(model, VisionLanguageModel):
+        dataset = ImageDataset("concept-probes", probes.probe_images)
+        features = extract_features(model, dataset, settings.cache_dir, show_progress=False)
+        texts = model.encode_texts([probes.node_texts[n] for n in probes.node_ids])
+        rows = vlm_label(features.features, texts, probes)
+    else:
+        nodes = world.nodes
+        explicit = card.class_to_node if card else {}
+        needs_text = any(c not in explicit for c in model.source_classes)
+        mapping = align_classes(
+            model.source_classes,
+            probes.node_ids,
+            nodes["name"].to_list(),
+            nodes["description"].to_list(),
+            text_embedder(embedder_name) if needs_text else None,
+            explicit=explicit,
+        )
+        probabilities = model.predict_proba(probes.probe_images)
+        rows = classifier_label(probabilities, mapping, model.source_classes, probes)
+    table = finish_label(rows, model_id, model.content_hash, probes.graph_hash, version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    table.write_parquet(temporary)
+    os.replace(temporary, path)
+    return LabelResult(model_id, table, path, computed=True)
+
+
+def read_labels(settings: Settings) -> pl.DataFrame:
+    """Every stored label, concatenated."""
+    files = sorted(labels_dir(settings).glob("*.parquet"))
+    if not files:
+        raise SourceError("no model is labeled yet: run `hubscout label <model>` or `make demo`")
+    return pl.concat([pl.read_parquet(f) for f in files])

@@ -1,0 +1,1 @@
+"""Reusing selected models on target data without training them."""

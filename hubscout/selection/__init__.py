@@ -1,0 +1,1 @@
+"""Text-only selection: match a task's class names to concept nodes, rank models by label."""

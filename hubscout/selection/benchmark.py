@@ -1,0 +1,211 @@
+"""How good text-only selection is on the starter hub (LOVM-style metrics).
+
+Ground truth is each VLM's real zero-shot accuracy on a task's test split. Per task:
+R5 (share of the true top-5 in the predicted top-5), Kendall tau within the true top-5, L1 of
+the predicted accuracy, rel@1 (accuracy of the pick / accuracy of the best model) for the
+selection, the generalist pick (best mean label), a random pick (expected) and the oracle,
+and the accuracy of the reuse ensemble against the best single selected model.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from scipy.stats import kendalltau
+
+from hubscout.data.datasets import ImageDataset
+from hubscout.data.store import World
+from hubscout.features import extract_features
+from hubscout.models.base import VisionLanguageModel
+from hubscout.reuse.ensemble import ensemble_predict, softmax
+from hubscout.selection.matching import match_task
+from hubscout.selection.ranking import DEFAULT_METRIC, Selection, rank
+from hubscout.selection.requirements import TaskSpec
+from hubscout.starter.evaluation import class_text_embeddings
+from hubscout.text import TextEmbedder
+
+TOP = 5
+
+
+@dataclass(frozen=True)
+class AccuracyModel:
+    """predicted accuracy = a + b * mean p(m, y) + c / n_classes, fitted by least squares."""
+
+    coefficients: tuple[float, float, float]
+
+    @classmethod
+    def fit(
+        cls, mean_p: np.ndarray, n_classes: np.ndarray, accuracy: np.ndarray
+    ) -> "AccuracyModel":
+        """Fit on (model, task) pairs of the tuning tasks only."""
+        design = np.column_stack([np.ones_like(mean_p), mean_p, 1.0 / n_classes])
+        solution, *_ = np.linalg.lstsq(design, accuracy, rcond=None)
+        return cls(tuple(float(v) for v in solution))
+
+    def predict(self, mean_p: np.ndarray, n_classes: int) -> np.ndarray:
+        """Predicted accuracies, clipped to [0, 1]."""
+        a, b, c = self.coefficients
+        return np.clip(a + b * mean_p + c / n_classes, 0.0, 1.0)
+
+
+def generalist_scores(labels: pl.DataFrame, metric: str = DEFAULT_METRIC) -> dict[str, float]:
+    """Mean label value of each model over every node: the analogue of ImageNet accuracy."""
+    means = (
+        labels.filter(pl.col("metric") == metric).group_by("model_id").agg(pl.col("value").mean())
+    )
+    return dict(means.iter_rows())
+
+
+def ranking_metrics(
+    predicted: dict[str, float], truth: dict[str, float], top: int = TOP
+) -> dict[str, float]:
+    """R5 and Kendall tau within the true top-5."""
+    true_top = sorted(truth, key=lambda m: (-truth[m], m))[:top]
+    predicted_top = sorted(predicted, key=lambda m: (-predicted[m], m))[:top]
+    tau = kendalltau([truth[m] for m in true_top], [predicted[m] for m in true_top]).statistic
+    return {
+        "R5": len(set(true_top) & set(predicted_top)) / len(true_top),
+        "tau": float(0.0 if np.isnan(tau) else tau),
+    }
+
+
+def selected_for_classes(selection: Selection, class_names: list[str]) -> dict[str, set[int]]:
+    """model -> indices of the classes it was selected for."""
+    index = {name: i for i, name in enumerate(class_names)}
+    result: dict[str, set[int]] = {}
+    for class_name, picks in selection.per_class.items():
+        for model, _ in picks:
+            result.setdefault(model, set()).add(index[class_name])
+    return result
+
+
+def task_row(
+    task: str,
+    held_out: bool,
+    selection: Selection,
+    truth: dict[str, float],
+    predicted_accuracy: dict[str, float],
+    generalist: dict[str, float],
+    probabilities: dict[str, np.ndarray],
+    labels: np.ndarray,
+    class_names: list[str],
+) -> dict:
+    """Every metric of one task."""
+    best = max(truth.values())
+    pick = selection.models[0]
+    generalist_pick = max(sorted(generalist), key=lambda m: generalist[m])
+    selected = selected_for_classes(selection, class_names)
+    uncovered = (
+        set(range(len(class_names))) - set().union(*selected.values()) if selected else set()
+    )
+    if uncovered:  # classes nobody was selected for fall back to the overall pick
+        selected.setdefault(pick, set()).update(uncovered)
+    ensemble = ensemble_predict({m: probabilities[m] for m in selected}, selected)
+    ensemble_accuracy = float(np.mean(ensemble == labels))
+    best_selected = max(selected, key=lambda m: truth[m])
+    ranks = ranking_metrics(selection.overall, truth)
+    return {
+        "task": task,
+        "held_out": held_out,
+        "n_classes": len(class_names),
+        "not_covered": len(selection.not_covered),
+        "pick": pick,
+        "best_model": max(sorted(truth), key=lambda m: truth[m]),
+        "R5": ranks["R5"],
+        "tau": ranks["tau"],
+        "L1": float(np.mean([abs(predicted_accuracy[m] - truth[m]) for m in truth])),
+        "rel1_selection": truth[pick] / best,
+        "rel1_generalist": truth[generalist_pick] / best,
+        "rel1_random": float(np.mean(list(truth.values()))) / best,
+        "rel1_oracle": 1.0,
+        "acc_ensemble": ensemble_accuracy,
+        "acc_best_selected": truth[best_selected],
+        "acc_pick": truth[pick],
+        "acc_best": best,
+        "ensemble_size": len(selected),
+    }
+
+
+def summarise(table: pl.DataFrame) -> pl.DataFrame:
+    """Mean of every metric over held-out tasks and over tuning tasks."""
+    numeric = [c for c, t in table.schema.items() if t.is_numeric() and c != "n_classes"]
+    return (
+        table.group_by("held_out")
+        .agg([pl.col(c).mean() for c in numeric])
+        .sort("held_out", descending=True)
+    )
+
+
+def task_probabilities(
+    world: World, task: str, models: dict[str, VisionLanguageModel], cache_root: Path
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """p_m(y | x) = softmax(100 cos(image, class text)) of every VLM on the task's test split."""
+    data = world.split(task, "test")
+    dataset = ImageDataset(f"{task}-test", data.images, data.labels)
+    class_names = world.class_names(task)
+    probabilities = {}
+    for name, model in models.items():
+        features = extract_features(model, dataset, cache_root, show_progress=False).features
+        features = features / np.linalg.norm(features, axis=1, keepdims=True).clip(min=1e-12)
+        text = class_text_embeddings(model, class_names)
+        probabilities[name] = softmax(100.0 * features.astype(np.float64) @ text.T)
+    return probabilities, data.labels
+
+
+def run_benchmark(
+    world: World,
+    labels: pl.DataFrame,
+    models: dict[str, VisionLanguageModel],
+    truth: pl.DataFrame,
+    embedder: TextEmbedder,
+    cache_root: Path,
+    k: int = 1,
+) -> tuple[pl.DataFrame, AccuracyModel]:
+    """The per-task table and the accuracy model fitted on the tuning tasks only."""
+    labels = labels.filter(pl.col("model_id").is_in(list(models)))
+    nodes = world.nodes
+    node_ids, names = nodes["node_id"].to_list(), nodes["name"].to_list()
+    descriptions = nodes["description"].to_list()
+    selections = {}
+    for task in world.tasks["task"]:
+        spec = TaskSpec(class_names=world.class_names(task))
+        selections[task] = rank(
+            labels, match_task(spec, node_ids, names, descriptions, embedder), k=k
+        )
+    accuracy = {(m, t): a for m, t, a in truth.select("model", "task", "accuracy").iter_rows()}
+    held_out = dict(world.tasks.select("task", "held_out").iter_rows())
+    n_classes = dict(world.tasks.select("task", "n_classes").iter_rows())
+
+    def mean_p(task: str) -> dict[str, float]:
+        scores = selections[task].class_scores
+        return dict(scores.group_by("model").agg(pl.col("p").mean()).iter_rows())
+
+    tuning = [(m, t) for t in selections if not held_out[t] for m in models]
+    fitted = AccuracyModel.fit(
+        np.array([mean_p(t).get(m, 0.0) for m, t in tuning]),
+        np.array([n_classes[t] for _, t in tuning], dtype=np.float64),
+        np.array([accuracy[(m, t)] for m, t in tuning]),
+    )
+    generalist = generalist_scores(labels)
+    rows = []
+    for task, selection in selections.items():
+        p = mean_p(task)
+        predicted = {
+            m: float(fitted.predict(np.array([p.get(m, 0.0)]), n_classes[task])[0]) for m in models
+        }
+        probabilities, test_labels = task_probabilities(world, task, models, cache_root)
+        rows.append(
+            task_row(
+                task,
+                held_out[task],
+                selection,
+                {m: accuracy[(m, task)] for m in models},
+                predicted,
+                generalist,
+                probabilities,
+                test_labels,
+                world.class_names(task),
+            )
+        )
+    return pl.DataFrame(rows), fitted

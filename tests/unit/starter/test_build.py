@@ -1,0 +1,113 @@
+import json
+import shutil
+
+import numpy as np
+import torch
+
+from hubscout.data.store import World
+from hubscout.data.world import caption, render_all, sample_scenes
+from hubscout.models import load_model
+from hubscout.models.cards import read_card
+from hubscout.models.starter_loader import read_manifest
+from hubscout.starter.build import HubParams, build_model, checkpoint_path
+from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
+from hubscout.starter.evaluation import caption_retrieval_accuracy, classifier_accuracy
+from tests.conftest import TINY_HUB
+
+
+def test_the_tiny_profile_builds_within_its_budget(tiny_world, tiny_hub):
+    _, built, hub_seconds = tiny_hub
+    world_seconds = json.loads((tiny_world / "world.json").read_text())["build_seconds"]
+    kinds = [card.kind for _, card, _ in built.values()]
+    assert sorted(kinds) == ["classifier"] * 2 + ["generator"] * 2 + ["vlm"] * 2
+    print(f"tiny profile: world {world_seconds:.1f} s + hub {hub_seconds:.1f} s")
+    assert world_seconds + hub_seconds <= 60
+
+
+def test_vlms_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
+    _, built, _ = tiny_hub
+    for name, (spec, _, _) in built.items():
+        if not isinstance(spec, VLMSpec):
+            continue
+        rng = np.random.default_rng(123)
+        scenes = sample_scenes(rng, 64, spec.where)
+        images = render_all(scenes)
+        if spec.grayscale:
+            images = images.mean(axis=3, keepdims=True).repeat(3, axis=3).astype(np.uint8)
+        captions = [caption(scene, rng, spec.mention) for scene in scenes]
+        chance = 1 / len(set(captions))
+        accuracy = caption_retrieval_accuracy(load_model(f"starter:{name}"), images, captions)
+        assert accuracy >= 3 * chance, (name, accuracy, chance)
+
+
+def test_classifiers_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
+    _, built, _ = tiny_hub
+    for name, (spec, _, _) in built.items():
+        if not isinstance(spec, ClassifierSpec):
+            continue
+        rng = np.random.default_rng(7)
+        scenes = sample_scenes(rng, 200, {spec.label: spec.classes})
+        labels = np.array([spec.classes.index(getattr(s, spec.label)) for s in scenes])
+        accuracy = classifier_accuracy(load_model(f"starter:{name}"), render_all(scenes), labels)
+        assert accuracy >= 2 / len(spec.classes), (name, accuracy)
+
+
+def test_generators_follow_their_style_and_their_prompt(tiny_hub, starter_data_dir):
+    _, built, _ = tiny_hub
+    corner = (slice(None), slice(None), slice(0, 3), slice(0, 3))
+    dark = load_model("starter:gen-dark").generate(["a large red square"], 16, seed=0)
+    light = load_model("starter:gen-light").generate(["a large red square"], 16, seed=0)
+    assert dark[corner].mean() < 80 and light[corner].mean() > 170
+    red, blue = load_model("starter:gen-light").generate(
+        ["a large red square", "a large blue square"], 16, seed=0
+    )
+    centre = (slice(None), slice(12, 20), slice(12, 20))
+    assert red[centre][..., 0].mean() > blue[centre][..., 0].mean() + 20
+    assert blue[centre][..., 2].mean() > red[centre][..., 2].mean() + 20
+    assert isinstance(built["gen-dark"][0], GeneratorSpec)
+
+
+def test_checkpoints_reload_through_their_uri_with_identical_outputs(tiny_hub, starter_data_dir):
+    hub, built, _ = tiny_hub
+    images = render_all(sample_scenes(np.random.default_rng(9), 8))
+    manifest = {entry.name: entry for entry in read_manifest(hub / "manifest.json").models}
+    assert set(manifest) == set(built)
+    for name, (_, card, module) in built.items():
+        loaded = load_model(f"starter:{name}")
+        assert card.source == f"starter:{name}"
+        entry = manifest[name]
+        direct = load_model(f"{entry.scheme}:{entry.architecture}@{hub / entry.checkpoint}")
+        assert direct.content_hash == loaded.content_hash
+        with torch.inference_mode():
+            if card.kind == "generator":
+                torch.manual_seed(0)
+                expected = module.decode(
+                    torch.zeros(2, module.config.latent_dim),
+                    loaded.prompt_encoder(["a red circle", "digit 3"]),
+                )
+                got = loaded.module.decode(
+                    torch.zeros(2, module.config.latent_dim),
+                    loaded.prompt_encoder(["a red circle", "digit 3"]),
+                )
+                torch.testing.assert_close(got, expected, rtol=0, atol=0)
+            elif card.kind == "vlm":
+                pixels = loaded.preprocessing.apply(images, torch.device("cpu"))
+                torch.testing.assert_close(
+                    loaded.module.encode_image(pixels), module.encode_image(pixels), rtol=0, atol=0
+                )
+            else:
+                pixels = loaded.preprocessing.apply(images, torch.device("cpu"))
+                torch.testing.assert_close(loaded.module(pixels), module(pixels), rtol=0, atol=0)
+
+
+def test_a_saved_model_is_reused_and_changed_parameters_retrain(tiny_world, tiny_hub, tmp_path):
+    hub = tmp_path / "hub"
+    shutil.copytree(tiny_hub[0], hub)
+    built = tiny_hub[1]
+    spec, card, _ = built["clf-patterns"]
+    again, module = build_model(spec, World(tiny_world), TINY_HUB, hub)
+    assert module is None and again == card
+    assert read_card(checkpoint_path(hub, spec)).training_fingerprint == card.training_fingerprint
+    changed = HubParams(**{**TINY_HUB.model_dump(), "seed": 1, "step_scale": 0.05})
+    retrained, module = build_model(spec, World(tiny_world), changed, hub)
+    assert module is not None and retrained.training_fingerprint != card.training_fingerprint
