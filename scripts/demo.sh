@@ -5,6 +5,7 @@ mkdir -p data
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/data/prefect}"
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"   # a local, single-user Ray
 hubscout doctor
-dvc repro                  # world -> starter_hub (does nothing when nothing changed)
-dvc push                   # to the local DVC remote (dvc-remote/)
+dvc repro        # world -> starter_hub -> labels -> selection_benchmark (skips what is current)
+dvc push         # to the local DVC remote (dvc-remote/)
 hubscout hub summary
+hubscout select "crimson, navy, olive"

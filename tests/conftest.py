@@ -81,7 +81,7 @@ def random_images() -> np.ndarray:
 def _tiny_hub_params():
     from hubscout.starter.build import HubParams
 
-    return HubParams(profile="tiny", step_scale=0.3, generator_images=600)
+    return HubParams(profile="tiny", generator_images=600)
 
 
 TINY_HUB = _tiny_hub_params()

@@ -18,6 +18,7 @@ from hubscout.errors import SourceError
 from hubscout.features import extract_features
 from hubscout.labeling.alignment import ALIGNMENT_THRESHOLD, align_classes
 from hubscout.labeling.labels import (
+    DEFAULT_NODE_TEMPLATE,
     ConceptProbes,
     classifier_label,
     finish_label,
@@ -69,14 +70,18 @@ def label_model(
     world: World,
     settings: Settings,
     embedder_name: str = DEFAULT_TEXT_EMBEDDER,
+    node_template: str = DEFAULT_NODE_TEMPLATE,
 ) -> LabelResult:
-    """The label of the model at `source`, from the store or computed now."""
+    """The label of the model at `source`, from the store or computed now.
+
+    node_template: how a node's text is written for a VLM's text tower ({name}, {description}).
+    """
     model = load_model(source, settings.resolved_device())
-    probes = ConceptProbes.from_world(world)
+    probes = ConceptProbes.from_world(world, node_template)
     model_id = model_id_of(source)
     card = card_of(source, settings)
     if isinstance(model, VisionLanguageModel):
-        config = json.dumps({"node_texts": "template-v1"})
+        config = json.dumps({"node_template": node_template})
     elif isinstance(model, ImageClassifier):
         explicit = card.class_to_node if card else {}
         config = json.dumps(

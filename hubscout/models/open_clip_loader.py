@@ -38,7 +38,7 @@ def load(rest: str, device: torch.device) -> VisionLanguageModel:
         arch, _, checkpoint = rest.partition("@")
         _check_architecture(arch, source)
         state_dict = read_state_dict(Path(checkpoint).expanduser())
-        module = _create_empty(arch)
+        module = create_untrained(arch)
         load_weights(module, state_dict, source)
     elif "/" in rest:
         arch, _, tag = rest.partition("/")
@@ -69,7 +69,7 @@ def _check_architecture(arch: str, source: str) -> None:
         )
 
 
-def _create_empty(arch: str) -> torch.nn.Module:
+def create_untrained(arch: str) -> torch.nn.Module:
     """The architecture with random weights, without open_clip's 'initialized randomly' warning."""
     logging.disable(logging.WARNING)
     try:

@@ -5,7 +5,7 @@ a dark-background generator ...) so that no single model is best everywhere. The
 profile keeps a few small models with few steps, for the tests.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hubscout.data.world import CHARACTERS, COLOURS, DIGITS, LETTERS, PATTERNS, SHAPES, Style
 
@@ -159,7 +159,8 @@ GENERATORS = (
     ),
 )
 
-TINY = {"vlm-colours", "vlm-grayscale", "clf-colours", "clf-patterns", "gen-light", "gen-dark"}
+TINY = {"vlm-colours", "vlm-dark", "clf-colours", "clf-patterns", "gen-light", "gen-dark"}
+TINY_STEPS = {VLMSpec: 150, ClassifierSpec: 100, GeneratorSpec: 75}
 
 
 def catalog(profile: str) -> tuple[list[VLMSpec], list[ClassifierSpec], list[GeneratorSpec]]:
@@ -168,8 +169,8 @@ def catalog(profile: str) -> tuple[list[VLMSpec], list[ClassifierSpec], list[Gen
         return list(VLMS), list(CLASSIFIERS), list(GENERATORS)
     if profile == "tiny":
         return (
-            [s for s in VLMS if s.name in TINY],
-            [s for s in CLASSIFIERS if s.name in TINY],
-            [s for s in GENERATORS if s.name in TINY],
+            [replace(s, steps=TINY_STEPS[VLMSpec]) for s in VLMS if s.name in TINY],
+            [replace(s, steps=TINY_STEPS[ClassifierSpec]) for s in CLASSIFIERS if s.name in TINY],
+            [replace(s, steps=TINY_STEPS[GeneratorSpec]) for s in GENERATORS if s.name in TINY],
         )
     raise ValueError(f"unknown hub profile {profile!r}: use full or tiny")

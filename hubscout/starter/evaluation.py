@@ -76,13 +76,3 @@ def best_model_per_task(table: pl.DataFrame) -> pl.DataFrame:
         .first()
         .select("task", pl.col("model").alias("best_model"), "accuracy")
     )
-
-
-def caption_retrieval_accuracy(
-    model: VisionLanguageModel, images: np.ndarray, captions: Sequence[str]
-) -> float:
-    """Image-to-caption retrieval among the given captions: the fraction of images whose most
-    similar caption is the same text as their own (chance is about 1 / number of captions)."""
-    scores = model.encode_images(images) @ model.encode_texts(captions).T
-    best = scores.argmax(axis=1)
-    return float(np.mean([captions[b] == captions[i] for i, b in enumerate(best)]))

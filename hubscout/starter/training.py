@@ -6,6 +6,7 @@ in their style. Nothing here writes files; `hubscout.starter.build` saves the re
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,7 @@ from hubscout.data.world import (
 )
 from hubscout.models.base import Preprocessing
 from hubscout.models.cvae import ConditionalVAE, PromptEncoder, read_config
-from hubscout.models.open_clip_loader import register_configs
+from hubscout.models.open_clip_loader import create_untrained, register_configs
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
 
 KL_WEIGHT = 1.0
@@ -73,6 +74,32 @@ def _schedule(optimizer: torch.optim.Optimizer, steps: int) -> torch.optim.lr_sc
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _optimise(
+    module: nn.Module,
+    steps: int,
+    lr: float,
+    weight_decay: float,
+    step_loss: Callable[[int], tuple[torch.Tensor, float]],
+    examples: int,
+) -> Trained:
+    """AdamW with warm-up and cosine decay; `step_loss(step)` returns (loss, value to log)."""
+    optimizer = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = _schedule(optimizer, steps)
+    module.train()
+    logged = []
+    start = time.perf_counter()
+    for step in range(steps):
+        loss, value = step_loss(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        logged.append(value)
+    module.eval()
+    seconds = time.perf_counter() - start
+    return Trained(module, seconds, logged[0], float(np.mean(logged[-10:])), examples)
+
+
 def _grayscale(pixels: torch.Tensor) -> torch.Tensor:
     return pixels.mean(dim=1, keepdim=True).expand_as(pixels).contiguous()
 
@@ -111,18 +138,14 @@ def train_vlm(spec: VLMSpec, world: World, seed: int, steps: int, batch_size: in
     indices = _slice(world, spec.where)
     scenes = _scenes(world, indices)
     images = world.pool_images[indices]
-    module = open_clip.create_model(spec.architecture, pretrained=None)
+    module = create_untrained(spec.architecture)
     tokenizer = open_clip.get_tokenizer(spec.architecture)
     config = module.visual.preprocess_cfg
     preprocessing = Preprocessing(32, tuple(config["mean"]), tuple(config["std"]))
-    optimizer = torch.optim.AdamW(module.parameters(), lr=2e-3, weight_decay=0.05)
-    scheduler = _schedule(optimizer, steps)
     loss_fn = open_clip.ClipLoss()
-    module.train()
-    losses = []
-    start = time.perf_counter()
     groups = _facet_groups(scenes, spec.mention)
-    for _ in range(steps):
+
+    def step_loss(_: int) -> tuple[torch.Tensor, float]:
         batch = _contrastive_batch(groups, len(scenes), batch_size, rng)
         pixels = preprocessing.apply(images[batch], torch.device("cpu"))
         if spec.grayscale:
@@ -130,15 +153,9 @@ def train_vlm(spec: VLMSpec, world: World, seed: int, steps: int, batch_size: in
         texts = [caption(scenes[i], rng, _some_facets(spec.mention, rng)) for i in batch]
         image_features, text_features, scale = module(pixels, tokenizer(texts))[:3]
         loss = loss_fn(image_features, text_features, scale)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-    module.eval()
-    return Trained(
-        module, time.perf_counter() - start, losses[0], float(np.mean(losses[-10:])), len(scenes)
-    )
+        return loss, loss.item()
+
+    return _optimise(module, steps, 2e-3, 0.05, step_loss, len(scenes))
 
 
 def classifier_data(spec: ClassifierSpec, world: World) -> tuple[np.ndarray, np.ndarray]:
@@ -159,24 +176,14 @@ def train_classifier(
     rng = np.random.default_rng(stable_seed(seed, spec.name))
     images, labels = classifier_data(spec, world)
     module = timm.create_model(spec.architecture, pretrained=False, num_classes=len(spec.classes))
-    optimizer = torch.optim.AdamW(module.parameters(), lr=3e-3, weight_decay=0.05)
-    scheduler = _schedule(optimizer, steps)
-    module.train()
-    losses = []
-    start = time.perf_counter()
-    for _ in range(steps):
+
+    def step_loss(_: int) -> tuple[torch.Tensor, float]:
         batch = rng.choice(len(images), size=min(batch_size, len(images)), replace=False)
         pixels = CLASSIFIER_PREPROCESSING.apply(images[batch], torch.device("cpu"))
         loss = F.cross_entropy(module(pixels), torch.from_numpy(labels[batch]))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-    module.eval()
-    return Trained(
-        module, time.perf_counter() - start, losses[0], float(np.mean(losses[-10:])), len(images)
-    )
+        return loss, loss.item()
+
+    return _optimise(module, steps, 3e-3, 0.05, step_loss, len(images))
 
 
 def generator_scenes(spec: GeneratorSpec, seed: int, n: int) -> list[Scene]:
@@ -196,12 +203,8 @@ def train_generator(
     encoder = PromptEncoder(*prompt_vocabulary())
     conditions = encoder([caption(scene, rng) for scene in scenes])
     module = ConditionalVAE(read_config(spec.architecture), len(encoder.tokens))
-    optimizer = torch.optim.AdamW(module.parameters(), lr=2e-3)
-    scheduler = _schedule(optimizer, steps)
-    module.train()
-    losses = []
-    start = time.perf_counter()
-    for step in range(steps):
+
+    def step_loss(step: int) -> tuple[torch.Tensor, float]:
         batch = torch.from_numpy(
             rng.choice(len(scenes), size=min(batch_size, len(scenes)), replace=False)
         )
@@ -209,12 +212,6 @@ def train_generator(
         recon = F.mse_loss(reconstruction, images[batch], reduction="sum") / len(batch)
         kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / len(batch)
         loss = recon + KL_WEIGHT * min(1.0, 4 * (step + 1) / steps) * kl
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
-        losses.append(recon.item() / images[0].numel())
-    module.eval()
-    return Trained(
-        module, time.perf_counter() - start, losses[0], float(np.mean(losses[-10:])), len(scenes)
-    ), encoder
+        return loss, recon.item() / images[0].numel()
+
+    return _optimise(module, steps, 2e-3, 0.01, step_loss, len(scenes)), encoder

@@ -1,4 +1,8 @@
-"""One Prefect test harness and one Ray session for every flow test."""
+"""One Prefect test harness and one Ray session for all the flow tests.
+
+Both are package-scoped: they stop when the flow tests end, so that their idle processes do
+not slow the rest of the run.
+"""
 
 from pathlib import Path
 
@@ -12,7 +16,7 @@ TINY_PARAMS = {
     "starter_hub": {
         "profile": "tiny",
         "seed": 0,
-        "step_scale": 0.3,
+        "step_scale": 1.0,
         "batch_size": 64,
         "generator_images": 600,
         "parallel_jobs": 2,
@@ -21,15 +25,15 @@ TINY_PARAMS = {
 }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_harness(tmp_path_factory):
+@pytest.fixture(scope="package", autouse=True)
+def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster():
     """A local Ray with 2 CPUs for the whole session, shut down at the end."""
     import ray
@@ -39,7 +43,7 @@ def ray_cluster():
     ray.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flow_data_dir(tmp_path_factory) -> Path:
     """A folder with a tiny params.yaml; flows write into its data/ dir."""
     root = tmp_path_factory.mktemp("flows")
@@ -47,7 +51,7 @@ def flow_data_dir(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flow_settings(flow_data_dir):
     """Settings pointing at the flow data dir, for the whole session."""
     with pytest.MonkeyPatch.context() as patch:
@@ -59,7 +63,7 @@ def flow_settings(flow_data_dir):
         yield Settings()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world_summary(flow_settings, flow_data_dir) -> dict:
     """The world flow, run once."""
     from flows.build_world import build_world_flow
@@ -67,7 +71,7 @@ def world_summary(flow_settings, flow_data_dir) -> dict:
     return build_world_flow(flow_data_dir / "params.yaml")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def hub_summary(world_summary, flow_settings, flow_data_dir, ray_cluster) -> dict:
     """The starter-hub flow, run once (after the world flow)."""
     from flows.build_starter_hub import build_starter_hub_flow

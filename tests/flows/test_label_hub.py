@@ -12,7 +12,7 @@ def test_label_flow_labels_each_model_once(hub_summary, flow_settings):
         "clf-colours",
         "clf-patterns",
         "vlm-colours",
-        "vlm-grayscale",
+        "vlm-dark",
     ]
     labels = read_labels(flow_settings)
     assert set(labels["model_id"]) == set(first["computed_now"])

@@ -27,7 +27,7 @@ def test_concept_similarity_uses_description_phrases(minilm):
     ]
     scores = concept_similarity(["maroon", "teapot", "crimson"], names, descriptions, minilm)
     assert scores.shape == (3, 3)
-    assert scores[0].argmax() == 0 and scores[2, 0] > 0.9
+    assert scores[0].argmax() == 0 and scores[2, 0] > 0.8
     assert scores[1].max() < 0.55  # a lexical near-miss stays under the matching threshold
 
 

@@ -16,14 +16,14 @@ def test_selection_answer_with_evidence(settings):
     spec = TaskSpec(class_names=["crimson", "navy", "olive", "teapot"])
     answer = select_models(spec, settings, k=2)
     selection = answer.selection
-    assert sorted(selection.models) == ["vlm-colours", "vlm-grayscale"]
+    assert sorted(selection.models) == ["vlm-colours", "vlm-dark"]
     assert selection.not_covered == ["teapot"]
     assert set(selection.per_class) == {"crimson", "navy", "olive"}
     assert all(len(picks) == 2 for picks in selection.per_class.values())
     assert {m.class_name: m.node_ids[0] for m in selection.matches if m.covered} == {
         "crimson": "crimson", "navy": "navy", "olive": "olive",
     }  # fmt: skip
-    assert set(selection.label_versions) == {"vlm-colours", "vlm-grayscale"}
+    assert set(selection.label_versions) == {"vlm-colours", "vlm-dark"}
 
 
 def test_constraints_apply_before_ranking(settings):

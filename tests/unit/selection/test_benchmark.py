@@ -13,10 +13,10 @@ from hubscout.text import text_embedder
 
 def test_ranking_metrics_on_known_rankings():
     truth = {m: v for m, v in zip("abcdefg", [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3], strict=True)}
-    assert ranking_metrics(truth, truth) == {"R5": 1.0, "tau": 1.0}
+    assert ranking_metrics(truth, truth) == {"R5": 1.0, "tau": pytest.approx(1.0)}
     reversed_scores = {m: -v for m, v in truth.items()}
     result = ranking_metrics(reversed_scores, truth)
-    assert result["R5"] == 3 / 5 and result["tau"] == -1.0
+    assert result["R5"] == 3 / 5 and result["tau"] == pytest.approx(-1.0)
 
 
 def test_accuracy_model_recovers_a_linear_law():
@@ -34,7 +34,7 @@ def benchmark(labeled_data_dir):
         patch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
         settings = Settings()
         world = World(settings.data_dir / "world")
-        models = {n: load_model(f"starter:{n}") for n in ("vlm-colours", "vlm-grayscale")}
+        models = {n: load_model(f"starter:{n}") for n in ("vlm-colours", "vlm-dark")}
         truth = zero_shot_table(world, models, settings.cache_dir)
         table, fitted = run_benchmark(
             world, read_labels(settings), models, truth, text_embedder(), settings.cache_dir, k=2

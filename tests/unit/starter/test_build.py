@@ -5,13 +5,13 @@ import numpy as np
 import torch
 
 from hubscout.data.store import World
-from hubscout.data.world import caption, render_all, sample_scenes
+from hubscout.data.world import COLOURS, render_all, sample_scenes
 from hubscout.models import load_model
 from hubscout.models.cards import read_card
 from hubscout.models.starter_loader import read_manifest
 from hubscout.starter.build import HubParams, build_model, checkpoint_path
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
-from hubscout.starter.evaluation import caption_retrieval_accuracy, classifier_accuracy
+from hubscout.starter.evaluation import classifier_accuracy, zero_shot_accuracy
 from tests.conftest import TINY_HUB
 
 
@@ -26,18 +26,16 @@ def test_the_tiny_profile_builds_within_its_budget(tiny_world, tiny_hub):
 
 def test_vlms_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
     _, built, _ = tiny_hub
+    colours = list(COLOURS)
     for name, (spec, _, _) in built.items():
         if not isinstance(spec, VLMSpec):
             continue
         rng = np.random.default_rng(123)
-        scenes = sample_scenes(rng, 64, spec.where)
-        images = render_all(scenes)
-        if spec.grayscale:
-            images = images.mean(axis=3, keepdims=True).repeat(3, axis=3).astype(np.uint8)
-        captions = [caption(scene, rng, spec.mention) for scene in scenes]
-        chance = 1 / len(set(captions))
-        accuracy = caption_retrieval_accuracy(load_model(f"starter:{name}"), images, captions)
-        assert accuracy >= 3 * chance, (name, accuracy, chance)
+        scenes = sample_scenes(rng, 120, spec.where)
+        labels = np.array([colours.index(s.colour) for s in scenes])
+        model = load_model(f"starter:{name}")
+        accuracy = zero_shot_accuracy(model, colours, render_all(scenes), labels)
+        assert accuracy >= 2 / len(colours), (name, accuracy)
 
 
 def test_classifiers_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
@@ -52,19 +50,21 @@ def test_classifiers_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
         assert accuracy >= 2 / len(spec.classes), (name, accuracy)
 
 
-def test_generators_follow_their_style_and_their_prompt(tiny_hub, starter_data_dir):
+def test_generators_follow_their_style(tiny_hub, starter_data_dir):
     _, built, _ = tiny_hub
+    assert {n for n, (spec, _, _) in built.items() if isinstance(spec, GeneratorSpec)} == {
+        "gen-dark",
+        "gen-light",
+    }
     corner = (slice(None), slice(None), slice(0, 3), slice(0, 3))
-    dark = load_model("starter:gen-dark").generate(["a large red square"], 16, seed=0)
-    light = load_model("starter:gen-light").generate(["a large red square"], 16, seed=0)
+    prompts = ["a large red square", "digit 7"]
+    dark = load_model("starter:gen-dark").generate(prompts, 16, seed=0)
+    light = load_model("starter:gen-light").generate(prompts, 16, seed=0)
+    assert dark.shape == light.shape == (2, 16, 32, 32, 3)
     assert dark[corner].mean() < 80 and light[corner].mean() > 170
-    red, blue = load_model("starter:gen-light").generate(
-        ["a large red square", "a large blue square"], 16, seed=0
+    np.testing.assert_array_equal(
+        dark, load_model("starter:gen-dark").generate(prompts, 16, seed=0)
     )
-    centre = (slice(None), slice(12, 20), slice(12, 20))
-    assert red[centre][..., 0].mean() > blue[centre][..., 0].mean() + 20
-    assert blue[centre][..., 2].mean() > red[centre][..., 2].mean() + 20
-    assert isinstance(built["gen-dark"][0], GeneratorSpec)
 
 
 def test_checkpoints_reload_through_their_uri_with_identical_outputs(tiny_hub, starter_data_dir):
