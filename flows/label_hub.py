@@ -1,5 +1,5 @@
 """Flow: label every VLM and classifier of the hub (only those whose label is missing or
-stale are computed), then log the labels to MLflow.
+stale are computed), publish the label versions to the registry and log them to MLflow.
 
 Run by the DVC stage `labels` (`python -m flows.label_hub`); later by the registry when a
 model is registered.
@@ -14,6 +14,7 @@ from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from tasks.labeling import label_models
+from tasks.registry import publish_labels
 from tasks.tracking import mlflow_run
 
 
@@ -25,10 +26,13 @@ def label_hub_flow(model_names: list[str] | None = None) -> dict:
     names = model_names or [e.name for e in entries if e.kind in ("vlm", "classifier")]
     results = label_models([f"starter:{n}" for n in names], settings.data_dir / "world", settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(names))
+    kinds = {e.name: e.kind for e in entries}
+    published = publish_labels(labels, kinds, settings)
     leaf_scores = labels.filter(pl.col("metric") == "acc_leaves")
     summary = {
         "labeled": len(results),
         "computed_now": [model for model, computed, _ in results if computed],
+        "published": published,
         "label_rows": sum(rows for _, _, rows in results),
     }
     with mlflow_run(settings, "labels", "label-hub"):

@@ -71,12 +71,16 @@ def ranking_metrics(
 
 
 def selected_for_classes(selection: Selection, class_names: list[str]) -> dict[str, set[int]]:
-    """model -> indices of the classes it was selected for."""
+    """model -> indices of the classes it votes for: the classes it was selected for; classes
+    that no concept covers fall back to the top-ranked model (the MLL-E fallback)."""
     index = {name: i for i, name in enumerate(class_names)}
     result: dict[str, set[int]] = {}
     for class_name, picks in selection.per_class.items():
         for model, _ in picks:
             result.setdefault(model, set()).add(index[class_name])
+    uncovered = {index[name] for name in selection.not_covered}
+    if uncovered and selection.models:
+        result.setdefault(selection.models[0], set()).update(uncovered)
     return result
 
 

@@ -5,7 +5,15 @@ import pytest
 from hubscout.data.store import World
 from hubscout.labeling.store import read_labels
 from hubscout.models import load_model
-from hubscout.selection.benchmark import AccuracyModel, ranking_metrics, run_benchmark, summarise
+from hubscout.selection.benchmark import (
+    AccuracyModel,
+    ranking_metrics,
+    run_benchmark,
+    selected_for_classes,
+    summarise,
+)
+from hubscout.selection.matching import ClassMatch
+from hubscout.selection.ranking import rank
 from hubscout.settings import Settings
 from hubscout.starter.evaluation import zero_shot_table
 from hubscout.text import text_embedder
@@ -58,3 +66,23 @@ def test_summary_separates_held_out_tasks(benchmark):
     summary = summarise(benchmark[0])
     assert summary["held_out"].to_list() == [True, False]
     assert "rel1_selection" in summary.columns and "task" not in summary.columns
+
+
+def test_uncovered_classes_fall_back_to_the_top_ranked_model():
+    table = pl.DataFrame(
+        [("a", "crimson", "acc_siblings", 0.9, "v"), ("b", "navy", "acc_siblings", 0.8, "v")],
+        schema=["model_id", "node_id", "metric", "value", "label_version"],
+        orient="row",
+    )
+    matches = [
+        ClassMatch("crimson", ["crimson"], [0.9], [1.0]),
+        ClassMatch("navy", ["navy"], [0.9], [1.0]),
+        ClassMatch("box", [], [], []),
+    ]
+    selection = rank(table, matches, k=1)
+    top = selection.models[0]
+    expected = {"a": {0}, "b": {1}}
+    expected[top].add(2)
+    assert selected_for_classes(selection, ["crimson", "navy", "box"]) == expected
+    lonely = rank(table, matches[2:], k=1)
+    assert selected_for_classes(lonely, ["box"]) == {lonely.models[0]: {0}}
