@@ -1,6 +1,7 @@
 """Flow: benchmark text-only selection and reuse on the starter hub's tasks.
 
-Run by the DVC stage `selection_benchmark` (`python -m flows.selection_benchmark`). Writes the
+Run by the DVC stage `selection_benchmark` (`python -m flows.selection_benchmark`). Also
+scores the reuse of expert classifiers (head combination + VLM fallback). Writes the
 per-task table, the held-out summary (reports/selection.json) and the accuracy model that
 `hubscout select` uses to predict accuracies; logs them and a plot to MLflow.
 """
@@ -18,6 +19,7 @@ from hubscout.labeling.store import read_labels
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import read_params
+from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.benchmark import run_benchmark, summarise
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.text import text_embedder
@@ -41,6 +43,10 @@ def selection_benchmark_flow(
     truth = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
     table, accuracy_model = run_benchmark(
         world, read_labels(settings), models, truth, text_embedder(), settings.cache_dir, k=k
+    )
+    experts = {task: reuse_experts(task, settings).accuracy for task in table["task"]}
+    table = table.with_columns(
+        pl.col("task").replace_strict(experts, return_dtype=pl.Float64).alias("acc_experts")
     )
     table.write_parquet(out / "selection.parquet")
     (out / "accuracy_model.json").write_text(json.dumps(accuracy_model.coefficients) + "\n")

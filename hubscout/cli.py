@@ -233,10 +233,20 @@ def select(
 @app.command()
 def reuse(
     task: Annotated[str, typer.Argument(help="A target task of the world, e.g. swatches")],
-    k: Annotated[int, typer.Option(help="Models selected per class")] = 3,
+    k: Annotated[int, typer.Option(help="VLMs selected per class")] = 3,
+    kind: Annotated[
+        str, typer.Option(help="vlm (ensemble) or classifier (head combination)")
+    ] = "vlm",
+    budget: Annotated[int, typer.Option(help="Most classifiers combined (kind classifier)")] = 3,
 ) -> None:
-    """Select VLMs for a world task from its class names, then ensemble them on its test split."""
+    """Select models for a world task from its class names, then reuse them on its test split:
+    an entropy-weighted ensemble of VLMs, or a combination of classifier heads with a VLM
+    fallback for the classes no head covers."""
     import numpy as np
+
+    if kind == "classifier":
+        _reuse_experts(task, budget)
+        return
 
     from hubscout.data.store import World
     from hubscout.models import load_model
@@ -264,3 +274,21 @@ def reuse(
         "[bold]ensemble[/bold]", "1/entropy weighted votes", f"[bold]{ensemble:.3f}[/bold]"
     )
     console.print(table)
+
+
+def _reuse_experts(task: str, budget: int) -> None:
+    from hubscout.reuse.experts import reuse_experts
+
+    result = reuse_experts(task, Settings(), budget)
+    table = Table(title=f"expert heads on {task}")
+    table.add_column("model")
+    table.add_column("answers")
+    for name, classes in sorted(result.assignment.items()):
+        table.add_row(name, ", ".join(classes))
+    if result.fallback_classes:
+        table.add_row(f"{result.fallback} (fallback)", ", ".join(result.fallback_classes))
+    console.print(table)
+    console.print(
+        f"accuracy of the combination: {result.accuracy:.3f} "
+        f"(the fallback VLM {result.fallback} alone: {result.fallback_accuracy:.3f})"
+    )

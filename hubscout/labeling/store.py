@@ -60,6 +60,23 @@ def card_of(source: str, settings: Settings) -> ModelCard | None:
     return read_card(Path(checkpoint)) if checkpoint else None
 
 
+def class_alignment(
+    model: ImageClassifier, card: ModelCard | None, world: World, embedder_name: str
+) -> dict[str, str | None]:
+    """source class -> concept node: the card's mapping, else the text match."""
+    nodes = world.nodes
+    explicit = card.class_to_node if card else {}
+    needs_text = any(c not in explicit for c in model.source_classes)
+    return align_classes(
+        model.source_classes,
+        nodes["node_id"].to_list(),
+        nodes["name"].to_list(),
+        nodes["description"].to_list(),
+        text_embedder(embedder_name) if needs_text else None,
+        explicit=explicit,
+    )
+
+
 def labels_dir(settings: Settings) -> Path:
     """Where labels are stored."""
     return settings.data_dir / "labels"
@@ -103,17 +120,7 @@ def label_model(
         texts = model.encode_texts([probes.node_texts[n] for n in probes.node_ids])
         rows = vlm_label(features.features, texts, probes)
     else:
-        nodes = world.nodes
-        explicit = card.class_to_node if card else {}
-        needs_text = any(c not in explicit for c in model.source_classes)
-        mapping = align_classes(
-            model.source_classes,
-            probes.node_ids,
-            nodes["name"].to_list(),
-            nodes["description"].to_list(),
-            text_embedder(embedder_name) if needs_text else None,
-            explicit=explicit,
-        )
+        mapping = class_alignment(model, card, world, embedder_name)
         probabilities = model.predict_proba(probes.probe_images)
         rows = classifier_label(probabilities, mapping, model.source_classes, probes)
     table = finish_label(rows, model_id, model.content_hash, probes.graph_hash, version)

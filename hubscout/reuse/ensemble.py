@@ -74,3 +74,41 @@ def combine_heads(
         if scored:
             assignment[max(scored)[1]].add(y)
     return {m: classes for m, classes in assignment.items() if classes}
+
+
+def head_class_scores(
+    head_probabilities: np.ndarray, head_nodes: list[str | None], class_nodes: list[set[str]]
+) -> np.ndarray:
+    """A classifier's scores for the task's classes [N, C]: for class y, the summed
+    probability of the heads aligned to one of y's concept nodes (class_nodes[y], the matched
+    nodes and every node below them). Classes no head covers score 0."""
+    scores = np.zeros((head_probabilities.shape[0], len(class_nodes)), dtype=np.float64)
+    for y, nodes in enumerate(class_nodes):
+        heads = [h for h, node in enumerate(head_nodes) if node is not None and node in nodes]
+        if heads:
+            scores[:, y] = head_probabilities[:, heads].sum(axis=1)
+    return scores
+
+
+def heads_with_fallback_predict(
+    head_scores: Mapping[str, np.ndarray],
+    assignment: Mapping[str, set[int]],
+    fallback: np.ndarray | None,
+    n_classes: int,
+) -> np.ndarray:
+    """Predictions of the combined heads: each chosen classifier votes for its assigned
+    classes with weight 1/entropy of its (renormalised) class scores; the fallback VLM's
+    probabilities [N, C] vote for the classes no classifier was assigned."""
+    covered = set().union(*assignment.values()) if assignment else set()
+    first = next(iter(head_scores.values())) if head_scores else fallback
+    votes = np.zeros((first.shape[0], n_classes), dtype=np.float64)
+    for model, classes in assignment.items():
+        scores = head_scores[model]
+        mass = scores.sum(axis=1, keepdims=True).clip(min=1e-12)
+        normalised = scores / mass
+        columns = sorted(classes)
+        votes[:, columns] += entropy_weights(normalised)[:, None] * normalised[:, columns]
+    uncovered = sorted(set(range(n_classes)) - covered)
+    if uncovered and fallback is not None:
+        votes[:, uncovered] += entropy_weights(fallback)[:, None] * fallback[:, uncovered]
+    return votes.argmax(axis=1)

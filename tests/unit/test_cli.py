@@ -84,6 +84,9 @@ def test_label_select_and_reuse(labeled_data_dir, monkeypatch):
     reused = hubscout("reuse", "swatches", "--k", "1")
     assert reused.returncode == 0, reused.stderr
     assert "ensemble" in reused.stdout and "reuse on swatches (60 test images)" in reused.stdout
+    experts = hubscout("reuse", "patterns", "--kind", "classifier", "--budget", "2")
+    assert experts.returncode == 0, experts.stderr
+    assert "clf-patterns" in experts.stdout and "accuracy of the combination" in experts.stdout
 
 
 def test_select_errors_are_one_line(labeled_data_dir, monkeypatch):

@@ -5,6 +5,8 @@ from hubscout.reuse.ensemble import (
     ensemble_predict,
     ensemble_scores,
     entropy_weights,
+    head_class_scores,
+    heads_with_fallback_predict,
     softmax,
 )
 
@@ -45,3 +47,19 @@ def test_combine_heads_covers_classes_within_the_budget():
     heads = {"shapes": {0: 0.9, 1: 0.8}, "colours": {2: 0.7}, "weak": {0: 0.2, 2: 0.1}}
     assert combine_heads(heads, 4, budget=2) == {"shapes": {0, 1}, "colours": {2}}
     assert combine_heads(heads, 4, budget=1) == {"shapes": {0, 1}}
+
+
+def test_head_class_scores_sum_the_heads_of_each_class():
+    probabilities = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    heads = ["red", "crimson", None]
+    classes = [{"red", "crimson"}, {"navy"}]
+    scores = head_class_scores(probabilities, heads, classes)
+    np.testing.assert_allclose(scores, [[0.8, 0.0], [0.2, 0.0]])
+
+
+def test_the_fallback_answers_only_unassigned_classes():
+    heads = {"clf": np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.5, 0.5, 0.0]])}
+    fallback = np.array([[0.1, 0.1, 0.8], [0.1, 0.1, 0.8], [0.0, 0.0, 1.0]])
+    predictions = heads_with_fallback_predict(heads, {"clf": {0, 1}}, fallback, 3)
+    assert predictions.tolist() == [0, 1, 2]  # the confident fallback wins the tied row
+    assert heads_with_fallback_predict(heads, {"clf": {0, 1}}, None, 3).tolist() == [0, 1, 0]

@@ -1,0 +1,84 @@
+"""Reusing expert classifiers on a world task: combine heads that cover its classes (CHCO
+spirit), with the best-ranked VLM as the fallback for classes no head covers."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from hubscout.data.store import World
+from hubscout.labeling.labels import ConceptProbes
+from hubscout.labeling.store import card_of, class_alignment
+from hubscout.models import ImageClassifier, load_model
+from hubscout.reuse.ensemble import combine_heads, head_class_scores, heads_with_fallback_predict
+from hubscout.selection.answer import Constraints, select_models
+from hubscout.selection.benchmark import task_probabilities
+from hubscout.selection.requirements import TaskSpec
+from hubscout.settings import Settings
+from hubscout.text import DEFAULT_TEXT_EMBEDDER
+
+
+@dataclass(frozen=True)
+class ExpertReuse:
+    """What the head combination chose and how it did on the test split."""
+
+    assignment: dict[str, list[str]]  # classifier -> the classes it answers
+    fallback: str | None  # the VLM answering the remaining classes
+    fallback_classes: list[str]
+    accuracy: float
+    fallback_accuracy: float  # the fallback VLM alone on every class
+
+
+def reuse_experts(task: str, settings: Settings, budget: int = 3) -> ExpertReuse:
+    """Combine at most `budget` classifiers for `task`, falling back to the top VLM."""
+    world = World(settings.data_dir / "world")
+    class_names = world.class_names(task)
+    spec = TaskSpec(class_names=class_names)
+    experts = select_models(spec, settings, k=budget, constraints=Constraints(kind="classifier"))
+    selection = experts.selection
+    covered = [m for m in selection.matches if m.covered]
+    index = {name: i for i, name in enumerate(class_names)}
+    scores = selection.class_scores.filter(pl.col("p") > 0)
+    head_scores: dict[str, dict[int, float]] = {}
+    for model, class_name, p, _ in scores.iter_rows():
+        head_scores.setdefault(model, {})[index[class_name]] = p
+    assignment = combine_heads(head_scores, len(class_names), budget)
+
+    probes = ConceptProbes.from_world(world)
+    class_nodes = [set() for _ in class_names]
+    for match in covered:
+        for node in match.node_ids:
+            class_nodes[index[match.class_name]] |= {node} | probes.descendants.get(node, set())
+    test = world.split(task, "test")
+    head_votes = {}
+    for name in assignment:
+        model = load_model(f"starter:{name}")
+        assert isinstance(model, ImageClassifier)
+        mapping = class_alignment(
+            model, card_of(f"starter:{name}", settings), world, DEFAULT_TEXT_EMBEDDER
+        )
+        head_nodes = [mapping.get(c) for c in model.source_classes]
+        head_votes[name] = head_class_scores(
+            model.predict_proba(test.images), head_nodes, class_nodes
+        )
+
+    vlm_ranking = select_models(spec, settings, k=1).selection.models
+    fallback = vlm_ranking[0] if vlm_ranking else None
+    fallback_probabilities = None
+    fallback_accuracy = 0.0
+    if fallback:
+        vlm = load_model(f"starter:{fallback}")
+        probabilities, _ = task_probabilities(world, task, {fallback: vlm}, settings.cache_dir)
+        fallback_probabilities = probabilities[fallback]
+        fallback_accuracy = float(np.mean(fallback_probabilities.argmax(axis=1) == test.labels))
+    predictions = heads_with_fallback_predict(
+        head_votes, assignment, fallback_probabilities, len(class_names)
+    )
+    answered = set().union(*assignment.values()) if assignment else set()
+    return ExpertReuse(
+        assignment={m: [class_names[y] for y in sorted(c)] for m, c in assignment.items()},
+        fallback=fallback,
+        fallback_classes=[n for i, n in enumerate(class_names) if i not in answered],
+        accuracy=float(np.mean(predictions == test.labels)),
+        fallback_accuracy=fallback_accuracy,
+    )
