@@ -77,16 +77,19 @@ def combine_heads(
 
 
 def head_class_scores(
-    head_probabilities: np.ndarray, head_nodes: list[str | None], class_nodes: list[set[str]]
+    head_probabilities: np.ndarray,
+    head_nodes: list[str | None],
+    class_nodes: list[Mapping[str, float]],
 ) -> np.ndarray:
-    """A classifier's scores for the task's classes [N, C]: for class y, the summed
-    probability of the heads aligned to one of y's concept nodes (class_nodes[y], the matched
-    nodes and every node below them). Classes no head covers score 0."""
+    """A classifier's scores for the task's classes [N, C]: for class y, the probability of
+    the heads aligned to y's concept nodes, each node weighted by its matching weight
+    (class_nodes[y]: node -> weight, the nodes below a matched node carrying its weight).
+    Classes no head covers score 0."""
     scores = np.zeros((head_probabilities.shape[0], len(class_nodes)), dtype=np.float64)
-    for y, nodes in enumerate(class_nodes):
-        heads = [h for h, node in enumerate(head_nodes) if node is not None and node in nodes]
-        if heads:
-            scores[:, y] = head_probabilities[:, heads].sum(axis=1)
+    for y, weights in enumerate(class_nodes):
+        for h, node in enumerate(head_nodes):
+            if node is not None and node in weights:
+                scores[:, y] += weights[node] * head_probabilities[:, h]
     return scores
 
 

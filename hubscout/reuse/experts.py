@@ -45,10 +45,12 @@ def reuse_experts(task: str, settings: Settings, budget: int = 3) -> ExpertReuse
     assignment = combine_heads(head_scores, len(class_names), budget)
 
     probes = ConceptProbes.from_world(world)
-    class_nodes = [set() for _ in class_names]
+    class_nodes: list[dict[str, float]] = [{} for _ in class_names]
     for match in covered:
-        for node in match.node_ids:
-            class_nodes[index[match.class_name]] |= {node} | probes.descendants.get(node, set())
+        weights = class_nodes[index[match.class_name]]
+        for node, weight in zip(match.node_ids, match.weights, strict=True):
+            for below in {node} | probes.descendants.get(node, set()):
+                weights[below] = weights.get(below, 0.0) + weight
     test = world.split(task, "test")
     head_votes = {}
     for name in assignment:

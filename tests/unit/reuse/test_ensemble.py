@@ -49,12 +49,12 @@ def test_combine_heads_covers_classes_within_the_budget():
     assert combine_heads(heads, 4, budget=1) == {"shapes": {0, 1}}
 
 
-def test_head_class_scores_sum_the_heads_of_each_class():
+def test_head_class_scores_weight_the_heads_of_each_class():
     probabilities = np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
     heads = ["red", "crimson", None]
-    classes = [{"red", "crimson"}, {"navy"}]
+    classes = [{"red": 0.5, "crimson": 0.5}, {"crimson": 1.0}, {"navy": 1.0}]
     scores = head_class_scores(probabilities, heads, classes)
-    np.testing.assert_allclose(scores, [[0.8, 0.0], [0.2, 0.0]])
+    np.testing.assert_allclose(scores, [[0.4, 0.3, 0.0], [0.1, 0.1, 0.0]])
 
 
 def test_the_fallback_answers_only_unassigned_classes():
