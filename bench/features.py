@@ -14,13 +14,13 @@ import torch
 from hubscout.data.datasets import ImageDataset
 from hubscout.features import extract_features
 from hubscout.models.base import Preprocessing, VisionLanguageModel
-from hubscout.models.open_clip_loader import register_configs
+from hubscout.models.open_clip_loader import create_untrained, register_configs
 
 
 def _model(batch_size: int) -> VisionLanguageModel:
     register_configs()
     torch.manual_seed(0)
-    module = open_clip.create_model("hs-vit-w64-p8", pretrained=None)
+    module = create_untrained("hs-vit-w64-p8")
     model = VisionLanguageModel(
         "bench", "bench-hash", torch.device("cpu"), module,
         open_clip.get_tokenizer("hs-vit-w64-p8"), Preprocessing(32, (0.5,) * 3, (0.25,) * 3),
