@@ -35,7 +35,7 @@ def prefect_harness():
 
 @pytest.fixture(scope="package")
 def ray_cluster():
-    """A local Ray with 2 CPUs for the whole session, shut down at the end."""
+    """A local Ray with 2 CPUs for the flow tests, shut down after them."""
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
@@ -53,7 +53,7 @@ def flow_data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="package")
 def flow_settings(flow_data_dir):
-    """Settings pointing at the flow data dir, for the whole session."""
+    """Settings pointing at the flow data dir, for the flow tests."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUBSCOUT_DATA_DIR", str(flow_data_dir / "data"))
         for name in ("MLFLOW_TRACKING_URI", "RAY_ADDRESS", "HUBSCOUT_DATABASE_URL"):
