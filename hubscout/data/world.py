@@ -8,7 +8,7 @@ same pixels on the same fonts.
 
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
@@ -346,16 +346,6 @@ def stable_seed(*parts: object) -> int:
 def scene_records(scenes: Sequence[Scene]) -> list[dict]:
     """Scenes as plain dicts (for Parquet tables)."""
     return [asdict(scene) for scene in scenes]
-
-
-def with_style(scenes: Sequence[Scene], style: Style) -> list[Scene]:
-    """The same scenes re-rendered in another style."""
-    changes = {"palette": style.palette}
-    if style.background:
-        changes["background"] = style.background
-    if style.font:
-        changes["font"] = style.font
-    return [replace(scene, **changes) for scene in scenes]
 
 
 def prompt_vocabulary() -> tuple[list[str], dict[str, str]]:

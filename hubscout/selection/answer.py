@@ -11,7 +11,8 @@ import numpy as np
 import polars as pl
 
 from hubscout.data.store import World
-from hubscout.labeling.store import card_of, read_labels
+from hubscout.labeling.store import read_labels
+from hubscout.models.cards import read_card
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.selection.benchmark import AccuracyModel
 from hubscout.selection.matching import match_task
@@ -47,14 +48,12 @@ def select_models(
 ) -> Answer:
     """Rank the labeled models of the hub for `spec`."""
     world = World(settings.data_dir / "world")
-    entries = read_manifest(manifest_path(settings)).models
-    of_kind = [entry.name for entry in entries if entry.kind == constraints.kind]
-    labels = read_labels(settings).filter(pl.col("model_id").is_in(of_kind))
+    hub = manifest_path(settings)
+    of_kind = [entry for entry in read_manifest(hub).models if entry.kind == constraints.kind]
+    labels = read_labels(settings).filter(pl.col("model_id").is_in([e.name for e in of_kind]))
     excluded: dict[str, str] = {}
-    for entry in entries:
-        card = card_of(f"starter:{entry.name}", settings)
-        if entry.kind != constraints.kind:
-            continue
+    for entry in of_kind:
+        card = read_card(hub.parent / entry.checkpoint)
         if constraints.max_params and card and (card.parameters or 0) > constraints.max_params:
             excluded[entry.name] = f"{card.parameters} parameters > {constraints.max_params}"
         elif constraints.licenses and card and card.license not in constraints.licenses:

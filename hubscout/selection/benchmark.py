@@ -14,15 +14,13 @@ import numpy as np
 import polars as pl
 from scipy.stats import kendalltau
 
-from hubscout.data.datasets import ImageDataset
 from hubscout.data.store import World
-from hubscout.features import extract_features
 from hubscout.models.base import VisionLanguageModel
 from hubscout.reuse.ensemble import ensemble_predict, softmax
 from hubscout.selection.matching import match_task
 from hubscout.selection.ranking import DEFAULT_METRIC, Selection, rank
 from hubscout.selection.requirements import TaskSpec
-from hubscout.starter.evaluation import class_text_embeddings
+from hubscout.starter.evaluation import task_zero_shot_scores
 from hubscout.text import TextEmbedder
 
 TOP = 5
@@ -145,16 +143,8 @@ def task_probabilities(
     world: World, task: str, models: dict[str, VisionLanguageModel], cache_root: Path
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """p_m(y | x) = softmax(100 cos(image, class text)) of every VLM on the task's test split."""
-    data = world.split(task, "test")
-    dataset = ImageDataset(f"{task}-test", data.images, data.labels)
-    class_names = world.class_names(task)
-    probabilities = {}
-    for name, model in models.items():
-        features = extract_features(model, dataset, cache_root, show_progress=False).features
-        features = features / np.linalg.norm(features, axis=1, keepdims=True).clip(min=1e-12)
-        text = class_text_embeddings(model, class_names)
-        probabilities[name] = softmax(100.0 * features.astype(np.float64) @ text.T)
-    return probabilities, data.labels
+    scores, labels = task_zero_shot_scores(world, task, models, cache_root)
+    return {name: softmax(task_scores) for name, task_scores in scores.items()}, labels
 
 
 def run_benchmark(

@@ -13,7 +13,6 @@ from hubscout.data.world import (
     render_all,
     sample_scenes,
     stable_seed,
-    with_style,
 )
 from hubscout.models.cvae import PromptEncoder
 
@@ -57,9 +56,8 @@ def test_colours_render_as_their_colour():
 
 
 def test_dark_and_light_styles_differ():
-    scenes = sample_scenes(np.random.default_rng(3), 10, {"size": "small"})
-    dark = render_all(with_style(scenes, Style(background="dark")))
-    light = render_all(with_style(scenes, Style(background="light")))
+    dark = render_all(sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("dark")))
+    light = render_all(sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("light")))
     assert dark[:, 0, :].mean() < 60 < 180 < light[:, 0, :].mean()
 
 
