@@ -46,3 +46,7 @@ class DatasetError(HubscoutError):
 
 class ConfigError(HubscoutError):
     """Settings or parameters that are invalid."""
+
+
+class TransferabilityInputError(HubscoutError):
+    """Features, labels or source probabilities that a transferability metric cannot score."""

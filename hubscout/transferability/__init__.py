@@ -1,0 +1,1 @@
+"""Transferability estimation: rank models for a labeled target task without fine-tuning."""
