@@ -44,9 +44,9 @@ def nce(target: Target) -> float:
     predicted = _source_probs(target, "NCE").argmax(axis=1)
     joint = np.zeros((target.n_classes, predicted.max() + 1))
     np.add.at(joint, (target.labels, predicted), 1.0 / target.n_samples)
-    marginal = joint.sum(axis=0)
+    conditional = joint / joint.sum(axis=0).clip(min=1e-300)  # unpredicted z: columns of 0
     seen = joint > 0
-    return float((joint[seen] * np.log((joint / marginal)[seen])).sum())
+    return float((joint[seen] * np.log(conditional[seen])).sum())
 
 
 def n_leep(target: Target, seed: int) -> float:

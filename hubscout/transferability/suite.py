@@ -28,6 +28,7 @@ class Metric:
     pool_relative: bool = False
     stochastic: bool = False
     scale_invariant: bool = False
+    saturates_with_few_samples: bool = False  # warns (SaturationWarning) when N <= D
 
     def __call__(
         self,
@@ -79,6 +80,7 @@ METRICS: dict[str, Metric] = {
             "Bao et al., ICIP 2019",
             _deterministic(metrics.h_score),
             scale_invariant=True,
+            saturates_with_few_samples=True,
         ),
         Metric(
             "shrinkage_h_score",
@@ -93,12 +95,22 @@ METRICS: dict[str, Metric] = {
             _deterministic(metrics.transrate),
             scale_invariant=True,
         ),
-        Metric("sfda", "Shao et al., ECCV 2022", _deterministic(metrics.sfda)),
+        Metric(
+            "sfda",
+            "Shao et al., ECCV 2022",
+            _deterministic(metrics.sfda),
+            saturates_with_few_samples=True,
+        ),
         Metric(
             "parc", "Bolya et al., NeurIPS 2021", _deterministic(metrics.parc), scale_invariant=True
         ),
         Metric("pactran_gauss", "Ding et al., ECCV 2022", metrics.pactran_gauss, stochastic=True),
-        Metric("etran", "Gholami et al., ICCV 2023", _deterministic(metrics.etran)),
+        Metric(
+            "etran",
+            "Gholami et al., ICCV 2023",
+            _deterministic(metrics.etran),
+            saturates_with_few_samples=True,
+        ),
         Metric("ncti", "Wang et al., ICCV 2023", None, pool_relative=True),
         Metric(
             "knn",

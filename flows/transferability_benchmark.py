@@ -1,0 +1,84 @@
+"""Flow: score every hub model on every world task with the transferability metrics and
+compare the rankings with linear-probe ground truth.
+
+Run by the DVC stage `transferability_benchmark` (`python -m flows.transferability_benchmark`).
+Metrics see each task's train + validation split; the linear probe picks its regularisation
+on validation and reports test accuracy. Writes the scores, the ground truth and the
+per-task evaluation (Polars/Parquet), reports/transferability.json (mean tau_w per metric),
+and logs them with a tau_w heatmap to MLflow.
+"""
+
+import json
+from pathlib import Path
+
+import mlflow
+import polars as pl
+from prefect import flow
+
+from hubscout.data.store import World
+from hubscout.models import load_model
+from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.params import read_params
+from hubscout.plots import heatmap
+from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.transferability.evaluation import evaluate, generalist_scores, summarise
+from hubscout.transferability.ground_truth import GROUND_TRUTH_LINEAR_PROBE
+from hubscout.transferability.hub import run_benchmark
+from hubscout.transferability.suite import parse_metrics
+from tasks.tracking import mlflow_run
+
+
+@flow(name="transferability-benchmark", log_prints=True)
+def transferability_benchmark_flow(
+    params_file: Path = Path("params.yaml"), report: Path = Path("reports/transferability.json")
+) -> dict:
+    """Score, evaluate against the linear probe, write tables and log to MLflow."""
+    settings = Settings()
+    params = read_params(params_file, "transferability")
+    names = parse_metrics(params.get("metrics"))
+    seed = int(params.get("seed", 0))
+    world = World(settings.data_dir / "world")
+    entries = read_manifest(manifest_path(settings)).models
+    models = {
+        e.name: load_model(f"starter:{e.name}") for e in entries if e.kind in ("vlm", "classifier")
+    }
+    scores, truth = run_benchmark(world, models, settings.cache_dir, names, seed)
+    baseline = generalist_scores(truth).with_columns(saturated=pl.lit(False))
+    scores = pl.concat([scores, baseline.select(scores.columns)])
+    evaluation = evaluate(scores, truth).with_columns(
+        ground_truth=pl.lit(GROUND_TRUTH_LINEAR_PROBE)
+    )
+    summary = summarise(evaluation)
+    out = settings.data_dir / "transferability"
+    out.mkdir(parents=True, exist_ok=True)
+    scores.write_parquet(out / "scores.parquet")
+    truth.write_parquet(out / "linear_probe.parquet")
+    evaluation.write_parquet(out / "evaluation.parquet")
+    result = {
+        "ground_truth": GROUND_TRUTH_LINEAR_PROBE,
+        "models": len(models),
+        "tasks": world.tasks.height,
+        "mean_tau_w": {m: round(v, 4) for m, v in summary.select("metric", "tau_w").iter_rows()},
+        "mean_rel1": {m: round(v, 4) for m, v in summary.select("metric", "rel1").iter_rows()},
+        "saturated_scores": int(scores["saturated"].sum()),
+    }
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2) + "\n")
+    with mlflow_run(settings, "transferability", "transferability-benchmark"):
+        mlflow.log_params(
+            {"metrics": ",".join(names), "seed": seed, "ground_truth": "linear_probe"}
+        )
+        mlflow.log_metrics({f"tau_w.{m}": v for m, v in result["mean_tau_w"].items()})
+        mlflow.log_table(evaluation.to_pandas(), artifact_file="evaluation.json")
+        mlflow.log_table(truth.to_pandas(), artifact_file="linear_probe.json")
+        figure = heatmap(
+            evaluation, "metric", "task", "tau_w", "weighted Kendall tau vs linear probe", vmin=-1
+        )
+        mlflow.log_figure(figure, "tau_w_per_metric_per_task.png")
+    print(summary)
+    return result
+
+
+if __name__ == "__main__":
+    apply_offline_defaults()
+    transferability_benchmark_flow()

@@ -1,0 +1,137 @@
+"""Score hub models on a labeled image dataset: features from the cache, source heads, and
+every requested metric; and the per-task benchmark on the world's tasks.
+
+A model's source head: a classifier's own softmax; for a VLM, its zero-shot softmax over the
+concept graph's leaf names (the hub's shared vocabulary), so LEEP and NCE score VLMs too.
+"""
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from rich.progress import track
+
+from hubscout.data.datasets import ImageDataset
+from hubscout.data.store import World
+from hubscout.features import extract_features
+from hubscout.models.base import ImageClassifier, ImageEncoder, VisionLanguageModel
+from hubscout.reuse.ensemble import softmax
+from hubscout.starter.evaluation import class_text_embeddings, zero_shot_scores
+from hubscout.transferability.ground_truth import (
+    GROUND_TRUTH_LINEAR_PROBE,
+    Split,
+    linear_probe,
+)
+from hubscout.transferability.suite import METRICS, score_pool
+from hubscout.transferability.target import SaturationWarning, Target
+
+SPLITS = ("train", "val", "test")
+
+
+def source_probabilities(
+    model: ImageEncoder, features: np.ndarray, images: np.ndarray, source_names: Sequence[str]
+) -> np.ndarray | None:
+    """The model's source-head probabilities [N, Cs] in float64, or None without a head."""
+    if isinstance(model, ImageClassifier):
+        probs = model.predict_proba(images).astype(np.float64)
+        return probs / probs.sum(axis=1, keepdims=True)
+    if isinstance(model, VisionLanguageModel):
+        return softmax(zero_shot_scores(features, class_text_embeddings(model, source_names)))
+    return None
+
+
+def model_target(
+    model: ImageEncoder, dataset: ImageDataset, cache_root: Path, source_names: Sequence[str]
+) -> Target:
+    """The Target of `model` on a labeled dataset, features from the feature cache."""
+    features = extract_features(model, dataset, cache_root, show_progress=False).features
+    probs = source_probabilities(model, features, dataset.images, source_names)
+    return Target(features, dataset.labels, probs)
+
+
+def score_models(
+    targets: Mapping[str, Target], metric_names: Sequence[str], seed: int = 0
+) -> pl.DataFrame:
+    """model, metric, score, saturated for a pool, best first per metric. `saturated` marks
+    scores of metrics that saturate when N <= D (their SaturationWarning is recorded there)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        scores = score_pool(targets, metric_names, seed)
+    rows = [
+        (
+            model,
+            metric,
+            value,
+            METRICS[metric].saturates_with_few_samples
+            and targets[model].n_samples <= targets[model].dim,
+        )
+        for metric, by_model in scores.items()
+        for model, value in by_model.items()
+    ]
+    schema = ["model", "metric", "score", "saturated"]
+    return pl.DataFrame(rows, schema=schema, orient="row").sort(
+        ["metric", "score"], descending=[False, True]
+    )
+
+
+def leaf_names(world: World) -> list[str]:
+    """The concept graph's leaf names: the VLMs' source vocabulary."""
+    return world.nodes.filter(pl.col("is_leaf"))["name"].to_list()
+
+
+def task_dataset(world: World, task: str, split: str) -> ImageDataset:
+    """One split of a world task as an ImageDataset."""
+    data = world.split(task, split)
+    return ImageDataset(f"{task}-{split}", data.images, data.labels, tuple(world.class_names(task)))
+
+
+def benchmark_task(
+    world: World,
+    task: str,
+    models: Mapping[str, ImageEncoder],
+    cache_root: Path,
+    metric_names: Sequence[str],
+    seed: int = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Scores (metrics on train + val) and linear-probe ground truth of every model on a task."""
+    datasets = {split: task_dataset(world, task, split) for split in SPLITS}
+    both = ImageDataset(
+        f"{task}-trainval",
+        np.concatenate([datasets["train"].images, datasets["val"].images]),
+        np.concatenate([datasets["train"].labels, datasets["val"].labels]),
+    )
+    sources = leaf_names(world)
+    targets, truth = {}, []
+    for name, model in models.items():
+        targets[name] = model_target(model, both, cache_root, sources)
+        splits = {
+            split: Split(
+                extract_features(model, data, cache_root, show_progress=False).features,
+                data.labels,
+            )
+            for split, data in datasets.items()
+        }
+        probe = linear_probe(splits["train"], splits["val"], splits["test"])
+        truth.append((name, probe.accuracy, probe.inverse_regularisation))
+    scores = score_models(targets, metric_names, seed).with_columns(task=pl.lit(task))
+    truth_frame = pl.DataFrame(
+        truth, schema=["model", "accuracy", "inverse_regularisation"], orient="row"
+    ).with_columns(task=pl.lit(task), ground_truth=pl.lit(GROUND_TRUTH_LINEAR_PROBE))
+    return scores, truth_frame
+
+
+def run_benchmark(
+    world: World,
+    models: Mapping[str, ImageEncoder],
+    cache_root: Path,
+    metric_names: Sequence[str],
+    seed: int = 0,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """benchmark_task over every world task: all scores and all ground truth."""
+    parts = [
+        benchmark_task(world, task, models, cache_root, metric_names, seed)
+        for task in track(world.tasks["task"].to_list(), description="transferability")
+    ]
+    return pl.concat([p[0] for p in parts]), pl.concat([p[1] for p in parts])
