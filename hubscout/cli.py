@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hubscout import __version__
-from hubscout.errors import HubscoutError
+from hubscout.errors import ConfigError, HubscoutError
 from hubscout.settings import Settings, apply_offline_defaults
 
 app = typer.Typer(
@@ -228,6 +228,59 @@ def select(
     if selection.excluded:
         reasons = "; ".join(f"{m}: {why}" for m, why in sorted(selection.excluded.items()))
         console.print(f"excluded by constraints: {reasons}", highlight=False)
+
+
+@app.command()
+def rank(
+    task: Annotated[
+        str,
+        typer.Argument(
+            help="A world task (e.g. swatches), or a labeled dataset: an .npz with images and "
+            "labels, or a folder with one subfolder of images per class"
+        ),
+    ],
+    metric: Annotated[
+        str, typer.Option(help="Comma-separated metrics; the first orders the table")
+    ] = "logme,sfda",
+    kind: Annotated[str, typer.Option(help="vlm, classifier or all")] = "all",
+) -> None:
+    """Rank the hub's models for a labeled task with transferability metrics (no fine-tuning).
+    Metrics: logme, leep, nce, n_leep, h_score, shrinkage_h_score, gbc, transrate, sfda, parc,
+    pactran_gauss, etran, ncti, knn."""
+    from hubscout.data.store import World
+    from hubscout.models import load_model
+    from hubscout.models.starter_loader import manifest_path, read_manifest
+    from hubscout.transferability.hub import labeled_dataset, leaf_names, rank_models
+    from hubscout.transferability.suite import METRICS, parse_metrics
+
+    kinds = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
+    if kind not in kinds:
+        raise ConfigError(f"--kind must be vlm, classifier or all, not {kind!r}")
+    names = parse_metrics(metric)
+    settings = Settings()
+    world = World(settings.data_dir / "world")
+    dataset = labeled_dataset(world, task)
+    entries = read_manifest(manifest_path(settings)).models
+    models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind in kinds[kind]}
+    ranking = rank_models(dataset, models, settings.cache_dir, leaf_names(world), names)
+    console.print(f"{dataset.name}: {len(dataset)} labeled images, best first by {names[0]}")
+    table = Table()
+    table.add_column("rank")
+    table.add_column("model")
+    for name in names:
+        table.add_column(name, justify="right")
+    for position, row in enumerate(ranking.iter_rows(named=True), start=1):
+        saturated = row["saturated"].split(",")
+        values = [
+            "-" if row[n] is None else f"{row[n]:.4f}" + ("*" if n in saturated else "")
+            for n in names
+        ]
+        table.add_row(str(position), row["model"], *values)
+    console.print(table)
+    if ranking["saturated"].str.len_chars().sum():
+        console.print("* saturated: fewer labeled images than feature dimensions (N <= D)")
+    if any(METRICS[n].needs_source_probs for n in names):
+        console.print("leep/nce read VLMs' zero-shot softmax over the concept graph's leaves")
 
 
 @app.command()

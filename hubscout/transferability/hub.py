@@ -13,8 +13,9 @@ import numpy as np
 import polars as pl
 from rich.progress import track
 
-from hubscout.data.datasets import ImageDataset
+from hubscout.data.datasets import ImageDataset, load_image_dataset
 from hubscout.data.store import World
+from hubscout.errors import DatasetError
 from hubscout.features import extract_features
 from hubscout.models.base import ImageClassifier, ImageEncoder, VisionLanguageModel
 from hubscout.reuse.ensemble import softmax
@@ -87,6 +88,66 @@ def task_dataset(world: World, task: str, split: str) -> ImageDataset:
     return ImageDataset(f"{task}-{split}", data.images, data.labels, tuple(world.class_names(task)))
 
 
+def labeled_part(world: World, task: str) -> ImageDataset:
+    """The train + validation images of a world task: what a user would have labeled."""
+    train, val = (task_dataset(world, task, split) for split in ("train", "val"))
+    return ImageDataset(
+        f"{task}-trainval",
+        np.concatenate([train.images, val.images]),
+        np.concatenate([train.labels, val.labels]),
+        train.class_names,
+    )
+
+
+def labeled_dataset(world: World, task_or_path: str) -> ImageDataset:
+    """A world task's labeled part, or a labeled dataset file or folder a user gives."""
+    path = Path(task_or_path)
+    if path.exists():
+        dataset = load_image_dataset(path)
+        if dataset.labels is None:
+            raise DatasetError(
+                f"{path} has no labels: add a 'labels' array to the .npz, or use a folder "
+                "with one subfolder per class"
+            )
+        return dataset
+    tasks = world.tasks["task"].to_list()
+    if task_or_path not in tasks:
+        raise DatasetError(
+            f"{task_or_path!r} is neither a file or folder nor a world task; tasks: "
+            + ", ".join(tasks)
+        )
+    return labeled_part(world, task_or_path)
+
+
+def rank_models(
+    dataset: ImageDataset,
+    models: Mapping[str, ImageEncoder],
+    cache_root: Path,
+    source_names: Sequence[str],
+    metric_names: Sequence[str],
+    seed: int = 0,
+) -> pl.DataFrame:
+    """One row per model, one column per metric, ordered by the first metric (best first),
+    and `saturated`: the metrics whose score for that model is saturated (N <= D)."""
+    targets = {
+        name: model_target(model, dataset, cache_root, source_names)
+        for name, model in track(models.items(), description="features", transient=True)
+    }
+    scores = score_models(targets, metric_names, seed)
+    saturated = (
+        scores.filter(pl.col("saturated"))
+        .group_by("model")
+        .agg(pl.col("metric").sort().str.join(",").alias("saturated"))
+    )
+    wide = scores.pivot(on="metric", index="model", values="score")
+    return (
+        wide.select("model", *metric_names)
+        .join(saturated, on="model", how="left")
+        .with_columns(pl.col("saturated").fill_null(""))
+        .sort(metric_names[0], descending=True, nulls_last=True)
+    )
+
+
 def benchmark_task(
     world: World,
     task: str,
@@ -97,11 +158,7 @@ def benchmark_task(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Scores (metrics on train + val) and linear-probe ground truth of every model on a task."""
     datasets = {split: task_dataset(world, task, split) for split in SPLITS}
-    both = ImageDataset(
-        f"{task}-trainval",
-        np.concatenate([datasets["train"].images, datasets["val"].images]),
-        np.concatenate([datasets["train"].labels, datasets["val"].labels]),
-    )
+    both = labeled_part(world, task)
     sources = leaf_names(world)
     targets, truth = {}, []
     for name, model in models.items():

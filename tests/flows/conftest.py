@@ -22,6 +22,7 @@ TINY_PARAMS = {
         "parallel_jobs": 2,
     },
     "selection": {"k": 2},
+    "transferability": {"seed": 0, "metrics": None},
 }
 
 

@@ -95,3 +95,8 @@ def test_parse_metrics_accepts_a_comma_list_and_names_the_choices():
     assert parse_metrics(None) == list(METRICS)
     with pytest.raises(TransferabilityInputError, match=r"unknown metric.*choose from logme"):
         parse_metrics("logme,bogus")
+
+
+def test_metrics_that_warn_on_few_samples_say_so_in_their_metadata():
+    saturating = {m for m, metric in METRICS.items() if metric.saturates_with_few_samples}
+    assert saturating == {"h_score", "sfda", "etran"}
