@@ -22,7 +22,12 @@ TINY_PARAMS = {
         "parallel_jobs": 2,
     },
     "selection": {"k": 2},
-    "transferability": {"seed": 0, "metrics": None},
+    "transferability": {
+        "seed": 0,
+        "metrics": None,
+        "fine_tune_tasks": ["swatches", "consonants"],
+        "fine_tune_steps": 20,
+    },
 }
 
 
