@@ -1,0 +1,153 @@
+"""Flow: build the identification specs and benchmark identification on the starter hub.
+
+Run by the DVC stage `identification` (`python -m flows.identification`). Generator specs
+embed every generator's images for a shared prompt set with the reference encoder; RKME
+specs summarise every VLM's and classifier's training slice. The benchmark identifies
+generators from k example images of held-out prompts (k in 1, 2, 4, 8) and models from
+unlabeled samples of their slice. Writes the tables, reports/identification.json and logs an
+accuracy-versus-k plot to MLflow.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import polars as pl
+from prefect import flow
+
+from hubscout.data.store import World
+from hubscout.identification.benchmark import (
+    KS,
+    generator_benchmark,
+    mixture_benchmark,
+    rkme_benchmark,
+    summarise_generators,
+)
+from hubscout.identification.pmi import identify
+from hubscout.identification.specs import world_prompts
+from hubscout.models import load_model
+from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.params import read_params
+from hubscout.settings import Settings, apply_offline_defaults
+from tasks.identification import (
+    generator_specs,
+    identification_dir,
+    reference_encoder_name,
+    rkme_specs,
+    write_reference,
+)
+from tasks.tracking import mlflow_run
+
+
+@flow(name="identification", log_prints=True)
+def identification_flow(
+    params_file: Path = Path("params.yaml"), report: Path = Path("reports/identification.json")
+) -> dict:
+    """Build the specs, run both benchmarks, write tables and the report, log to MLflow."""
+    settings = Settings()
+    params = read_params(params_file, "identification")
+    seed = int(params.get("seed", 0))
+    world = World(settings.data_dir / "world")
+    entries = read_manifest(manifest_path(settings)).models
+    encoder_name = reference_encoder_name(settings, params.get("reference_encoder"))
+    encoder = load_model(f"starter:{encoder_name}")
+    write_reference(settings, encoder_name)
+    spec_prompts = world_prompts(int(params.get("spec_prompts", 48)), seed)
+    held_prompts = [
+        p for p in world_prompts(4 * int(params.get("held_out_prompts", 32)), seed + 1)
+        if p not in spec_prompts
+    ][: int(params.get("held_out_prompts", 32))]  # fmt: skip
+    generators = [e.name for e in entries if e.kind == "generator"]
+    specs = generator_specs(
+        generators, encoder, spec_prompts, int(params.get("per_prompt", 16)), settings, seed
+    )
+    per_prompt = int(params.get("examples_per_prompt", 8))
+    held_out, fresh = {}, {}
+    for name in generators:
+        generator = load_model(f"starter:{name}")
+        for store, batch_seed in ((held_out, seed + 1), (fresh, seed + 2)):
+            images = generator.generate(held_prompts, per_prompt, batch_seed)
+            flat = encoder.encode_images(images.reshape(-1, *images.shape[2:]))
+            store[name] = flat.reshape(len(held_prompts), per_prompt, -1)
+    prompt_embeddings = encoder.encode_texts(held_prompts).astype(np.float64)
+    tasks_table = generator_benchmark(specs, held_out, fresh, prompt_embeddings, KS, seed)
+    generator_summary = summarise_generators(tasks_table)
+
+    start = time.perf_counter()
+    examples = encoder.encode_images(
+        load_model(f"starter:{generators[0]}").generate(held_prompts[:1], 4, seed)[0]
+    )
+    identify(examples.astype(np.float64), specs)
+    identify_seconds = time.perf_counter() - start
+
+    models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
+    rkmes, slices, queries = rkme_specs(
+        models,
+        encoder,
+        world,
+        int(params.get("rkme_points", 32)),
+        int(params.get("rkme_samples", 2000)),
+        int(params.get("rkme_queries", 200)),
+        settings,
+        seed,
+    )
+    searches = rkme_benchmark(rkmes, slices, queries, seed=seed)
+    mixtures = mixture_benchmark(rkmes, slices, queries, seed=seed)
+    search_summary = (
+        searches.group_by("n")
+        .agg(pl.col("top1_model").mean(), pl.col("top1_slice").mean(), pl.len().alias("searches"))
+        .sort("n")
+    )
+
+    out = identification_dir(settings)
+    tasks_table.write_parquet(out / "generator_tasks.parquet")
+    searches.write_parquet(out / "rkme_searches.parquet")
+    mixtures.write_parquet(out / "rkme_mixtures.parquet")
+    result = {
+        "reference_encoder": encoder_name,
+        "generators": len(generators),
+        "generator_tasks": tasks_table.filter(pl.col("method") == "pmi").height,
+        "identify_seconds_k4": round(identify_seconds, 4),
+        "generators_by_k": {
+            f"{method}@k{k}": {"top1": round(top1, 4), "top3": round(top3, 4), "fd": round(fd, 4)}
+            for method, k, _, top1, top3, fd in generator_summary.iter_rows()
+        },
+        "rkme_models": len(models),
+        "rkme_distinct_slices": len(set(slices.values())),
+        "rkme_by_n": {
+            f"n{n}": {"top1_model": round(a, 4), "top1_slice": round(b, 4)}
+            for n, a, b, _ in search_summary.iter_rows()
+        },
+        "rkme_mixture_weight_on_true_slices": round(
+            float(mixtures["weight_on_true_slices"].mean()), 4
+        ),
+    }
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2) + "\n")
+    with mlflow_run(settings, "identification", "identification-benchmark"):
+        mlflow.log_params({"reference_encoder": encoder_name, "seed": seed})
+        for method, k, _, top1, top3, _ in generator_summary.iter_rows():
+            mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
+        mlflow.log_table(generator_summary.to_pandas(), artifact_file="generators_by_k.json")
+        mlflow.log_table(search_summary.to_pandas(), artifact_file="rkme_by_n.json")
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for (method,), part in generator_summary.group_by("method", maintain_order=True):
+            axes.plot(part["k"], part["top1"], marker="o", label=method)
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel("example images k")
+        axes.set_ylabel("top-1 accuracy")
+        axes.set_ylim(0, 1.05)
+        axes.legend(fontsize=7)
+        figure.tight_layout()
+        mlflow.log_figure(figure, "generator_top1_vs_k.png")
+    print(generator_summary)
+    print(search_summary)
+    return result
+
+
+if __name__ == "__main__":
+    apply_offline_defaults()
+    identification_flow()

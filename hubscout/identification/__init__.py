@@ -1,0 +1,1 @@
+"""Identification: find the right model from a few example images."""

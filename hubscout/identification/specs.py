@@ -1,0 +1,101 @@
+"""Generator specifications: what a generator makes for a shared prompt set, embedded once.
+
+A spec holds the reference encoder's L2-normalised embeddings of `per_prompt` images per
+prompt [P, m, D] and of the prompts themselves [P, D] (the matching text tower), with the
+hashes it depends on (generator, encoder, prompt set). It is independent of any task and
+is rebuilt only when one of those hashes changes. Stored as NPZ (read with
+allow_pickle=False) plus a JSON sidecar for the strings.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hubscout.data.world import caption, sample_scenes, stable_seed
+from hubscout.errors import ConfigError
+from hubscout.models.base import Generator, VisionLanguageModel
+
+SPEC_FORMAT = "generator-spec-v1"
+
+
+@dataclass(frozen=True)
+class GeneratorSpecification:
+    """One generator's specification."""
+
+    generator: str
+    prompts: tuple[str, ...]
+    image_embeddings: np.ndarray  # [P, m, D] float32, unit rows
+    prompt_embeddings: np.ndarray  # [P, D] float32, unit rows
+    version: str  # hash of format, generator, encoder and prompts
+
+    def save(self, folder: Path) -> Path:
+        """Write <generator>.spec.npz and .spec.json atomically; returns the NPZ path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.generator}.spec.npz"
+        partial = path.with_suffix(".partial.npz")
+        np.savez(partial, images=self.image_embeddings, prompts=self.prompt_embeddings)
+        partial.replace(path)
+        sidecar = {"generator": self.generator, "prompts": self.prompts, "version": self.version}
+        path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> "GeneratorSpecification":
+        """Read a spec written by `save`."""
+        sidecar = path.with_suffix(".json")
+        if not path.is_file() or not sidecar.is_file():
+            raise ConfigError(f"generator spec {path} is missing: run the identification stage")
+        meta = json.loads(sidecar.read_text())
+        with np.load(path, allow_pickle=False) as arrays:
+            return cls(
+                meta["generator"],
+                tuple(meta["prompts"]),
+                arrays["images"],
+                arrays["prompts"],
+                meta["version"],
+            )
+
+
+def world_prompts(n: int, seed: int) -> list[str]:
+    """`n` distinct captions of random world scenes: a shared prompt set (one seed for the
+    specs, another for held-out benchmark prompts)."""
+    rng = np.random.default_rng(stable_seed("prompts", seed))
+    prompts: list[str] = []
+    while len(prompts) < n:
+        scene = sample_scenes(rng, 1)[0]
+        text = caption(scene, rng)
+        if text not in prompts:
+            prompts.append(text)
+    return prompts
+
+
+def spec_version(generator: Generator, encoder: VisionLanguageModel, prompts: list[str]) -> str:
+    """The hash a spec depends on."""
+    digest = hashlib.sha256(SPEC_FORMAT.encode())
+    for part in (generator.content_hash, encoder.content_hash, *prompts):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def build_spec(
+    name: str,
+    generator: Generator,
+    encoder: VisionLanguageModel,
+    prompts: list[str],
+    per_prompt: int,
+    seed: int = 0,
+) -> GeneratorSpecification:
+    """Generate `per_prompt` images per prompt and embed them and the prompts."""
+    images = generator.generate(prompts, per_prompt, seed)  # [P, m, H, W, 3]
+    flat = images.reshape(-1, *images.shape[2:])
+    embeddings = encoder.encode_images(flat).reshape(len(prompts), per_prompt, -1)
+    return GeneratorSpecification(
+        name,
+        tuple(prompts),
+        embeddings.astype(np.float32),
+        encoder.encode_texts(prompts).astype(np.float32),
+        spec_version(generator, encoder, prompts),
+    )

@@ -1,0 +1,144 @@
+"""Identification specs on disk: generator specs (rebuilt only when their hashes change) and
+RKME specs of the VLMs and classifiers (rebuilt with the stage)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from prefect import task
+
+from hubscout.data.store import World
+from hubscout.errors import ConfigError
+from hubscout.identification.rkme import RKME, fit_rkme
+from hubscout.identification.slices import slice_key, training_indices
+from hubscout.identification.specs import (
+    GeneratorSpecification,
+    build_spec,
+    spec_version,
+)
+from hubscout.models import load_model
+from hubscout.models.base import VisionLanguageModel
+from hubscout.settings import Settings
+from hubscout.starter.catalog import CLASSIFIERS, VLMS
+
+
+def identification_dir(settings: Settings) -> Path:
+    """Where specs and benchmark tables live."""
+    return settings.data_dir / "identification"
+
+
+def reference_encoder_name(settings: Settings, configured: str | None) -> str:
+    """The configured reference encoder, or the starter VLM with the best mean zero-shot
+    accuracy over the world's tasks."""
+    if configured:
+        return configured
+    table = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
+    means = table.group_by("model").agg(pl.col("accuracy").mean()).sort("accuracy", "model")
+    return str(means["model"][-1])
+
+
+def write_reference(settings: Settings, name: str) -> None:
+    """Record which encoder the specs were embedded with (the CLI embeds examples with it)."""
+    folder = identification_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reference.json").write_text(json.dumps({"encoder": f"starter:{name}"}) + "\n")
+
+
+def read_reference(settings: Settings) -> VisionLanguageModel:
+    """The reference encoder the specs were built with."""
+    path = identification_dir(settings) / "reference.json"
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: run `dvc repro identification` first")
+    model = load_model(json.loads(path.read_text())["encoder"])
+    if not isinstance(model, VisionLanguageModel):
+        raise ConfigError(f"the reference encoder in {path} is not a VLM")
+    return model
+
+
+@task(name="generator-specs")
+def generator_specs(
+    generator_names: list[str],
+    encoder: VisionLanguageModel,
+    prompts: list[str],
+    per_prompt: int,
+    settings: Settings,
+    seed: int = 0,
+) -> dict[str, GeneratorSpecification]:
+    """Every generator's spec, rebuilt only when its version (hashes) changed."""
+    folder = identification_dir(settings) / "generators"
+    specs = {}
+    for name in generator_names:
+        generator = load_model(f"starter:{name}")
+        path = folder / f"{name}.spec.npz"
+        version = spec_version(generator, encoder, prompts)
+        if path.is_file() and GeneratorSpecification.load(path).version == version:
+            specs[name] = GeneratorSpecification.load(path)
+            continue
+        specs[name] = build_spec(name, generator, encoder, prompts, per_prompt, seed)
+        specs[name].save(folder)
+    return specs
+
+
+def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:
+    """Every stored generator spec."""
+    paths = sorted((identification_dir(settings) / "generators").glob("*.spec.npz"))
+    if not paths:
+        raise ConfigError("no generator specs: run `dvc repro identification` first")
+    return {
+        path.name.removesuffix(".spec.npz"): GeneratorSpecification.load(path) for path in paths
+    }
+
+
+@task(name="rkme-specs")
+def rkme_specs(
+    model_names: list[str],
+    encoder: VisionLanguageModel,
+    world: World,
+    points: int,
+    samples: int,
+    held_out: int,
+    settings: Settings,
+    seed: int = 0,
+) -> tuple[dict[str, RKME], dict[str, str], dict[str, np.ndarray]]:
+    """RKME specs of the named VLMs and classifiers from `samples` images of their training
+    slice, their slice keys, and `held_out` other images of each slice embedded (queries)."""
+    catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
+    folder = identification_dir(settings) / "rkme"
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = world.pool_images
+    rng = np.random.default_rng(seed)
+    sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
+    embedded = encoder.encode_images(sample).astype(np.float64)
+    squared = ((embedded[:, None] - embedded[None]) ** 2).sum(-1)
+    gamma = float(1.0 / np.median(squared[squared > 0]))  # the median heuristic
+    specs, slices, queries = {}, {}, {}
+    for name in model_names:
+        indices = training_indices(catalog[name], world)
+        order = np.random.default_rng(seed).permutation(indices)
+        query_part, spec_part = order[:held_out], order[held_out : held_out + samples]
+        specs[name] = fit_rkme(encoder.encode_images(pool[np.sort(spec_part)]), points, gamma, seed)
+        slices[name] = slice_key(indices)
+        queries[name] = encoder.encode_images(pool[np.sort(query_part)])
+        np.savez(
+            folder / f"{name}.rkme.npz",
+            points=specs[name].points,
+            weights=specs[name].weights,
+            gamma=np.array(gamma),
+        )
+    (folder / "slices.json").write_text(json.dumps(slices, indent=1) + "\n")
+    return specs, slices, queries
+
+
+def load_rkme_specs(settings: Settings) -> dict[str, RKME]:
+    """Every stored RKME spec."""
+    paths = sorted((identification_dir(settings) / "rkme").glob("*.rkme.npz"))
+    if not paths:
+        raise ConfigError("no RKME specs: run `dvc repro identification` first")
+    specs = {}
+    for path in paths:
+        with np.load(path, allow_pickle=False) as arrays:
+            specs[path.name.removesuffix(".rkme.npz")] = RKME(
+                arrays["points"], arrays["weights"], float(arrays["gamma"])
+            )
+    return specs
