@@ -28,17 +28,12 @@ from hubscout.identification.benchmark import (
 )
 from hubscout.identification.pmi import identify
 from hubscout.identification.specs import world_prompts
+from hubscout.identification.store import identification_dir, write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import read_params
 from hubscout.settings import Settings, apply_offline_defaults
-from tasks.identification import (
-    generator_specs,
-    identification_dir,
-    reference_encoder_name,
-    rkme_specs,
-    write_reference,
-)
+from tasks.identification import generator_specs, reference_encoder_name, rkme_specs
 from tasks.tracking import mlflow_run
 
 

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -35,10 +36,10 @@ def main() -> None:
         sys.exit(2)
     except (typer.Exit, SystemExit) as done:
         sys.exit(getattr(done, "exit_code", getattr(done, "code", 0)))
-    except Exception as error:  # click's usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:  # usage errors of click (or typer's vendored click)
+        if callable(getattr(error, "show", None)) and isinstance(
+            getattr(error, "exit_code", None), int
+        ):
             error.show()
             sys.exit(error.exit_code)
         raise
@@ -284,6 +285,69 @@ def rank(
 
 
 @app.command()
+def identify(
+    images: Annotated[
+        list[Path] | None, typer.Argument(help="Example images (PNG/JPEG), square")
+    ] = None,
+    prompt: Annotated[
+        str | None, typer.Option(help="What the examples show, e.g. 'a red circle'")
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="generator (PMI on generator specs) or classifier (RKME)")
+    ] = "generator",
+) -> None:
+    """Find the hub models that fit example images: the generator that makes images like
+    them, or (--kind classifier) the VLMs and classifiers trained on data like them."""
+    import time
+
+    from hubscout.identification.examples import read_examples
+    from hubscout.identification.store import read_reference
+
+    if kind not in ("generator", "classifier"):
+        raise ConfigError(f"--kind must be generator or classifier, not {kind!r}")
+    settings = Settings()
+    examples = read_examples(images or [])
+    encoder = read_reference(settings)
+    start = time.perf_counter()
+    embedded = encoder.encode_images(examples).astype(np.float64)
+    if kind == "classifier":
+        _identify_by_rkme(embedded, settings)
+        return
+    from hubscout.identification.pmi import identify as identify_generators
+    from hubscout.identification.store import load_generator_specs
+
+    text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
+    ranking = identify_generators(embedded, load_generator_specs(settings), text)
+    seconds = time.perf_counter() - start
+    table = Table(title=f"generators for {len(examples)} example image(s)")
+    for column in ("rank", "generator", "score", "matched prompts"):
+        table.add_column(column)
+    for position, result in enumerate(ranking, start=1):
+        table.add_row(
+            str(position),
+            result.generator,
+            f"{result.score:.4f}",
+            "; ".join(result.matched_prompts),
+        )
+    console.print(table)
+    console.print(f"reference encoder {encoder.source}; {seconds:.2f} s", highlight=False)
+
+
+def _identify_by_rkme(embedded: np.ndarray, settings: Settings) -> None:
+    from hubscout.identification.rkme import mixture, rank_by_mmd
+    from hubscout.identification.store import load_rkme_specs
+
+    specs = load_rkme_specs(settings)
+    weights = mixture(embedded, specs)
+    table = Table(title=f"models trained on data like {len(embedded)} example image(s)")
+    for column in ("rank", "model", "MMD^2", "mixture weight"):
+        table.add_column(column)
+    for position, (name, distance) in enumerate(rank_by_mmd(embedded, specs), start=1):
+        table.add_row(str(position), name, f"{distance:.4f}", f"{weights[name]:.2f}")
+    console.print(table)
+
+
+@app.command()
 def reuse(
     task: Annotated[str, typer.Argument(help="A target task of the world, e.g. swatches")],
     k: Annotated[int, typer.Option(help="VLMs selected per class")] = 3,
@@ -295,7 +359,6 @@ def reuse(
     """Select models for a world task from its class names, then reuse them on its test split:
     an entropy-weighted ensemble of VLMs, or a combination of classifier heads with a VLM
     fallback for the classes no head covers."""
-    import numpy as np
 
     if kind == "classifier":
         _reuse_experts(task, budget)

@@ -2,14 +2,12 @@
 RKME specs of the VLMs and classifiers (rebuilt with the stage)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 from prefect import task
 
 from hubscout.data.store import World
-from hubscout.errors import ConfigError
 from hubscout.identification.rkme import RKME, fit_rkme
 from hubscout.identification.slices import slice_key, training_indices
 from hubscout.identification.specs import (
@@ -17,15 +15,11 @@ from hubscout.identification.specs import (
     build_spec,
     spec_version,
 )
+from hubscout.identification.store import identification_dir
 from hubscout.models import load_model
 from hubscout.models.base import VisionLanguageModel
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
-
-
-def identification_dir(settings: Settings) -> Path:
-    """Where specs and benchmark tables live."""
-    return settings.data_dir / "identification"
 
 
 def reference_encoder_name(settings: Settings, configured: str | None) -> str:
@@ -36,24 +30,6 @@ def reference_encoder_name(settings: Settings, configured: str | None) -> str:
     table = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
     means = table.group_by("model").agg(pl.col("accuracy").mean()).sort("accuracy", "model")
     return str(means["model"][-1])
-
-
-def write_reference(settings: Settings, name: str) -> None:
-    """Record which encoder the specs were embedded with (the CLI embeds examples with it)."""
-    folder = identification_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reference.json").write_text(json.dumps({"encoder": f"starter:{name}"}) + "\n")
-
-
-def read_reference(settings: Settings) -> VisionLanguageModel:
-    """The reference encoder the specs were built with."""
-    path = identification_dir(settings) / "reference.json"
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing: run `dvc repro identification` first")
-    model = load_model(json.loads(path.read_text())["encoder"])
-    if not isinstance(model, VisionLanguageModel):
-        raise ConfigError(f"the reference encoder in {path} is not a VLM")
-    return model
 
 
 @task(name="generator-specs")
@@ -78,16 +54,6 @@ def generator_specs(
         specs[name] = build_spec(name, generator, encoder, prompts, per_prompt, seed)
         specs[name].save(folder)
     return specs
-
-
-def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:
-    """Every stored generator spec."""
-    paths = sorted((identification_dir(settings) / "generators").glob("*.spec.npz"))
-    if not paths:
-        raise ConfigError("no generator specs: run `dvc repro identification` first")
-    return {
-        path.name.removesuffix(".spec.npz"): GeneratorSpecification.load(path) for path in paths
-    }
 
 
 @task(name="rkme-specs")
@@ -128,17 +94,3 @@ def rkme_specs(
         )
     (folder / "slices.json").write_text(json.dumps(slices, indent=1) + "\n")
     return specs, slices, queries
-
-
-def load_rkme_specs(settings: Settings) -> dict[str, RKME]:
-    """Every stored RKME spec."""
-    paths = sorted((identification_dir(settings) / "rkme").glob("*.rkme.npz"))
-    if not paths:
-        raise ConfigError("no RKME specs: run `dvc repro identification` first")
-    specs = {}
-    for path in paths:
-        with np.load(path, allow_pickle=False) as arrays:
-            specs[path.name.removesuffix(".rkme.npz")] = RKME(
-                arrays["points"], arrays["weights"], float(arrays["gamma"])
-            )
-    return specs

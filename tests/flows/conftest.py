@@ -28,6 +28,17 @@ TINY_PARAMS = {
         "fine_tune_tasks": ["swatches", "consonants"],
         "fine_tune_steps": 20,
     },
+    "identification": {
+        "seed": 0,
+        "reference_encoder": None,
+        "spec_prompts": 8,
+        "per_prompt": 4,
+        "held_out_prompts": 4,
+        "examples_per_prompt": 8,
+        "rkme_points": 8,
+        "rkme_samples": 200,
+        "rkme_queries": 60,
+    },
 }
 
 

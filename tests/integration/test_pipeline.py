@@ -62,6 +62,7 @@ def test_repro_builds_then_does_nothing_then_round_trips(repo):
     assert (path / "data" / "hub" / "manifest.json").is_file()
     assert (path / "dvc.lock").is_file() and (path / "reports" / "starter_hub.json").is_file()
     assert "logme" in (path / "reports" / "transferability.json").read_text()
+    assert "pmi@k4" in (path / "reports" / "identification.json").read_text()
 
     second = run([*dvc, "repro"], path, env)
     assert "didn't change, skipping" in second.stdout

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from hubscout.errors import ConfigError
+from hubscout.identification.specs import (
+    GeneratorSpecification,
+    build_spec,
+    spec_version,
+    world_prompts,
+)
+from hubscout.models import load_model
+
+
+def test_world_prompts_are_distinct_and_repeatable():
+    prompts = world_prompts(20, seed=0)
+    assert len(set(prompts)) == 20 and prompts == world_prompts(20, seed=0)
+    assert set(prompts) != set(world_prompts(20, seed=1))
+
+
+def test_a_spec_round_trips_through_disk(tmp_path, synthetic_specs):
+    spec = synthetic_specs[0]["gen-1"]
+    loaded = GeneratorSpecification.load(spec.save(tmp_path))
+    assert loaded.prompts == spec.prompts and loaded.version == spec.version
+    np.testing.assert_array_equal(loaded.image_embeddings, spec.image_embeddings)
+    with pytest.raises(ConfigError, match="run the identification stage"):
+        GeneratorSpecification.load(tmp_path / "gen-9.spec.npz")
+
+
+def test_build_spec_embeds_generated_images_and_prompts(starter_data_dir):
+    generator, encoder = load_model("starter:gen-dark"), load_model("starter:vlm-colours")
+    prompts = world_prompts(3, seed=0)
+    spec = build_spec("gen-dark", generator, encoder, prompts, per_prompt=2)
+    assert spec.image_embeddings.shape[:2] == (3, 2)
+    assert spec.prompt_embeddings.shape == (3, spec.image_embeddings.shape[2])
+    np.testing.assert_allclose(np.linalg.norm(spec.image_embeddings, axis=-1), 1.0, atol=1e-5)
+    assert spec.version == spec_version(generator, encoder, prompts)
+    assert spec.version != spec_version(generator, encoder, prompts[:2])
