@@ -18,7 +18,7 @@ from hubscout.data.world import caption, sample_scenes, stable_seed
 from hubscout.errors import ConfigError
 from hubscout.models.base import Generator, VisionLanguageModel
 
-SPEC_FORMAT = "generator-spec-v1"
+SPEC_FORMAT = "generator-spec-v2"
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class GeneratorSpecification:
     image_embeddings: np.ndarray  # [P, m, D] float32, unit rows
     prompt_embeddings: np.ndarray  # [P, D] float32, unit rows
     version: str  # hash of format, generator, encoder and prompts
+    depends_on: dict[str, str]  # generator, encoder and their content hashes
 
     def save(self, folder: Path) -> Path:
         """Write <generator>.spec.npz and .spec.json atomically; returns the NPZ path."""
@@ -38,7 +39,13 @@ class GeneratorSpecification:
         partial = path.with_suffix(".partial.npz")
         np.savez(partial, images=self.image_embeddings, prompts=self.prompt_embeddings)
         partial.replace(path)
-        sidecar = {"generator": self.generator, "prompts": self.prompts, "version": self.version}
+        sidecar = {
+            "format": SPEC_FORMAT,
+            "generator": self.generator,
+            "version": self.version,
+            "depends_on": self.depends_on,
+            "prompts": self.prompts,
+        }
         path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n")
         return path
 
@@ -56,6 +63,7 @@ class GeneratorSpecification:
                 arrays["images"],
                 arrays["prompts"],
                 meta["version"],
+                meta.get("depends_on", {}),  # absent in v1 specs, which are stale anyway
             )
 
 
@@ -98,4 +106,9 @@ def build_spec(
         embeddings.astype(np.float32),
         encoder.encode_texts(prompts).astype(np.float32),
         spec_version(generator, encoder, prompts),
+        {
+            "generator_hash": generator.content_hash,
+            "encoder": encoder.source,
+            "encoder_hash": encoder.content_hash,
+        },
     )

@@ -21,6 +21,7 @@ def test_a_spec_round_trips_through_disk(tmp_path, synthetic_specs):
     spec = synthetic_specs[0]["gen-1"]
     loaded = GeneratorSpecification.load(spec.save(tmp_path))
     assert loaded.prompts == spec.prompts and loaded.version == spec.version
+    assert loaded.depends_on == spec.depends_on
     np.testing.assert_array_equal(loaded.image_embeddings, spec.image_embeddings)
     with pytest.raises(ConfigError, match="run the identification stage"):
         GeneratorSpecification.load(tmp_path / "gen-9.spec.npz")
@@ -34,4 +35,9 @@ def test_build_spec_embeds_generated_images_and_prompts(starter_data_dir):
     assert spec.prompt_embeddings.shape == (3, spec.image_embeddings.shape[2])
     np.testing.assert_allclose(np.linalg.norm(spec.image_embeddings, axis=-1), 1.0, atol=1e-5)
     assert spec.version == spec_version(generator, encoder, prompts)
+    assert spec.depends_on == {
+        "generator_hash": generator.content_hash,
+        "encoder": "starter:vlm-colours",
+        "encoder_hash": encoder.content_hash,
+    }
     assert spec.version != spec_version(generator, encoder, prompts[:2])
