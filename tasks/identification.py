@@ -8,7 +8,7 @@ import polars as pl
 from prefect import task
 
 from hubscout.data.store import World
-from hubscout.identification.rkme import RKME, fit_rkme
+from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
 from hubscout.identification.slices import slice_key, training_indices
 from hubscout.identification.specs import (
     GeneratorSpecification,
@@ -75,9 +75,7 @@ def rkme_specs(
     pool = world.pool_images
     rng = np.random.default_rng(seed)
     sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
-    embedded = encoder.encode_images(sample).astype(np.float64)
-    squared = ((embedded[:, None] - embedded[None]) ** 2).sum(-1)
-    gamma = float(1.0 / np.median(squared[squared > 0]))  # the median heuristic
+    gamma = median_gamma(encoder.encode_images(sample))
     specs, slices, queries = {}, {}, {}
     for name in model_names:
         indices = training_indices(catalog[name], world)

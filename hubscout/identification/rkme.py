@@ -34,6 +34,14 @@ def gaussian_kernel(a: np.ndarray, b: np.ndarray, gamma: float) -> np.ndarray:
     return np.exp(-gamma * np.maximum(squared, 0.0))
 
 
+def median_gamma(samples: np.ndarray) -> float:
+    """gamma = 1 / median of the nonzero squared distances between samples (the median
+    heuristic)."""
+    samples = samples.astype(np.float64)
+    squared = ((samples[:, None] - samples[None]) ** 2).sum(-1)
+    return float(1.0 / np.median(squared[squared > 0]))
+
+
 def simplex_qp(gram: np.ndarray, linear: np.ndarray) -> np.ndarray:
     """argmin over the simplex of w^T G w - 2 c^T w (SLSQP from uniform weights)."""
     m = len(linear)

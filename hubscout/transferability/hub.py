@@ -44,10 +44,16 @@ def source_probabilities(
 
 
 def model_target(
-    model: ImageEncoder, dataset: ImageDataset, cache_root: Path, source_names: Sequence[str]
+    model: ImageEncoder,
+    dataset: ImageDataset,
+    cache_root: Path,
+    source_names: Sequence[str],
+    features: np.ndarray | None = None,
 ) -> Target:
-    """The Target of `model` on a labeled dataset, features from the feature cache."""
-    features = extract_features(model, dataset, cache_root, show_progress=False).features
+    """The Target of `model` on a labeled dataset; features from the feature cache unless
+    the caller already has them."""
+    if features is None:
+        features = extract_features(model, dataset, cache_root, show_progress=False).features
     probs = source_probabilities(model, features, dataset.images, source_names)
     return Target(features, dataset.labels, probs)
 
@@ -65,8 +71,7 @@ def score_models(
             model,
             metric,
             value,
-            METRICS[metric].saturates_with_few_samples
-            and targets[model].n_samples <= targets[model].dim,
+            METRICS[metric].saturates_with_few_samples and targets[model].few_samples,
         )
         for metric, by_model in scores.items()
         for model, value in by_model.items()
@@ -162,7 +167,6 @@ def benchmark_task(
     sources = leaf_names(world)
     targets, truth = {}, []
     for name, model in models.items():
-        targets[name] = model_target(model, both, cache_root, sources)
         splits = {
             split: Split(
                 extract_features(model, data, cache_root, show_progress=False).features,
@@ -170,6 +174,8 @@ def benchmark_task(
             )
             for split, data in datasets.items()
         }
+        labeled = np.concatenate([splits["train"].features, splits["val"].features])
+        targets[name] = model_target(model, both, cache_root, sources, labeled)
         probe = linear_probe(splits["train"], splits["val"], splits["test"])
         truth.append((name, probe.accuracy, probe.inverse_regularisation))
     scores = score_models(targets, metric_names, seed).with_columns(task=pl.lit(task))

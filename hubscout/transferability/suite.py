@@ -25,10 +25,14 @@ class Metric:
     paper: str
     compute: Callable[[Target, int], float] | None  # None: pool-relative, see score_pool
     needs_source_probs: bool = False
-    pool_relative: bool = False
     stochastic: bool = False
     scale_invariant: bool = False
     saturates_with_few_samples: bool = False  # warns (SaturationWarning) when N <= D
+
+    @property
+    def pool_relative(self) -> bool:
+        """Scores models relative to each other (NCTI): only `score_pool` computes it."""
+        return self.compute is None
 
     def __call__(
         self,
@@ -38,7 +42,7 @@ class Metric:
         seed: int = 0,
     ) -> float:
         """Score one model; a pool-relative metric needs `score_pool` instead."""
-        if self.compute is None:
+        if self.pool_relative:
             raise TransferabilityInputError(
                 f"{self.name} scores models relative to each other: call score_pool with "
                 "every candidate's features"
@@ -111,7 +115,7 @@ METRICS: dict[str, Metric] = {
             _deterministic(metrics.etran),
             saturates_with_few_samples=True,
         ),
-        Metric("ncti", "Wang et al., ICCV 2023", None, pool_relative=True),
+        Metric("ncti", "Wang et al., ICCV 2023", None),
         Metric(
             "knn",
             "k-NN as a Simple and Effective Estimator of Transferability",
@@ -148,7 +152,7 @@ def score_pool(
     scores: dict[str, dict[str, float]] = {}
     for name in names:
         metric = METRICS[name]
-        if metric.compute is None:
+        if metric.compute is None:  # pool-relative
             models = list(targets)
             components = np.stack([metrics.ncti_components(targets[m]) for m in models])
             scores[name] = dict(

@@ -161,9 +161,14 @@ class Target:
             self._shared[key] = compute()
         return self._shared[key]  # type: ignore[return-value]
 
+    @property
+    def few_samples(self) -> bool:
+        """N <= D: in-sample fits (pinv covariance, LDA) separate any labels."""
+        return self.n_samples <= self.dim
+
     def warn_if_few_samples(self, metric: str, what: str) -> None:
         """Warn (SaturationWarning) when N <= D, where `metric` saturates."""
-        if self.n_samples <= self.dim:
+        if self.few_samples:
             warnings.warn(
                 f"{metric}: N={self.n_samples} <= D={self.dim}, {what}; "
                 "use more samples or reduce the features (PCA) before comparing models",

@@ -5,6 +5,7 @@ from hubscout.errors import DatasetError
 from hubscout.identification.rkme import (
     fit_rkme,
     gaussian_kernel,
+    median_gamma,
     mixture,
     mmd2,
     rank_by_mmd,
@@ -45,3 +46,8 @@ def test_search_and_mixture_find_the_slices_the_samples_come_from():
 def test_too_few_samples_for_the_reduced_set_is_a_clear_error():
     with pytest.raises(DatasetError, match="at least 8 samples"):
         fit_rkme(cloud(0.0, 5, 0), m=8, gamma=1.0)
+
+
+def test_the_median_heuristic_inverts_the_median_squared_distance():
+    points = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]])  # squared distances 4, 1, 5
+    assert median_gamma(points) == pytest.approx(1 / 4)
