@@ -3,6 +3,7 @@
 Run by the DVC stage `world` (`python -m flows.build_world`), parameters from params.yaml.
 """
 
+import time
 from pathlib import Path
 
 import mlflow
@@ -22,7 +23,9 @@ def build_world_flow(params_file: Path = Path("params.yaml")) -> dict:
     settings = Settings()
     params = WorldParams(**read_params(params_file, "world"))
     out = settings.data_dir / "world"
+    start = time.perf_counter()
     summary = render_world(params, out)
+    render_seconds = time.perf_counter() - start
     suites = validate_world(out, params.image_size, params.probes_per_leaf)
     sheets = write_task_contact_sheets(out)
     with mlflow_run(settings, "world", "build-world"):
@@ -34,6 +37,7 @@ def build_world_flow(params_file: Path = Path("params.yaml")) -> dict:
                 "probe_images": summary["probe_images"],
                 "tasks": summary["tasks"],
                 "expectations_evaluated": sum(s.evaluated for s in suites),
+                "render_seconds": render_seconds,
             }
         )
         for sheet in sheets:

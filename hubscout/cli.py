@@ -11,7 +11,7 @@ from rich.table import Table
 
 from hubscout import __version__
 from hubscout.errors import ConfigError, HubscoutError
-from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.settings import Settings, apply_offline_defaults, load_settings
 
 app = typer.Typer(
     help="hubscout: keeps a hub of pre-trained models labeled and selects models for a task.",
@@ -30,7 +30,7 @@ def main() -> None:
     """Run the CLI, turning user errors into one line on stderr and exit code 2."""
     apply_offline_defaults()
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="hubscout")
     except HubscoutError as error:
         err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -56,7 +56,7 @@ def doctor() -> None:
     """Print the resolved profile and check that each backend answers."""
     from hubscout.doctor import CHECKS
 
-    settings = Settings()
+    settings = load_settings()
     console.print(f"profile: [bold]{settings.profile}[/bold]")
     console.print(f"data dir: {settings.data_dir}")
     failed = 0
@@ -93,8 +93,8 @@ def features(
     from hubscout.models import load_model
     from hubscout.models.base import ImageEncoder
 
-    overrides = {k: v for k, v in {"device": device, "batch_size": batch_size}.items() if v}
-    settings = Settings(**overrides)
+    overrides = {"device": device, "batch_size": batch_size}
+    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
     model = load_model(source, settings.resolved_device())
     if not isinstance(model, ImageEncoder):
         raise HubscoutError(f"{source} is a {model.kind}, which has no image features")
@@ -116,12 +116,13 @@ def hub_summary(
     """Zero-shot accuracy of every starter VLM on every target task (best per task in bold)."""
     import polars as pl
 
-    from hubscout.data.store import World
+    from hubscout.data.store import SPLITS, World
     from hubscout.models import load_model
     from hubscout.models.starter_loader import manifest_path, read_manifest
     from hubscout.starter.evaluation import best_model_per_task, zero_shot_table
 
-    settings = Settings()
+    _one_of("--split", split, SPLITS)
+    settings = load_settings()
     manifest = read_manifest(manifest_path(settings))
     world = World(settings.data_dir / "world")
     names = [entry.name for entry in manifest.models if entry.kind == "vlm"]
@@ -150,6 +151,18 @@ def hub_summary(
     )
 
 
+def _one_of(option: str, value: str, allowed: tuple[str, ...] | list[str]) -> None:
+    """A ConfigError unless `value` is one of `allowed`."""
+    if value not in allowed:
+        raise ConfigError(f"{option} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _at_least_one(option: str, value: int) -> None:
+    """A ConfigError unless `value` is a positive count."""
+    if value < 1:
+        raise ConfigError(f"{option} must be at least 1, not {value}")
+
+
 def _source(model: str) -> str:
     """A starter name or a full source URI."""
     return model if ":" in model else f"starter:{model}"
@@ -165,7 +178,7 @@ def label(
     from hubscout.data.store import World
     from hubscout.labeling.store import label_model
 
-    settings = Settings()
+    settings = load_settings()
     result = label_model(_source(model), World(settings.data_dir / "world"), settings)
     table = result.table
     metrics = table.filter(~pl.col("metric").str.starts_with("score@"))
@@ -193,9 +206,11 @@ def select(
     from hubscout.selection.answer import Constraints, select_models
     from hubscout.selection.requirements import parse_task
 
+    _at_least_one("--k", k)
+    _one_of("--kind", kind, ("vlm", "classifier"))
     spec = parse_task(classes)
     constraints = Constraints(kind=kind, max_params=max_params, licenses=tuple(license or ()))
-    answer = select_models(spec, Settings(), k=k, constraints=constraints)
+    answer = select_models(spec, load_settings(), k=k, constraints=constraints)
     selection = answer.selection
     evidence = Table(title="per class: matched concept nodes and the top models")
     evidence.add_column("class")
@@ -255,10 +270,9 @@ def rank(
     from hubscout.transferability.suite import METRICS, parse_metrics
 
     kinds = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
-    if kind not in kinds:
-        raise ConfigError(f"--kind must be vlm, classifier or all, not {kind!r}")
+    _one_of("--kind", kind, list(kinds))
     names = parse_metrics(metric)
-    settings = Settings()
+    settings = load_settings()
     world = World(settings.data_dir / "world")
     dataset = labeled_dataset(world, task)
     entries = read_manifest(manifest_path(settings)).models
@@ -303,9 +317,8 @@ def identify(
     from hubscout.identification.examples import read_examples
     from hubscout.identification.store import read_reference
 
-    if kind not in ("generator", "classifier"):
-        raise ConfigError(f"--kind must be generator or classifier, not {kind!r}")
-    settings = Settings()
+    _one_of("--kind", kind, ("generator", "classifier"))
+    settings = load_settings()
     examples = read_examples(images or [])
     encoder = read_reference(settings)
     start = time.perf_counter()
@@ -359,7 +372,9 @@ def reuse(
     """Select models for a world task from its class names, then reuse them on its test split:
     an entropy-weighted ensemble of VLMs, or a combination of classifier heads with a VLM
     fallback for the classes no head covers."""
-
+    _one_of("--kind", kind, ("vlm", "classifier"))
+    _at_least_one("--k", k)
+    _at_least_one("--budget", budget)
     if kind == "classifier":
         _reuse_experts(task, budget)
         return
@@ -371,7 +386,7 @@ def reuse(
     from hubscout.selection.benchmark import selected_for_classes, task_probabilities
     from hubscout.selection.requirements import TaskSpec
 
-    settings = Settings()
+    settings = load_settings()
     world = World(settings.data_dir / "world")
     class_names = world.class_names(task)
     selection = select_models(TaskSpec(class_names=class_names), settings, k=k).selection
@@ -395,7 +410,7 @@ def reuse(
 def _reuse_experts(task: str, budget: int) -> None:
     from hubscout.reuse.experts import reuse_experts
 
-    result = reuse_experts(task, Settings(), budget)
+    result = reuse_experts(task, load_settings(), budget)
     table = Table(title=f"expert heads on {task}")
     table.add_column("model")
     table.add_column("answers")

@@ -10,8 +10,10 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hubscout.errors import ConfigError
 
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -116,3 +118,18 @@ class Settings(BaseSettings):
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `overrides`, or a ConfigError naming the bad knob
+    (its HUBSCOUT_ variable and its value) instead of pydantic's multi-line report."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "settings"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(
+            f"setting {field} (HUBSCOUT_{field.upper()} or --{field.replace('_', '-')}): "
+            f"{reason}; got {first.get('input')!r}"
+        ) from error

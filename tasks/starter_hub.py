@@ -24,17 +24,19 @@ CONTACT_PROMPTS = (
 )
 
 
-def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, bool]:
+def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, float | None]:
     spec, world_dir, params, hub = job
-    card, module = build_model(spec, World(world_dir), params, hub)
-    return card, module is not None
+    card, trained = build_model(spec, World(world_dir), params, hub)
+    return card, None if trained is None else trained.seconds
 
 
 @task(name="train-starter-models")
 def train_starter_models(
     specs: list[Spec], world_dir: Path, params: HubParams, hub: Path, settings: Settings
-) -> list[tuple[ModelCard, bool]]:
-    """Train every model (one CPU each, `parallel_jobs` at once); saved ones are skipped."""
+) -> list[tuple[ModelCard, float | None]]:
+    """Train every model (one CPU each, `parallel_jobs` at once); saved ones are skipped.
+
+    Returns each model's card and its training seconds (None when it was reused)."""
     jobs = [(spec, world_dir, params, hub) for spec in specs]
     with ray_session(settings, num_cpus=params.parallel_jobs):
         return map_on_ray(_build_one, jobs, [s.name for s in specs], num_cpus=1)

@@ -107,12 +107,11 @@ def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_hub(tiny_world, tmp_path_factory):
-    """The tiny profile trained once: (hub dir, {name: (spec, card, module)}, seconds).
+    """The tiny profile trained once: (hub dir, {name: (spec, card, module)}).
 
     The hub sits in `<data dir>/hub` beside a copy of the world, as the pipeline lays it out.
     """
     import shutil
-    import time
 
     from hubscout.data.store import World
     from hubscout.starter.build import build_model, write_manifest
@@ -121,13 +120,12 @@ def tiny_hub(tiny_world, tmp_path_factory):
     shutil.copytree(tiny_world, data / "world")
     hub = data / "hub"
     world = World(data / "world")
-    start = time.perf_counter()
     built = {}
     for spec in TINY_HUB.specs():
-        card, module = build_model(spec, world, TINY_HUB, hub)
-        built[spec.name] = (spec, card, module)
+        card, trained = build_model(spec, world, TINY_HUB, hub)
+        built[spec.name] = (spec, card, trained.module)
     write_manifest(hub, TINY_HUB.specs())
-    return hub, built, time.perf_counter() - start
+    return hub, built
 
 
 @pytest.fixture

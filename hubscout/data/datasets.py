@@ -68,11 +68,22 @@ def _load_npz(path: Path) -> ImageDataset:
             if "images" not in archive:
                 raise DatasetError(f"{path} has no 'images' array (uint8 [N, H, W, 3])")
             images = archive["images"]
-            labels = archive["labels"].astype(np.int64) if "labels" in archive else None
+            labels = _integer_labels(path, archive["labels"]) if "labels" in archive else None
             names = tuple(str(n) for n in archive["class_names"]) if "class_names" in archive else ()
     except (OSError, ValueError) as error:
         raise DatasetError(f"cannot read {path} as a NumPy archive ({error})") from error
     return ImageDataset(name=path.stem, images=images, labels=labels, class_names=names)
+
+
+def _integer_labels(path: Path, labels: np.ndarray) -> np.ndarray:
+    """The archive's labels as int64, refusing strings and floats (a float label is not a
+    class index, and rounding it would silently relabel examples)."""
+    if labels.dtype.kind not in "iu":
+        raise DatasetError(
+            f"{path}: 'labels' are {labels.dtype} but must be integer class indices 0..C-1; "
+            "store the names once in 'class_names' and the indices in 'labels'"
+        )
+    return labels.astype(np.int64)
 
 
 def _load_folder(path: Path) -> ImageDataset:
@@ -116,5 +127,10 @@ def read_image(path: Path, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
                     f"{path} has image mode {image.mode}: convert it to RGB (8 bits per channel)"
                 )
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except Image.DecompressionBombError as error:
+        raise DatasetError(
+            f"{path} claims more pixels than Pillow will decode ({error}); the limit here is "
+            f"{max_pixels / 1e6:.0f} megapixels: downscale it first"
+        ) from error
     except (UnidentifiedImageError, OSError) as error:
         raise DatasetError(f"cannot read {path} as an image ({error})") from error

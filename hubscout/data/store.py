@@ -16,7 +16,6 @@ Layout of a world folder (all Parquet/NPZ/JSON, nothing pickled):
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -56,7 +55,6 @@ def image_hashes(images: np.ndarray) -> list[str]:
 
 def build_world(params: WorldParams, out: Path) -> dict:
     """Render the whole world into `out` and return its summary (also written to world.json)."""
-    start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     (out / "tasks").mkdir(exist_ok=True)
     nodes = build_graph()
@@ -112,7 +110,6 @@ def build_world(params: WorldParams, out: Path) -> dict:
         "tasks": len(TASKS),
         "held_out_tasks": [t.name for t in TASKS if t.held_out],
         "pool_images": params.pool_size,
-        "build_seconds": round(time.perf_counter() - start, 2),
     }
     (out / "world.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

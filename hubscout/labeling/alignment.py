@@ -8,6 +8,7 @@ explicit mapping (the model card's `class_to_node`) wins over the text match.
 
 from collections.abc import Mapping, Sequence
 
+from hubscout.errors import ConfigError
 from hubscout.text import TextEmbedder, concept_similarity
 
 ALIGNMENT_THRESHOLD = 0.55
@@ -26,7 +27,11 @@ def align_classes(
     explicit = dict(explicit or {})
     unknown = [n for n in explicit.values() if n not in node_ids]
     if unknown:
-        raise ValueError(f"class_to_node names nodes that are not in the graph: {unknown}")
+        raise ConfigError(
+            f"the model card's class_to_node names nodes that are not in the concept graph: "
+            f"{', '.join(sorted(unknown))}; map each class to a node id of the graph "
+            "(nodes.parquet) or leave it out to align it by text"
+        )
     todo = [c for c in classes if c not in explicit]
     result: dict[str, str | None] = {c: explicit[c] for c in classes if c in explicit}
     if todo:

@@ -28,7 +28,6 @@ class ModelCard(BaseModel):
     parameters: int | None = Field(default=None, ge=0)
     training_slice: str = ""
     seed: int | None = None
-    training_seconds: float | None = None
     license: str = "unknown"
     tags: list[str] = Field(default_factory=list)
     training_fingerprint: str | None = Field(

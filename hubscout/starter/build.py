@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 from safetensors.torch import save_file
-from torch import nn
 
 from hubscout.data.graph import node_id_of
 from hubscout.data.store import World
@@ -24,6 +23,7 @@ from hubscout.models.starter_loader import HubManifest, ManifestEntry
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec, catalog
 from hubscout.starter.training import (
     CLASSIFIER_PREPROCESSING,
+    Trained,
     train_classifier,
     train_generator,
     train_vlm,
@@ -89,10 +89,11 @@ def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
 
 def build_model(
     spec: Spec, world: World, params: HubParams, hub: Path
-) -> tuple[ModelCard, nn.Module | None]:
+) -> tuple[ModelCard, Trained | None]:
     """Train and save one model unless an identical one is saved.
 
-    Returns the card and the trained module (None when the saved model was reused)."""
+    Returns the card and what training did (None when the saved model was reused). The card
+    holds nothing that varies from run to run (no timings), so a rebuild leaves it unchanged."""
     path = checkpoint_path(hub, spec)
     wanted = fingerprint(spec, params, world)
     existing = read_card(path) if path.is_file() else None
@@ -129,7 +130,6 @@ def build_model(
         parameters=sum(p.numel() for p in trained.module.parameters()),
         training_slice=spec.training_slice,
         seed=params.seed,
-        training_seconds=round(trained.seconds, 2),
         license="Apache-2.0",
         tags=["starter", kind_of(spec)],
         training_fingerprint=wanted,
@@ -143,7 +143,7 @@ def build_model(
     )
     temporary.replace(path)
     write_card(path, card)
-    return card, trained.module
+    return card, trained
 
 
 def write_manifest(hub: Path, specs: list[Spec]) -> Path:

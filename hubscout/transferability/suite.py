@@ -138,6 +138,11 @@ def parse_metrics(names: str | Sequence[str] | None) -> list[str]:
             f"unknown metric(s) {', '.join(unknown) or '(none given)'}: choose from "
             + ", ".join(METRICS)
         )
+    repeated = sorted({name for name in names if list(names).count(name) > 1})
+    if repeated:
+        raise TransferabilityInputError(
+            f"metric(s) {', '.join(repeated)} listed more than once: name each metric once"
+        )
     return list(names)
 
 

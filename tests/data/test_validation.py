@@ -4,6 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hubscout.data.store import World, image_hashes
 from tasks.validation import DataValidationError, validate_world
 
 
@@ -16,18 +17,44 @@ def world_copy(tiny_world, tmp_path):
 
 def test_the_built_world_passes_every_suite(tiny_world):
     results = validate_world.fn(tiny_world, image_size=32, probes_per_leaf=10)
-    assert {r.suite for r in results} == {"arrays", "balance", "train_test", "leaves", "classes"}
+    assert {r.suite for r in results} == {"arrays", "balance", "test_leakage", "leaves", "classes"}
     assert all(not r.failed for r in results)
     assert sum(r.evaluated for r in results) == 13
 
 
-def test_an_image_in_both_train_and_test_fails(world_copy):
+def _a_test_image(world_dir):
+    image = World(world_dir).split("digits", "test").images[0]
+    return image, image_hashes(image[None])[0]
+
+
+@pytest.mark.parametrize("split", ["train", "val"])
+def test_a_test_image_also_in_its_tasks_train_or_val_split_fails(world_copy, split):
     frame = pl.read_parquet(world_copy / "task_images.parquet")
-    leaked = frame.filter((pl.col("task") == "digits") & (pl.col("split") == "train")).head(1)
-    frame = pl.concat([frame, leaked.with_columns(pl.lit("test").alias("split"))])
+    leaked = frame.filter((pl.col("task") == "digits") & (pl.col("split") == "test")).head(1)
+    frame = pl.concat([frame, leaked.with_columns(pl.lit(split).alias("split"))])
     frame.write_parquet(world_copy / "task_images.parquet")
-    with pytest.raises(DataValidationError, match="train_test: expect_column_values_to_be_unique"):
+    with pytest.raises(DataValidationError) as caught:
         validate_world.fn(world_copy, image_size=32, probes_per_leaf=10)
+    assert "test_leakage: expect_column_values_to_be_in_set(shared_with): 1 unexpected" in str(
+        caught.value
+    )
+    assert f"['{split}']" in str(caught.value)
+
+
+def test_a_test_image_in_the_training_pool_or_the_probes_fails(world_copy):
+    image, digest = _a_test_image(world_copy)
+    with np.load(world_copy / "pool.npz") as archive:
+        pool = archive["images"].copy()
+    pool[7] = image
+    np.savez(world_copy / "pool.npz", images=pool)
+    probes = pl.read_parquet(world_copy / "probe_scenes.parquet")
+    probes.with_columns(
+        pl.when(pl.col("image_index") == 3).then(pl.lit(digest)).otherwise(pl.col("image_hash"))
+        .alias("image_hash")
+    ).write_parquet(world_copy / "probe_scenes.parquet")
+    with pytest.raises(DataValidationError) as caught:
+        validate_world.fn(world_copy, image_size=32, probes_per_leaf=10)
+    assert "shared_with): 1 unexpected, e.g. ['pool,probes']" in str(caught.value)
 
 
 def test_a_leaf_without_probes_and_a_wrong_image_size_fail(world_copy):

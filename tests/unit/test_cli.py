@@ -17,17 +17,111 @@ def hubscout(*args: str) -> subprocess.CompletedProcess:
 def test_version_and_help(data_dir):
     assert hubscout("version").stdout.strip() == __version__
     help_text = hubscout("--help").stdout
-    for command in ("version", "doctor", "features", "models", "hub", "label", "select", "reuse"):
+    for command, *_ in COMMANDS:
         assert command in help_text
 
 
+def _command_paths(group=None, prefix=()):
+    """Every command of the CLI as its words, e.g. ("hub", "summary"), found from the app."""
+    import typer
+
+    from hubscout.cli import app
+
+    group = group or typer.main.get_command(app)
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (typer vendors its own click)
+            yield from _command_paths(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+COMMANDS = sorted(_command_paths())
+
+
+def test_the_command_list_is_complete():
+    assert ("hub", "summary") in COMMANDS and ("identify",) in COMMANDS and len(COMMANDS) == 10
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
+def test_every_command_has_help(data_dir, words):
+    result = hubscout(*words, "--help")
+    assert result.returncode == 0, result.stderr
+    assert f"Usage: hubscout {' '.join(words)}" in " ".join(result.stdout.split())
+
+
+def _huge_png_header(path, side=20_000):
+    """A PNG whose header claims side x side pixels (400 megapixels for 20,000), with no
+    pixel data: Pillow refuses it on open."""
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    end = struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + ihdr + end)
+    return path
+
+
+def _labeled_npz(path, labels):
+    np.savez(path, images=np.zeros((len(labels), 32, 32, 3), np.uint8), labels=labels)
+    return str(path)
+
+
 @pytest.mark.parametrize(
-    "command", ["doctor", "features", "models", "version", "label", "select", "reuse", "hub"]
+    ("case", "message"),
+    [
+        ("summary-split", "--split must be one of train, val, test, not 'dev'"),
+        ("reuse-k0", "--k must be at least 1, not 0"),
+        ("reuse-k-negative", "--k must be at least 1, not -2"),
+        ("reuse-kind", "--kind must be one of vlm, classifier, not 'gan'"),
+        ("features-batch", "setting batch_size (HUBSCOUT_BATCH_SIZE or --batch-size)"),
+        ("features-device", "device must be auto, cpu, cuda or cuda:N, not 'tpu'"),
+        ("env-device", "setting device (HUBSCOUT_DEVICE or --device)"),
+        ("metric-twice", "metric(s) logme listed more than once"),
+        ("labels-strings", "'labels' are <U3 but must be integer class indices"),
+        ("labels-floats", "'labels' are float64 but must be integer class indices"),
+        ("bomb", "claims more pixels than Pillow will decode"),
+        ("card-node", "class_to_node names nodes that are not in the concept graph: no-such"),
+    ],
 )
-def test_every_command_has_help(data_dir, command):
-    result = hubscout(command, "--help")
-    assert result.returncode == 0
-    assert "Usage" in result.stdout
+def test_bad_input_is_one_line_with_exit_code_2(
+    case, message, starter_data_dir, tmp_path, tiny_clip, tiny_timm, monkeypatch
+):
+    _, checkpoint = tiny_clip
+    dataset = tmp_path / "d.npz"
+    np.savez(dataset, images=np.zeros((2, 32, 32, 3), np.uint8))
+    source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
+    if case == "env-device":
+        monkeypatch.setenv("HUBSCOUT_DEVICE", "tpu")
+    if case == "card-node":
+        from hubscout.models.cards import card_path
+
+        _, weights = tiny_timm
+        copy = tmp_path / weights.name
+        copy.write_bytes(weights.read_bytes())
+        card = card_path(weights).read_text()
+        card = card.replace('"class_to_node": {}', '"class_to_node": {"circle": "no-such"}')
+        card_path(copy).write_text(card)
+    args = {
+        "summary-split": ("hub", "summary", "--split", "dev"),
+        "reuse-k0": ("reuse", "swatches", "--k", "0"),
+        "reuse-k-negative": ("reuse", "swatches", "--k", "-2"),
+        "reuse-kind": ("reuse", "swatches", "--kind", "gan"),
+        "features-batch": ("features", source, str(dataset), "--batch-size", "-1"),
+        "features-device": ("features", source, str(dataset), "--device", "tpu"),
+        "env-device": ("select", "crimson, navy"),
+        "metric-twice": ("rank", "swatches", "--metric", "logme,knn,logme"),
+        "labels-strings": ("rank", _labeled_npz(tmp_path / "s.npz", np.array(["a", "b", "cde"]))),
+        "labels-floats": ("rank", _labeled_npz(tmp_path / "f.npz", np.array([0.0, 1.0, 1.5]))),
+        "bomb": ("identify", str(_huge_png_header(tmp_path / "huge.png"))),
+        "card-node": ("label", f"timm:resnet10t@{tmp_path / 'tiny-resnet.safetensors'}"),
+    }[case]
+    result = hubscout(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
 
 
 def test_features_miss_then_hit(data_dir, tiny_clip, random_images, tmp_path):
@@ -110,7 +204,7 @@ def test_rank_orders_the_hub_by_the_first_metric(starter_data_dir, monkeypatch):
     for args, message in [
         (("rank", "no-such-task"), "is neither a file or folder nor a world task"),
         (("rank", "swatches", "--metric", "bogus"), "unknown metric(s) bogus"),
-        (("rank", "swatches", "--kind", "gan"), "--kind must be vlm, classifier or all"),
+        (("rank", "swatches", "--kind", "gan"), "--kind must be one of vlm, classifier, all"),
     ]:
         failed = hubscout(*args)
         assert failed.returncode == 2 and message in failed.stderr

@@ -1,6 +1,7 @@
 import pytest
 
 from hubscout.data.store import World
+from hubscout.errors import ConfigError
 from hubscout.labeling.alignment import align_classes
 from hubscout.text import text_embedder
 
@@ -24,7 +25,7 @@ def test_classes_align_by_text_and_unrelated_ones_stay_unaligned(graph):
 def test_the_card_mapping_wins_and_needs_no_embedder(graph):
     mapping = align_classes(["c0", "c1"], *graph, None, explicit={"c0": "ring", "c1": "letter K"})
     assert mapping == {"c0": "ring", "c1": "letter K"}
-    with pytest.raises(ValueError, match="not in the graph"):
+    with pytest.raises(ConfigError, match="not in the concept graph"):
         align_classes(["c0"], *graph, None, explicit={"c0": "teapot"})
     with pytest.raises(ValueError, match="no text embedder"):
         align_classes(["c0", "c1"], *graph, None, explicit={"c0": "ring"})
