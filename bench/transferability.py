@@ -11,7 +11,6 @@ import warnings
 
 import numpy as np
 
-from hubscout.transferability import metrics
 from hubscout.transferability.suite import METRICS
 from hubscout.transferability.target import Target
 
@@ -46,8 +45,8 @@ def main() -> None:
 def timed(name: str, target: Target) -> tuple[float, float]:
     start = time.perf_counter()
     metric = METRICS[name]
-    if metric.compute is None:  # NCTI: a pool of one
-        value = float(metrics.ncti_from_components(metrics.ncti_components(target)[None])[0])
+    if metric.pool_relative:  # ETran, NCTI: a pool of one
+        value = float(metric.pool_combine(metric.pool_terms(target)[None])[0])
     else:
         value = metric.compute(target, 0)
     return time.perf_counter() - start, value

@@ -293,7 +293,10 @@ def rank(
         table.add_row(str(position), row["model"], *values)
     console.print(table)
     if ranking["saturated"].str.len_chars().sum():
-        console.print("* saturated: fewer labeled images than feature dimensions (N <= D)")
+        console.print(
+            "* saturated: an in-sample fit on d feature dimensions with fewer than 3 (d + C) "
+            "labeled images, where pure noise scores highly: label more images"
+        )
     if any(METRICS[n].needs_source_probs for n in names):
         console.print("leep/nce read VLMs' zero-shot softmax over the concept graph's leaves")
 

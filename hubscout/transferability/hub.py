@@ -62,7 +62,8 @@ def score_models(
     targets: Mapping[str, Target], metric_names: Sequence[str], seed: int = 0
 ) -> pl.DataFrame:
     """model, metric, score, saturated for a pool, best first per metric. `saturated` marks
-    scores of metrics that saturate when N <= D (their SaturationWarning is recorded there)."""
+    scores whose in-sample fit is saturated (`Metric.saturated`; their SaturationWarning is
+    recorded there)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SaturationWarning)
         scores = score_pool(targets, metric_names, seed)
@@ -71,7 +72,7 @@ def score_models(
             model,
             metric,
             value,
-            METRICS[metric].saturates_with_few_samples and targets[model].few_samples,
+            METRICS[metric].saturated(targets[model]),
         )
         for metric, by_model in scores.items()
         for model, value in by_model.items()
@@ -133,7 +134,7 @@ def rank_models(
     seed: int = 0,
 ) -> pl.DataFrame:
     """One row per model, one column per metric, ordered by the first metric (best first),
-    and `saturated`: the metrics whose score for that model is saturated (N <= D)."""
+    and `saturated`: the metrics whose score for that model is saturated (`Metric.saturated`)."""
     targets = {
         name: model_target(model, dataset, cache_root, source_names)
         for name, model in track(models.items(), description="features", transient=True)

@@ -3,11 +3,14 @@ float where higher means the model should transfer better; see `suite.METRICS` f
 metadata (source head, pool-relative, stochastic, scale-invariant) and the plain-array API.
 """
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.optimize
 from scipy.special import logsumexp, softmax
 from scipy.stats import spearmanr
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.mixture import GaussianMixture
 
 from hubscout.errors import TransferabilityInputError
@@ -26,6 +29,9 @@ PACTRAN_S2_FACTOR = 100.0
 PACTRAN_MAX_ITERATIONS = 100
 NCTI_DIMS = 64
 NCTI_SHRINKAGE_DIMS = 32
+NCTI_SHRINKAGE_FLOOR = 1e-10  # at the floor the authors switch to sklearn's SVD solver
+ETRAN_ENERGY_PERCENT = 0.5  # the authors' `percent`: the lowest int(10 p) N / 1000 energies
+ETRAN_ENERGY_WEIGHT = 0.15  # the authors' tw.py: 0.15 energy + 0.85 LDA after min-max
 KNN_NEIGHBOURS = 5
 KNN_CHUNK = 1024
 
@@ -97,9 +103,10 @@ def _source_probs(target: Target, metric: str) -> np.ndarray:
 def h_score(target: Target) -> float:
     """H-score (Bao et al., ICIP 2019): tr(pinv(Cov f) Cov g) with g_i = E[f | y_i].
 
-    Saturates at C - 1 when N <= D (pinv of a rank-deficient covariance); it warns then.
+    Reaches its ceiling C - 1 at N <= D (pinv of a rank-deficient covariance) and stays
+    inflated above it; it warns while `Target.saturated()`.
     """
-    target.warn_if_few_samples("H-score", "pinv(Cov f) makes H saturate at C - 1")
+    target.warn_if_saturated("H-score", "pinv(Cov f) pushes H towards its ceiling C - 1")
     values, vectors = target.covariance_eigen
     keep = values > RELATIVE_EIGEN_FLOOR * values[0] * target.dim
     between = (target.class_means - target.mean) @ vectors[:, keep]  # [C, k]
@@ -184,9 +191,10 @@ def sfda(target: Target) -> float:
     regularised Fisher LDA refitted on ConfMix features (each sample pulled towards the
     other classes' means by its own LDA confidence).
 
-    In-sample LDA fits any labels when N <= D and the score saturates near 1; it warns then.
+    In-sample LDA fits any labels when N <= D and stays inflated above it; it warns while
+    `Target.saturated()`.
     """
-    target.warn_if_few_samples("SFDA", "in-sample LDA separates any labels (score near 1)")
+    target.warn_if_saturated("SFDA", "in-sample LDA separates even random labels")
     shrinkage, posteriors = _sfda_first_stage(target)
     rows = np.arange(target.n_samples)
     confidence = softmax(posteriors, axis=1)[rows, target.labels]
@@ -201,14 +209,37 @@ def sfda(target: Target) -> float:
     return float(refit[rows, target.labels].mean())
 
 
-def etran(target: Target) -> float:
-    """ETran (Gholami et al., ICCV 2023) for classification: the energy score (mean
-    logsumexp of the features read as logits) plus the mean in-sample LDA posterior of the
-    true class. The energy term depends on the feature scale."""
-    target.warn_if_few_samples("ETran", "its in-sample LDA term saturates near 1")
+def etran_components(target: Target) -> np.ndarray:
+    """ETran's per-model terms (Gholami et al., ICCV 2023) [energy, lda] for classification.
+
+    energy: the mean logsumexp of the features read as logits over the lowest-energy 0.5% of
+    the samples (at least one), as the authors' `Energy_Score(features, 0.5, 'bot')` selects
+    them. lda: the mean in-sample LDA posterior of the true class (SFDA's first stage), the
+    paper's S_LDA. The authors' code differs here: it calls `eigh` on the non-symmetric
+    inv(S_w) S_b, whose orthonormal eigenvectors make W = mu V V^T = mu, an identity-covariance
+    nearest-mean rule; hubscout fits the LDA the paper describes (the tests show both values).
+    Combine a pool's terms with `etran_from_components`."""
+    target.warn_if_saturated("ETran", "its in-sample LDA term separates even random labels")
+    energies = np.sort(logsumexp(target.features, axis=1))
+    lowest = max(int(ETRAN_ENERGY_PERCENT * 10) * target.n_samples // 1000, 1)
     _, posteriors = _sfda_first_stage(target)
-    energy = logsumexp(target.features, axis=1).mean()
-    return float(energy + posteriors[np.arange(target.n_samples), target.labels].mean())
+    lda = posteriors[np.arange(target.n_samples), target.labels].mean()
+    return np.array([energies[:lowest].mean(), lda])
+
+
+def etran_from_components(components: np.ndarray) -> np.ndarray:
+    """ETran of every model in a pool [M] from their terms [M, 2]: each term min-maxed across
+    the pool, then 0.15 energy + 0.85 lda, as the authors' `tw.py` combines them. Without the
+    min-max the energy, which grows with the feature scale, decides the ranking alone."""
+    scaled = min_max_across_pool(components)
+    return ETRAN_ENERGY_WEIGHT * scaled[:, 0] + (1 - ETRAN_ENERGY_WEIGHT) * scaled[:, 1]
+
+
+def min_max_across_pool(components: np.ndarray) -> np.ndarray:
+    """Each column of [M, K] scaled to [0, 1] across the pool (a constant column gives 0)."""
+    low, high = components.min(axis=0), components.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    return (components - low) / span
 
 
 def _sfda_first_stage(target: Target) -> tuple[float, np.ndarray]:
@@ -301,22 +332,27 @@ def pactran_gauss(target: Target, seed: int) -> float:
 
 
 def ncti_components(target: Target) -> np.ndarray:
-    """NCTI's per-model terms (Wang et al., ICCV 2023) [seli, ncc, vc] on 64 PCA dimensions
-    with an LDA shrunk by exp(-sum of the top-32 PCA variances): the nuclear norm of the
-    centred LDA projections, the mean posterior of the true class and log sum_c |P_c|_*.
+    """NCTI's per-model terms (Wang et al., ICCV 2023) [seli, ncc, vc] on 64 PCA dimensions,
+    as the authors' `NCTI_Score` computes them: sklearn's LDA with shrinkage exp(-sum of the
+    top-32 PCA variances), or its SVD solver when that shrinkage is at the 1e-10 floor (a
+    near-singular eigenproblem otherwise); seli is the nuclear norm of the centred LDA
+    projections, ncc the mean posterior of the true class and vc log sum_c |P_c|_*.
     Combine a pool's terms with `ncti_from_components`."""
+    target.warn_if_saturated("NCTI", "its in-sample LDA separates even random labels", NCTI_DIMS)
     values, _ = target.covariance_eigen
     reduced = target.pca(NCTI_DIMS)
-    shrinkage = float(max(np.exp(-values[:NCTI_SHRINKAGE_DIMS].sum()), 1e-10))
-    means = target.one_hot.T @ reduced / target.counts[:, None]
-    within_rows = reduced - means[target.labels]
-    within = shrink(within_rows.T @ within_rows / target.n_samples, shrinkage)
-    total = shrink(reduced.T @ reduced / target.n_samples, shrinkage)
-    _, vectors = scipy.linalg.eigh(total - within, within)
-    projections = reduced @ vectors[:, ::-1][:, : target.n_classes - 1]
-    projections -= projections.mean(axis=0)
+    unbiased = values[:NCTI_SHRINKAGE_DIMS] * target.n_samples / (target.n_samples - 1)
+    shrinkage = float(max(np.exp(-unbiased.sum()), NCTI_SHRINKAGE_FLOOR))
+    if shrinkage == NCTI_SHRINKAGE_FLOOR:
+        lda = LinearDiscriminantAnalysis(solver="svd")
+    else:
+        lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sklearn: "Variables are collinear"
+        projections = lda.fit_transform(reduced, target.labels)
+        posteriors = lda.predict_proba(reduced)
+    projections = projections - projections.mean(axis=0)
     seli = np.linalg.svd(projections, compute_uv=False).sum()
-    posteriors = lda_posteriors(reduced, means, target.priors, within, 0.0)
     ncc = posteriors[np.arange(target.n_samples), target.labels].mean()
     vc = np.log(
         sum(
@@ -330,9 +366,7 @@ def ncti_components(target: Target) -> np.ndarray:
 def ncti_from_components(components: np.ndarray) -> np.ndarray:
     """NCTI of every model in a pool [M] from their terms [M, 3]: min-max each term across the
     pool, then seli + ncc - vc. Pool-relative: adding a model changes the others' scores."""
-    low, high = components.min(axis=0), components.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    scaled = (components - low) / span
+    scaled = min_max_across_pool(components)
     return scaled[:, 0] + scaled[:, 1] - scaled[:, 2]
 
 

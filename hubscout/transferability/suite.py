@@ -3,7 +3,8 @@
 `METRICS[name](features [N, D], labels [N], source_probs [N, Cs] | None, seed=0) -> float`
 scores one model (higher is better). `score_pool` scores many models on one task from one
 `Target` per model, so decompositions are shared across metrics, and computes pool-relative
-metrics (NCTI) jointly.
+metrics (ETran, NCTI: per-model terms min-maxed across the pool, as their authors do)
+jointly. `Metric.saturated(target)` says when a score fitted in-sample carries little signal.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -27,12 +28,19 @@ class Metric:
     needs_source_probs: bool = False
     stochastic: bool = False
     scale_invariant: bool = False
-    saturates_with_few_samples: bool = False  # warns (SaturationWarning) when N <= D
+    fits_in_sample: bool = False  # saturates (and warns) while Target.saturated(fit_dims)
+    fit_dims: int | None = None  # the dimensions its in-sample fit sees (None: D)
+    pool_terms: Callable[[Target], np.ndarray] | None = None  # per model [K], pool-relative
+    pool_combine: Callable[[np.ndarray], np.ndarray] | None = None  # [M, K] -> scores [M]
 
     @property
     def pool_relative(self) -> bool:
-        """Scores models relative to each other (NCTI): only `score_pool` computes it."""
+        """Scores models relative to each other (ETran, NCTI): only `score_pool` computes it."""
         return self.compute is None
+
+    def saturated(self, target: Target) -> bool:
+        """Whether this metric's score of `target` is saturated by its in-sample fit."""
+        return self.fits_in_sample and target.saturated(self.fit_dims)
 
     def __call__(
         self,
@@ -84,7 +92,7 @@ METRICS: dict[str, Metric] = {
             "Bao et al., ICIP 2019",
             _deterministic(metrics.h_score),
             scale_invariant=True,
-            saturates_with_few_samples=True,
+            fits_in_sample=True,
         ),
         Metric(
             "shrinkage_h_score",
@@ -103,7 +111,7 @@ METRICS: dict[str, Metric] = {
             "sfda",
             "Shao et al., ECCV 2022",
             _deterministic(metrics.sfda),
-            saturates_with_few_samples=True,
+            fits_in_sample=True,
         ),
         Metric(
             "parc", "Bolya et al., NeurIPS 2021", _deterministic(metrics.parc), scale_invariant=True
@@ -112,10 +120,20 @@ METRICS: dict[str, Metric] = {
         Metric(
             "etran",
             "Gholami et al., ICCV 2023",
-            _deterministic(metrics.etran),
-            saturates_with_few_samples=True,
+            None,
+            fits_in_sample=True,
+            pool_terms=metrics.etran_components,
+            pool_combine=metrics.etran_from_components,
         ),
-        Metric("ncti", "Wang et al., ICCV 2023", None),
+        Metric(
+            "ncti",
+            "Wang et al., ICCV 2023",
+            None,
+            fits_in_sample=True,
+            fit_dims=metrics.NCTI_DIMS,
+            pool_terms=metrics.ncti_components,
+            pool_combine=metrics.ncti_from_components,
+        ),
         Metric(
             "knn",
             "k-NN as a Simple and Effective Estimator of Transferability",
@@ -152,17 +170,16 @@ def score_pool(
     """metric -> model -> score for every model of a pool on one task.
 
     A metric that needs source probabilities scores only models that have them (a model
-    without a source head gets no entry); NCTI is min-maxed across the pool.
+    without a source head gets no entry); ETran's and NCTI's terms are min-maxed across the
+    pool.
     """
     scores: dict[str, dict[str, float]] = {}
     for name in names:
         metric = METRICS[name]
-        if metric.compute is None:  # pool-relative
+        if metric.pool_relative:
             models = list(targets)
-            components = np.stack([metrics.ncti_components(targets[m]) for m in models])
-            scores[name] = dict(
-                zip(models, map(float, metrics.ncti_from_components(components)), strict=True)
-            )
+            terms = np.stack([metric.pool_terms(targets[m]) for m in models])
+            scores[name] = dict(zip(models, map(float, metric.pool_combine(terms)), strict=True))
             continue
         scores[name] = {
             model: metric.compute(target, seed)

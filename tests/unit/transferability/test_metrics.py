@@ -7,6 +7,7 @@ from sklearn.metrics import mutual_info_score
 
 from hubscout.errors import TransferabilityInputError
 from hubscout.transferability import metrics
+from hubscout.transferability.suite import score_pool
 from hubscout.transferability.target import SaturationWarning, Target
 
 from .conftest import blobs
@@ -103,14 +104,25 @@ def test_transrate_weights_classes_by_size():
     assert abs(weighted - uniform) > 1.0
 
 
-def test_sfda_and_etran_warn_when_in_sample_lda_saturates():
+def test_sfda_etran_and_ncti_warn_when_in_sample_lda_saturates():
     labels = np.repeat(np.arange(4), 50)  # N = 200 <= D = 512, random labels
     features = np.random.default_rng(0).normal(size=(200, 512))
     with pytest.warns(SaturationWarning, match="SFDA"):
         saturated = metrics.sfda(Target(features, labels))
     assert saturated > 0.95
     with pytest.warns(SaturationWarning, match="ETran"):
-        metrics.etran(Target(features, labels))
+        metrics.etran_components(Target(features, labels))
+    with pytest.warns(SaturationWarning, match=r"NCTI: N=200 < 3 \(d \+ C\) = 204 with d=64"):
+        metrics.ncti_components(Target(features, labels))
+
+
+def test_saturation_is_flagged_above_n_equal_d_where_noise_still_scores_high():
+    # the case: pure noise, D = 50, C = 4, N = 52 > D scored SFDA 1.000 unflagged
+    labels = np.arange(52) % 4
+    features = np.random.default_rng(3).normal(size=(52, 50))
+    with pytest.warns(SaturationWarning, match=r"N=52 < 3 \(d \+ C\) = 162"):
+        value = metrics.sfda(Target(features, labels))
+    assert value > 0.99
 
 
 def test_sfda_ranks_informative_features_above_noise_without_warning(informative, noise):
@@ -118,6 +130,25 @@ def test_sfda_ranks_informative_features_above_noise_without_warning(informative
         warnings.simplefilter("error")
         good, bad = metrics.sfda(Target(*informative)), metrics.sfda(Target(*noise))
     assert 0 < bad < good <= 1
+
+
+def test_h_score_and_gbc_on_a_case_computed_by_hand():
+    features, labels = np.array([[0.0], [2.0], [4.0], [6.0]]), np.array([0, 0, 1, 1])
+    # Var f = (9 + 1 + 1 + 9) / 4 = 5; E[f | y] = 1, 1, 5, 5 has variance 4: H = 4 / 5
+    with pytest.warns(SaturationWarning):  # N = 4 < 3 (1 + 2)
+        assert metrics.h_score(Target(features, labels)) == pytest.approx(0.8, abs=1e-12)
+    two = np.array([[-1.0], [1.0], [3.0], [5.0]])
+    # means 0 and 4, variances 1: D_B = 16 / 8 = 2 for both ordered pairs
+    assert metrics.gbc(Target(two, labels)) == pytest.approx(-2 * np.exp(-2.0), abs=1e-12)
+
+
+def test_knn_on_a_case_counted_by_hand():
+    # six class-0 points at 0-5 degrees, six class-1 points at 90-95 degrees and one class-0
+    # point at 92.5 degrees: only that impostor's five nearest neighbours vote wrong
+    angles = np.radians([0, 1, 2, 3, 4, 5, 90, 91, 92, 93, 94, 95, 92.5])
+    features = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    labels = np.array([0] * 6 + [1] * 6 + [0])
+    assert metrics.knn_accuracy(Target(features, labels)) == pytest.approx(12 / 13)
 
 
 def test_gbc_is_closer_to_zero_for_separated_classes(informative, noise):
@@ -150,10 +181,19 @@ def test_knn_is_perfect_on_separated_clusters():
     assert metrics.knn_accuracy(Target(features, labels)) == 1.0
 
 
-def test_ncti_is_min_maxed_across_the_pool(informative, noise):
-    components = np.stack(
-        [metrics.ncti_components(Target(*informative)), metrics.ncti_components(Target(*noise))]
-    )
-    scores = metrics.ncti_from_components(components)
-    assert scores[0] > scores[1]
-    assert scores.min() >= -1 and scores.max() <= 2
+def test_pool_terms_are_min_maxed_and_combined_as_their_authors_do():
+    ncti_terms = np.array([[3.0, 0.9, 1.0], [1.0, 0.5, 2.0], [2.0, 0.7, 1.5]])
+    np.testing.assert_allclose(metrics.ncti_from_components(ncti_terms), [2.0, -1.0, 0.5])
+    etran_terms = np.array([[12.0, 0.5], [10.0, 0.9], [11.0, 0.7]])
+    np.testing.assert_allclose(metrics.etran_from_components(etran_terms), [0.15, 0.85, 0.5])
+    np.testing.assert_array_equal(metrics.ncti_from_components(ncti_terms[:1]), [0.0])
+
+
+def test_etran_is_not_decided_by_the_feature_scale(informative, noise):
+    # the case: noise scaled by 5 has the larger energy, which raw energy + LDA let
+    # decide; min-maxed and weighted as the authors do, the LDA term decides
+    features, labels = informative
+    good, loud = Target(features, labels), Target(noise[0] * 5, labels)
+    assert metrics.etran_components(loud)[0] > metrics.etran_components(good)[0] + 1
+    scores = score_pool({"good": good, "loud": loud}, ["etran"])["etran"]
+    assert scores == {"good": pytest.approx(0.85), "loud": pytest.approx(0.15)}
