@@ -57,16 +57,30 @@ def transferability_benchmark_flow(
         int(read_params(params_file, "starter_hub").get("parallel_jobs", 2)),
         seed,
     )
+    unflagged = scores.with_columns(  # a null score is left out of its metric's ranking
+        score=pl.when(pl.col("saturated")).then(None).otherwise(pl.col("score"))
+    )
     evaluation = pl.concat(
         [
-            evaluate(scores, truth).with_columns(ground_truth=pl.lit(GROUND_TRUTH_LINEAR_PROBE)),
-            evaluate(scores, fine_tuned).with_columns(ground_truth=pl.lit(GROUND_TRUTH_FINE_TUNE)),
+            evaluate(kept, ground_truth).with_columns(
+                ground_truth=pl.lit(truth_name), scores=pl.lit(which)
+            )
+            for truth_name, ground_truth in (
+                (GROUND_TRUTH_LINEAR_PROBE, truth),
+                (GROUND_TRUTH_FINE_TUNE, fine_tuned),
+            )
+            for which, kept in (("all", scores), ("unflagged", unflagged))
         ]
     )
-    summary = summarise(evaluation.filter(pl.col("ground_truth") == GROUND_TRUTH_LINEAR_PROBE))
-    fine_tune_summary = summarise(
-        evaluation.filter(pl.col("ground_truth") == GROUND_TRUTH_FINE_TUNE)
-    )
+    summaries = {
+        (truth_name, which): summarise(
+            evaluation.filter((pl.col("ground_truth") == truth_name) & (pl.col("scores") == which))
+        )
+        for truth_name in (GROUND_TRUTH_LINEAR_PROBE, GROUND_TRUTH_FINE_TUNE)
+        for which in ("all", "unflagged")
+    }
+    summary = summaries[(GROUND_TRUTH_LINEAR_PROBE, "all")]
+    fine_tune_summary = summaries[(GROUND_TRUTH_FINE_TUNE, "all")]
     out = settings.data_dir / "transferability"
     out.mkdir(parents=True, exist_ok=True)
     scores.write_parquet(out / "scores.parquet")
@@ -77,13 +91,24 @@ def transferability_benchmark_flow(
         "ground_truth": [GROUND_TRUTH_LINEAR_PROBE, GROUND_TRUTH_FINE_TUNE],
         "models": len(models),
         "tasks": world.tasks.height,
-        "mean_tau_w": {m: round(v, 4) for m, v in summary.select("metric", "tau_w").iter_rows()},
-        "mean_rel1": {m: round(v, 4) for m, v in summary.select("metric", "rel1").iter_rows()},
+        "mean_tau_w": _means(summary, "tau_w"),
+        "mean_rel1": _means(summary, "rel1"),
         "fine_tune_tasks": sorted(set(fine_tuned["task"])),
-        "mean_tau_w_fine_tune": {
-            m: round(v, 4) for m, v in fine_tune_summary.select("metric", "tau_w").iter_rows()
-        },
+        "mean_tau_w_fine_tune": _means(fine_tune_summary, "tau_w"),
         "saturated_scores": int(scores["saturated"].sum()),
+        "unflagged": {
+            "about": "saturated scores dropped: each metric ranks only the models whose "
+            "score is not flagged on that task; `tasks` counts the tasks it still ranks",
+            "mean_tau_w": _means(summaries[(GROUND_TRUTH_LINEAR_PROBE, "unflagged")], "tau_w"),
+            "mean_tau_w_fine_tune": _means(
+                summaries[(GROUND_TRUTH_FINE_TUNE, "unflagged")], "tau_w"
+            ),
+            "tasks": _means(summaries[(GROUND_TRUTH_LINEAR_PROBE, "unflagged")], "tasks"),
+        },
+        "skipped": evaluation.filter(pl.col("skipped") != "")
+        .select("ground_truth", "scores", "task", "metric", "skipped")
+        .sort("ground_truth", "scores", "task", "metric")
+        .to_dicts(),
     }
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2) + "\n")
@@ -103,7 +128,9 @@ def transferability_benchmark_flow(
         mlflow.log_table(truth.to_pandas(), artifact_file="linear_probe.json")
         mlflow.log_table(fine_tuned.to_pandas(), artifact_file="fine_tune.json")
         figure = heatmap(
-            evaluation.filter(pl.col("ground_truth") == GROUND_TRUTH_LINEAR_PROBE),
+            evaluation.filter(
+                (pl.col("ground_truth") == GROUND_TRUTH_LINEAR_PROBE) & (pl.col("scores") == "all")
+            ),
             "metric",
             "task",
             "tau_w",
@@ -114,6 +141,14 @@ def transferability_benchmark_flow(
     print("against the linear probe:", summary, sep="\n")
     print("against the fine-tune:", fine_tune_summary, sep="\n")
     return result
+
+
+def _means(summary: pl.DataFrame, measure: str) -> dict[str, float | None]:
+    """metric -> its mean `measure`, rounded (None where every task was skipped)."""
+    return {
+        metric: None if value is None else round(value, 4)
+        for metric, value in summary.select("metric", measure).iter_rows()
+    }
 
 
 if __name__ == "__main__":

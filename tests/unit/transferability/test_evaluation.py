@@ -6,6 +6,7 @@ from hubscout.transferability.evaluation import (
     evaluate,
     generalist_scores,
     random_agreement,
+    skip_reason,
     summarise,
 )
 
@@ -29,15 +30,29 @@ def test_a_perfect_ranking_agrees_fully_and_a_reversed_one_not_at_all():
     assert reversed_["rel3"] == pytest.approx(0.7 / 0.9) and reversed_["top3_hit"] == 0.0
 
 
-def test_a_constant_score_carries_no_ranking():
-    flat = agreement(dict.fromkeys(TRUTH, 1.0), TRUTH)
-    assert flat["tau_w"] == 0.0 and flat["tau"] == 0.0
+@pytest.mark.parametrize(
+    ("scores", "truth", "reason"),
+    [
+        (dict.fromkeys(TRUTH, 1.0), TRUTH, "the metric gives every model the same score"),
+        ({m: v for m, v in TRUTH.items()}, dict.fromkeys(TRUTH, 0.6), "same accuracy"),
+        ({"a": 1.0, "b": 2.0}, {"a": 0.0, "b": 0.0}, "the best accuracy is 0"),
+        ({"a": 1.0, "z": 2.0}, TRUTH, "1 model(s) scored: a ranking needs at least 2"),
+    ],
+)
+def test_what_cannot_be_compared_is_skipped_with_its_reason(scores, truth, reason):
+    assert reason in skip_reason(scores, truth)
+    with pytest.raises(
+        ValueError, match=reason.split(":")[0].replace("(", r"\(").replace(")", r"\)")
+    ):
+        agreement(scores, truth)
 
 
 def test_random_scores_agree_around_zero():
     result = random_agreement(TRUTH)
     assert abs(result["tau_w"]) < 0.1
     assert result["top1_hit"] == pytest.approx(0.2, abs=0.07)
+    # rel1 of a random pick is the mean accuracy over the best: 3.2 / 5 / 0.9 = 0.711
+    assert result["rel1"] == pytest.approx(0.711, abs=0.04)
 
 
 def test_evaluate_and_summarise_per_task_and_metric():
@@ -52,10 +67,22 @@ def test_evaluate_and_summarise_per_task_and_metric():
         schema=["task", "model", "metric", "score"],
         orient="row",
     )
-    evaluation = evaluate(scores, truth)
-    assert evaluation.height == 6  # good, bad and random per task
+    flat_task = pl.DataFrame({"task": "t3", "model": list(TRUTH), "accuracy": 0.5})
+    flat_scores = pl.DataFrame({"task": "t3", "model": list(TRUTH), "metric": "good", "score": 1.0})
+    one_left = pl.DataFrame(  # a null score (a flagged one, dropped) leaves one model ranked
+        {"task": "t1", "model": ["a", "b"], "metric": "sparse", "score": [1.0, None]}
+    )
+    evaluation = evaluate(pl.concat([scores, flat_scores, one_left]), pl.concat([truth, flat_task]))
+    assert evaluation.height == 9  # good, bad, random per task; good, random on t3; sparse
+    sparse = evaluation.filter(pl.col("metric") == "sparse").row(0, named=True)
+    assert sparse["skipped"] == "1 model(s) scored: a ranking needs at least 2"
+    skipped = evaluation.filter(pl.col("task") == "t3")
+    assert skipped["skipped"].str.contains("same accuracy").all()
+    assert skipped["tau_w"].is_null().all()
     summary = summarise(evaluation)
     assert summary["metric"].to_list()[0] == "good"
+    good = summary.filter(pl.col("metric") == "good").row(0, named=True)
+    assert good["tau_w"] == pytest.approx(1.0) and (good["tasks"], good["skipped"]) == (2, 1)
     assert summary.filter(pl.col("metric") == "bad")["tau_w"][0] == pytest.approx(-1.0)
 
 
