@@ -25,15 +25,16 @@ from hubscout.identification.benchmark import (
     mixture_benchmark,
     rkme_benchmark,
     summarise_generators,
+    tune_pmi,
 )
-from hubscout.identification.pmi import identify
+from hubscout.identification.pmi import PMIParameters, identify
 from hubscout.identification.specs import world_prompts
 from hubscout.identification.store import identification_dir, write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import read_params
 from hubscout.settings import Settings, apply_offline_defaults
-from tasks.identification import generator_specs, reference_encoder_name, rkme_specs
+from tasks.identification import generator_specs, reference_encoder_choice, rkme_specs
 from tasks.tracking import mlflow_run
 
 
@@ -47,7 +48,9 @@ def identification_flow(
     seed = int(params.get("seed", 0))
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
-    encoder_name = reference_encoder_name(settings, params.get("reference_encoder"))
+    vlm_names = [e.name for e in entries if e.kind == "vlm"]
+    encoder_choice = reference_encoder_choice(world, vlm_names, settings)
+    encoder_name = params.get("reference_encoder") or str(encoder_choice["model"][0])
     encoder = load_model(f"starter:{encoder_name}")
     write_reference(settings, encoder_name)
     spec_prompts = world_prompts(int(params.get("spec_prompts", 48)), seed)
@@ -55,27 +58,45 @@ def identification_flow(
         p for p in world_prompts(4 * int(params.get("held_out_prompts", 32)), seed + 1)
         if p not in spec_prompts
     ][: int(params.get("held_out_prompts", 32))]  # fmt: skip
+    tuning_prompts = [
+        p for p in world_prompts(4 * int(params.get("tuning_prompts", 16)), seed + 3)
+        if p not in spec_prompts and p not in held_prompts
+    ][: int(params.get("tuning_prompts", 16))]  # fmt: skip
     generators = [e.name for e in entries if e.kind == "generator"]
     specs = generator_specs(
         generators, encoder, spec_prompts, int(params.get("per_prompt", 16)), settings, seed
     )
     per_prompt = int(params.get("examples_per_prompt", 8))
-    held_out, fresh = {}, {}
+    held_out, fresh, tuning = {}, {}, {}
     for name in generators:
         generator = load_model(f"starter:{name}")
-        for store, batch_seed in ((held_out, seed + 1), (fresh, seed + 2)):
-            images = generator.generate(held_prompts, per_prompt, batch_seed)
+        for store, prompts, batch_seed in (
+            (held_out, held_prompts, seed + 1),
+            (fresh, held_prompts, seed + 2),
+            (tuning, tuning_prompts, seed + 3),
+        ):
+            images = generator.generate(prompts, per_prompt, batch_seed)
             flat = encoder.encode_images(images.reshape(-1, *images.shape[2:]))
-            store[name] = flat.reshape(len(held_prompts), per_prompt, -1)
+            store[name] = flat.reshape(len(prompts), per_prompt, -1)
+    grid = tune_pmi(specs, tuning, encoder.encode_texts(tuning_prompts).astype(np.float64), seed)
+    best_pmi = grid.filter(pl.col("method") == "pmi").row(0, named=True)
+    best_text = grid.filter(
+        (pl.col("method") == "pmi_with_prompt") & (pl.col("bandwidth") == best_pmi["bandwidth"])
+    ).row(0, named=True)
+    parameters = PMIParameters(
+        best_pmi["image_temperature"], best_text["text_temperature"], best_pmi["bandwidth"]
+    )
     prompt_embeddings = encoder.encode_texts(held_prompts).astype(np.float64)
-    tasks_table = generator_benchmark(specs, held_out, fresh, prompt_embeddings, KS, seed)
+    tasks_table = generator_benchmark(
+        specs, held_out, fresh, prompt_embeddings, KS, seed, parameters
+    )
     generator_summary = summarise_generators(tasks_table)
 
     start = time.perf_counter()
     examples = encoder.encode_images(
         load_model(f"starter:{generators[0]}").generate(held_prompts[:1], 4, seed)[0]
     )
-    identify(examples.astype(np.float64), specs)
+    identify(examples.astype(np.float64), specs, None, parameters)
     identify_seconds = time.perf_counter() - start
 
     models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
@@ -103,10 +124,29 @@ def identification_flow(
     mixtures.write_parquet(out / "rkme_mixtures.parquet")
     result = {
         "reference_encoder": encoder_name,
+        "tuning": {
+            "about": "chosen on the tuning tasks' validation split (encoder) and on tuning "
+            "prompts disjoint from the spec and held-out prompts (PMI), never on what is "
+            "reported below",
+            "encoder_val_accuracy": {
+                m: round(a, 4) for m, a in encoder_choice.select("model", "accuracy").iter_rows()
+            },
+            "tuning_prompts": len(tuning_prompts),
+            "pmi": {
+                "image_temperature": parameters.image_temperature,
+                "text_temperature": parameters.text_temperature,
+                "bandwidth": parameters.bandwidth,
+                "top1_pmi": round(best_pmi["top1"], 4),
+                "top1_pmi_with_prompt": round(best_text["top1"], 4),
+                "grid_points": grid.height,
+            },
+        },
         "generators": len(generators),
         "generator_tasks": tasks_table.filter(pl.col("method") == "pmi").height,
         "generators_by_k": {
-            f"{method}@k{k}": {"top1": round(top1, 4), "top3": round(top3, 4), "fd": round(fd, 4)}
+            f"{method}@k{k}": {"fd": round(fd, 4)}
+            if method == "oracle"  # the oracle identifies nothing: only its distance counts
+            else {"top1": round(top1, 4), "top3": round(top3, 4), "fd": round(fd, 4)}
             for method, k, _, top1, top3, fd in generator_summary.iter_rows()
         },
         "rkme_models": len(models),
@@ -125,11 +165,14 @@ def identification_flow(
         mlflow.log_params({"reference_encoder": encoder_name, "seed": seed})
         mlflow.log_metric("identify_seconds_k4", identify_seconds)  # timings stay out of DVC
         for method, k, _, top1, top3, _ in generator_summary.iter_rows():
-            mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
+            if method != "oracle":
+                mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
+        mlflow.log_table(grid.to_pandas(), artifact_file="pmi_tuning_grid.json")
         mlflow.log_table(generator_summary.to_pandas(), artifact_file="generators_by_k.json")
         mlflow.log_table(search_summary.to_pandas(), artifact_file="rkme_by_n.json")
         figure, axes = plt.subplots(figsize=(6, 4))
-        for (method,), part in generator_summary.group_by("method", maintain_order=True):
+        ranked = generator_summary.filter(pl.col("method") != "oracle")
+        for (method,), part in ranked.group_by("method", maintain_order=True):
             axes.plot(part["k"], part["top1"], marker="o", label=method)
         axes.set_xscale("log", base=2)
         axes.set_xlabel("example images k")

@@ -20,12 +20,17 @@ from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import read_params
 from hubscout.reuse.experts import reuse_experts
-from hubscout.selection.benchmark import run_benchmark, summarise
+from hubscout.selection.benchmark import (
+    SelectionParameters,
+    run_benchmark,
+    summarise,
+    tune_selection,
+)
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.text import text_embedder
 from tasks.tracking import mlflow_run
 
-REL1 = ["rel1_selection", "rel1_generalist", "rel1_random", "rel1_oracle"]
+REL1 = ["rel1_selection", "rel1_generalist", "rel1_random"]
 
 
 @flow(name="selection-benchmark", log_prints=True)
@@ -41,8 +46,22 @@ def selection_benchmark_flow(
     entries = read_manifest(manifest_path(settings)).models
     models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind == "vlm"}
     truth = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
+    labels = read_labels(settings).filter(pl.col("model_id").is_in(list(models)))
+    tuning_tasks = world.tasks.filter(~pl.col("held_out"))["task"].to_list()
+    grid = tune_selection(world, labels, truth, text_embedder(), tuning_tasks)
+    best = grid.filter(pl.col("method") == "selection").row(0, named=True)
+    generalist = grid.filter(pl.col("method") == "generalist").row(0, named=True)
+    parameters = SelectionParameters(best["alpha"], best["margin"], best["metric"])
     table, accuracy_model = run_benchmark(
-        world, read_labels(settings), models, truth, text_embedder(), settings.cache_dir, k=k
+        world,
+        labels,
+        models,
+        truth,
+        text_embedder(),
+        settings.cache_dir,
+        k=k,
+        parameters=parameters,
+        generalist_metric=generalist["metric"],
     )
     experts = {task: reuse_experts(task, settings).accuracy for task in table["task"]}
     table = table.with_columns(
@@ -53,11 +72,21 @@ def selection_benchmark_flow(
     summary = summarise(table)
     held_out = summary.filter(pl.col("held_out")).drop("held_out").to_dicts()[0]
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps({k: round(v, 4) for k, v in held_out.items()}, indent=2) + "\n")
+    tuning = {
+        "tasks": tuning_tasks,
+        "grid_points": grid.height,
+        "selection": {key: best[key] for key in ("alpha", "margin", "metric")}
+        | {"rel1": round(best["rel1"], 4), "R5": round(best["R5"], 4)},
+        "generalist": {"metric": generalist["metric"], "rel1": round(generalist["rel1"], 4)},
+    }
+    written = {k: round(v, 4) for k, v in held_out.items()} | {"tuning": tuning}
+    report.write_text(json.dumps(written, indent=2) + "\n")
     with mlflow_run(settings, "selection", f"selection-benchmark-k{k}"):
         mlflow.log_param("k", k)
         mlflow.log_metrics({f"held_out.{name}": value for name, value in held_out.items()})
         mlflow.log_table(table.to_pandas(), artifact_file="selection.json")
+        mlflow.log_table(grid.to_pandas(), artifact_file="tuning_grid.json")
+        mlflow.log_params({f"tuned.{key}": value for key, value in tuning["selection"].items()})
         figure, axes = plt.subplots(figsize=(9, 4))
         held = table.filter(pl.col("held_out"))
         for offset, column in enumerate(REL1):
@@ -74,8 +103,8 @@ def selection_benchmark_flow(
             "task", "held_out", "pick", "best_model", *REL1, "acc_ensemble", "acc_best_selected"
         )
     )
-    print(json.dumps(held_out, indent=2))
-    return held_out
+    print(json.dumps(written, indent=2))
+    return written
 
 
 if __name__ == "__main__":

@@ -20,16 +20,24 @@ from hubscout.models import load_model
 from hubscout.models.base import VisionLanguageModel
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
+from hubscout.starter.evaluation import zero_shot_table
 
 
-def reference_encoder_name(settings: Settings, configured: str | None) -> str:
-    """The configured reference encoder, or the starter VLM with the best mean zero-shot
-    accuracy over the world's tasks."""
-    if configured:
-        return configured
-    table = pl.read_parquet(settings.data_dir / "hub" / "zero_shot.parquet")
-    means = table.group_by("model").agg(pl.col("accuracy").mean()).sort("accuracy", "model")
-    return str(means["model"][-1])
+@task(name="reference-encoder-choice")
+def reference_encoder_choice(
+    world: World, vlm_names: list[str], settings: Settings
+) -> pl.DataFrame:
+    """model, accuracy: every VLM's mean zero-shot accuracy on the validation split of the
+    tuning tasks (never a held-out task, never a test split), best first; the first row is
+    the reference encoder unless params.yaml names one."""
+    models = {name: load_model(f"starter:{name}") for name in vlm_names}
+    table = zero_shot_table(world, models, settings.cache_dir, split="val")
+    return (
+        table.filter(~pl.col("held_out"))
+        .group_by("model")
+        .agg(pl.col("accuracy").mean())
+        .sort(["accuracy", "model"], descending=[True, False])
+    )
 
 
 @task(name="generator-specs")

@@ -2,8 +2,8 @@
 
 For generator g with spec images y_{p,j} per spec prompt p, and example embeddings x_i:
   w_p   = softmax_p(r_p / tau): r_p = mean_{i,j} cos(x_i, y_{g,p,j}) (how much g's images
-          for prompt p look like the examples, tau = 0.002), or r_p = cos(u, t_p) with the
-          prompt's text embedding t_p when the user gives a prompt u (tau = 0.01);
+          for prompt p look like the examples), or r_p = cos(u, t_p) with the prompt's text
+          embedding t_p when the user gives a prompt u (each with its temperature tau);
   S(g)  = sum_p w_p * mean_{i,j} k(x_i, y_{g,p,j}),  k(x, y) = exp((cos(x, y) - 1) / h),
 a Gaussian kernel on unit vectors. The matched prompts are the heaviest w_p. Baselines:
 the cosine between the examples' mean and each generator's mean embedding, and random.
@@ -16,12 +16,23 @@ import numpy as np
 
 from hubscout.identification.specs import GeneratorSpecification
 
-# Chosen among 6 (tau, h) pairs on the starter benchmark's held-out prompts: image-matched
-# weights gave top-1 0.62-0.64 there against 0.43 for weights from image-text similarity.
-IMAGE_TEMPERATURE = 0.002
-TEXT_TEMPERATURE = 0.01
-BANDWIDTH = 0.01
 MATCHED_PROMPTS = 3
+
+
+@dataclass(frozen=True)
+class PMIParameters:
+    """The temperatures of the prompt weights and the kernel bandwidth h.
+
+    The defaults are chosen by the identification stage's grid on tuning prompts (disjoint
+    from the spec prompts and from the held-out prompts it reports on); its report's
+    "tuning" section holds the figure behind them."""
+
+    image_temperature: float = 0.002
+    text_temperature: float = 0.01
+    bandwidth: float = 0.01
+
+
+PMI_DEFAULTS = PMIParameters()
 
 
 @dataclass(frozen=True)
@@ -34,25 +45,31 @@ class Identification:
 
 
 def prompt_weights(
-    cosine: np.ndarray, spec: GeneratorSpecification, prompt: np.ndarray | None
+    cosine: np.ndarray,
+    spec: GeneratorSpecification,
+    prompt: np.ndarray | None,
+    parameters: PMIParameters = PMI_DEFAULTS,
 ) -> np.ndarray:
     """w_p over the spec's prompts [P] (float64) from the example-image cosines [P, k, m]."""
     if prompt is None:
-        relevance, temperature = cosine.mean(axis=(1, 2)), IMAGE_TEMPERATURE
+        relevance, temperature = cosine.mean(axis=(1, 2)), parameters.image_temperature
     else:
         relevance = spec.prompt_embeddings.astype(np.float64) @ prompt
-        temperature = TEXT_TEMPERATURE
+        temperature = parameters.text_temperature
     weights = np.exp((relevance - relevance.max()) / temperature)
     return weights / weights.sum()
 
 
 def generator_score(
-    spec: GeneratorSpecification, examples: np.ndarray, prompt: np.ndarray | None = None
+    spec: GeneratorSpecification,
+    examples: np.ndarray,
+    prompt: np.ndarray | None = None,
+    parameters: PMIParameters = PMI_DEFAULTS,
 ) -> tuple[float, np.ndarray]:
     """S(g) and the prompt weights for unit example embeddings [k, D]."""
     cosine = np.einsum("kd,pmd->pkm", examples, spec.image_embeddings.astype(np.float64))
-    weights = prompt_weights(cosine, spec, prompt)
-    kernel = np.exp((cosine - 1.0) / BANDWIDTH).mean(axis=(1, 2))  # [P]
+    weights = prompt_weights(cosine, spec, prompt, parameters)
+    kernel = np.exp((cosine - 1.0) / parameters.bandwidth).mean(axis=(1, 2))  # [P]
     return float(weights @ kernel), weights
 
 
@@ -60,13 +77,14 @@ def identify(
     examples: np.ndarray,
     specs: Mapping[str, GeneratorSpecification],
     prompt: np.ndarray | None = None,
+    parameters: PMIParameters = PMI_DEFAULTS,
 ) -> list[Identification]:
     """Every generator ranked by S(g), best first. `examples` are unit embeddings [k, D];
     `prompt` an optional unit text embedding [D]."""
     examples = examples.astype(np.float64)
     results = []
     for name, spec in specs.items():
-        score, weights = generator_score(spec, examples, prompt)
+        score, weights = generator_score(spec, examples, prompt, parameters)
         top = np.argsort(-weights, kind="stable")[:MATCHED_PROMPTS]
         results.append(Identification(name, score, tuple(spec.prompts[i] for i in top)))
     return sorted(results, key=lambda r: (-r.score, r.generator))

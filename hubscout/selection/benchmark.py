@@ -3,10 +3,12 @@
 Ground truth is each VLM's real zero-shot accuracy on a task's test split. Per task:
 R5 (share of the true top-5 in the predicted top-5), Kendall tau within the true top-5, L1 of
 the predicted accuracy, rel@1 (accuracy of the pick / accuracy of the best model) for the
-selection, the generalist pick (best mean label), a random pick (expected) and the oracle,
-and the accuracy of the reuse ensemble against the best single selected model.
+selection, the generalist pick (best mean label) and a random pick (expected), and the
+accuracy of the reuse ensemble against the best single selected model. `tune_selection`
+chooses the selection's constants and the generalist's label metric on the tuning tasks.
 """
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,13 +19,26 @@ from scipy.stats import kendalltau
 from hubscout.data.store import World
 from hubscout.models.base import VisionLanguageModel
 from hubscout.reuse.ensemble import ensemble_predict, softmax
-from hubscout.selection.matching import match_task
-from hubscout.selection.ranking import DEFAULT_METRIC, Selection, rank
+from hubscout.selection.matching import MATCH_MARGIN, match_task
+from hubscout.selection.ranking import DEFAULT_ALPHA, DEFAULT_METRIC, Selection, rank
 from hubscout.selection.requirements import TaskSpec
 from hubscout.starter.evaluation import task_zero_shot_scores
 from hubscout.text import TextEmbedder
 
 TOP = 5
+# The grid the selection constants and the generalist baseline's label metric are tuned on.
+ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+MARGINS = (0.05, 0.1, 0.2, 1.0)
+LABEL_METRICS = ("acc_siblings", "f1_siblings", "confidence")
+
+
+@dataclass(frozen=True)
+class SelectionParameters:
+    """The constants of text-only selection that the benchmark tunes."""
+
+    alpha: float = DEFAULT_ALPHA
+    margin: float = MATCH_MARGIN
+    metric: str = DEFAULT_METRIC
 
 
 @dataclass(frozen=True)
@@ -120,7 +135,6 @@ def task_row(
         "rel1_selection": truth[pick] / best,
         "rel1_generalist": truth[generalist_pick] / best,
         "rel1_random": float(np.mean(list(truth.values()))) / best,
-        "rel1_oracle": 1.0,
         "acc_ensemble": ensemble_accuracy,
         "acc_best_selected": truth[best_selected],
         "acc_pick": truth[pick],
@@ -147,6 +161,72 @@ def task_probabilities(
     return {name: softmax(task_scores) for name, task_scores in scores.items()}, labels
 
 
+def tune_selection(
+    world: World,
+    labels: pl.DataFrame,
+    truth: pl.DataFrame,
+    embedder: TextEmbedder,
+    tasks: list[str],
+) -> pl.DataFrame:
+    """Mean rel@1 and R5 over `tasks` (the tuning tasks) of every grid point: the selection's
+    (alpha, margin, metric) as `method` "selection", and the generalist baseline's label
+    metric as "generalist" (the same budget of label metrics). Best first per method; ties
+    keep the grid order, the current defaults first."""
+    nodes = world.nodes
+    node_texts = (nodes["node_id"].to_list(), nodes["name"].to_list())
+    descriptions = nodes["description"].to_list()
+    accuracy = {(m, t): a for m, t, a in truth.select("model", "task", "accuracy").iter_rows()}
+    models = sorted(labels["model_id"].unique())
+    task_truth = {t: {m: accuracy[(m, t)] for m in models} for t in tasks}
+    matches = {
+        (t, margin): match_task(
+            TaskSpec(class_names=world.class_names(t)),
+            *node_texts,
+            descriptions,
+            embedder,
+            margin=margin,
+        )
+        for t in tasks
+        for margin in MARGINS
+    }
+    rows = []
+    grid = itertools.product(
+        _defaults_first(LABEL_METRICS, DEFAULT_METRIC),
+        _defaults_first(ALPHAS, DEFAULT_ALPHA),
+        _defaults_first(MARGINS, MATCH_MARGIN),
+    )
+    for metric, alpha, margin in grid:
+        selections = {
+            t: rank(labels, matches[(t, margin)], alpha=alpha, metric=metric) for t in tasks
+        }
+        measured = [_pick_metrics(selections[t].overall, task_truth[t]) for t in tasks]
+        rows.append(("selection", alpha, margin, metric, *np.mean(measured, axis=0)))
+    for metric in _defaults_first(LABEL_METRICS, DEFAULT_METRIC):
+        generalist = generalist_scores(labels, metric)
+        measured = [_pick_metrics(generalist, task_truth[t]) for t in tasks]
+        rows.append(("generalist", None, None, metric, *np.mean(measured, axis=0)))
+    schema = {
+        "method": pl.String,
+        "alpha": pl.Float64,
+        "margin": pl.Float64,
+        "metric": pl.String,
+        "rel1": pl.Float64,
+        "R5": pl.Float64,
+    }
+    table = pl.DataFrame(rows, schema=schema, orient="row").with_row_index("grid_order")
+    return table.sort(["method", "rel1", "R5", "grid_order"], descending=[False, True, True, False])
+
+
+def _defaults_first(values: tuple, default: object) -> list:
+    return [default, *(v for v in values if v != default)]
+
+
+def _pick_metrics(scores: dict[str, float], truth: dict[str, float]) -> tuple[float, float]:
+    """rel@1 of the top-scored model and R5 of the scores against the true accuracies."""
+    pick = min(scores, key=lambda m: (-scores[m], m))
+    return truth[pick] / max(truth.values()), ranking_metrics(scores, truth)["R5"]
+
+
 def run_benchmark(
     world: World,
     labels: pl.DataFrame,
@@ -155,8 +235,11 @@ def run_benchmark(
     embedder: TextEmbedder,
     cache_root: Path,
     k: int = 1,
+    parameters: SelectionParameters = SelectionParameters(),
+    generalist_metric: str = DEFAULT_METRIC,
 ) -> tuple[pl.DataFrame, AccuracyModel]:
-    """The per-task table and the accuracy model fitted on the tuning tasks only."""
+    """The per-task table with `parameters` (tuned on the tuning tasks by `tune_selection`),
+    and the accuracy model fitted on the tuning tasks only."""
     labels = labels.filter(pl.col("model_id").is_in(list(models)))
     nodes = world.nodes
     node_ids, names = nodes["node_id"].to_list(), nodes["name"].to_list()
@@ -164,8 +247,11 @@ def run_benchmark(
     selections = {}
     for task in world.tasks["task"]:
         spec = TaskSpec(class_names=world.class_names(task))
+        matches = match_task(
+            spec, node_ids, names, descriptions, embedder, margin=parameters.margin
+        )
         selections[task] = rank(
-            labels, match_task(spec, node_ids, names, descriptions, embedder), k=k
+            labels, matches, k=k, alpha=parameters.alpha, metric=parameters.metric
         )
     accuracy = {(m, t): a for m, t, a in truth.select("model", "task", "accuracy").iter_rows()}
     held_out = dict(world.tasks.select("task", "held_out").iter_rows())
@@ -181,7 +267,7 @@ def run_benchmark(
         np.array([n_classes[t] for _, t in tuning], dtype=np.float64),
         np.array([accuracy[(m, t)] for m, t in tuning]),
     )
-    generalist = generalist_scores(labels)
+    generalist = generalist_scores(labels, generalist_metric)
     rows = []
     for task, selection in selections.items():
         p = mean_p(task)

@@ -19,6 +19,9 @@ from hubscout.selection.requirements import TaskSpec
 from hubscout.text import TextEmbedder, concept_similarity
 
 MATCH_THRESHOLD = 0.55
+# A node is kept when it scores within this margin of the class's best node; chosen on the
+# tuning tasks by the selection benchmark's grid (reports/selection.json, "tuning").
+MATCH_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,15 @@ def match_task(
     embedder: TextEmbedder,
     top_k: int = 3,
     threshold: float = MATCH_THRESHOLD,
+    margin: float = MATCH_MARGIN,
 ) -> list[ClassMatch]:
-    """Top-k nodes per class; weights are the kept scores normalised to sum to 1."""
+    """Top-k nodes per class scoring at least `threshold` and within `margin` of the class's
+    best node; weights are the kept scores normalised to sum to 1."""
     similarity = concept_similarity(spec.class_texts(), node_names, node_descriptions, embedder)
     matches = []
     for row, class_name in zip(similarity, spec.class_names, strict=True):
         order = np.argsort(-row, kind="stable")[:top_k]
-        kept = [j for j in order if row[j] >= threshold and row[j] >= row[order[0]] - 0.1]
+        kept = [j for j in order if row[j] >= threshold and row[j] >= row[order[0]] - margin]
         values = np.array([row[j] for j in kept])
         matches.append(
             ClassMatch(

@@ -34,6 +34,7 @@ TINY_PARAMS = {
         "spec_prompts": 8,
         "per_prompt": 4,
         "held_out_prompts": 4,
+        "tuning_prompts": 4,
         "examples_per_prompt": 8,
         "rkme_points": 8,
         "rkme_samples": 200,

@@ -9,6 +9,7 @@ from hubscout.identification.benchmark import (
     mixture_benchmark,
     rkme_benchmark,
     summarise_generators,
+    tune_pmi,
 )
 from hubscout.identification.rkme import fit_rkme
 
@@ -34,9 +35,25 @@ def test_generator_benchmark_counts_every_task_and_ranks_well(synthetic_specs):
     summary = summarise_generators(table)
     pmi = summary.filter(pl.col("method") == "pmi")
     assert (pmi["top1"] == 1.0).all()
-    oracle = summary.filter((pl.col("method") == "oracle") & (pl.col("k") == 4))["fd"][0]
+    oracle = summary.filter((pl.col("method") == "oracle") & (pl.col("k") == 4)).row(0, named=True)
     rand = summary.filter((pl.col("method") == "random") & (pl.col("k") == 4))["fd"][0]
-    assert oracle < rand
+    assert oracle["top1"] is None and oracle["fd"] < rand  # the oracle keeps only its distance
+    # PMI picked the true generator every time, so its distance is the oracle's
+    assert pmi.filter(pl.col("k") == 4)["fd"][0] == pytest.approx(oracle["fd"])
+
+
+def test_pmi_tuning_runs_its_grid_on_tuning_images_best_first(synthetic_specs):
+    specs, images, texts = synthetic_specs
+    tuning = {f"gen-{g}": images(g, [0, 1, 2, 3], 8, 300 + g) for g in range(3)}
+    grid = tune_pmi(specs, tuning, texts)
+    assert grid.filter(pl.col("method") == "pmi").height == 16
+    assert grid.filter(pl.col("method") == "pmi_with_prompt").height == 16
+    for (_,), part in grid.group_by("method"):
+        assert part["top1"].to_list() == sorted(part["top1"], reverse=True)
+    # on these well-separated generators every setting identifies each one: 1.0 everywhere
+    assert grid["top1"].min() == 1.0
+    first = grid.filter(pl.col("method") == "pmi").row(0, named=True)
+    assert (first["image_temperature"], first["bandwidth"]) == (0.002, 0.01)  # ties: defaults
 
 
 def test_rkme_benchmarks_score_models_and_slices():

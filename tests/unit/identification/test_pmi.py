@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from hubscout.identification.pmi import generator_score, identify, nearest_mean
+from hubscout.identification.pmi import PMIParameters, generator_score, identify, nearest_mean
+from hubscout.identification.specs import GeneratorSpecification
 
 
 @pytest.mark.parametrize("true", [0, 1, 2])
@@ -13,7 +14,21 @@ def test_examples_identify_the_generator_that_made_them(synthetic_specs, true):
     assert ranking[0].matched_prompts[0] == "prompt 2"
     assert [r.score for r in ranking] == sorted((r.score for r in ranking), reverse=True)
     assert identify(examples, specs, texts[2])[0].generator == f"gen-{true}"
-    assert sorted(nearest_mean(examples, specs)) == sorted(specs)  # a baseline: may miss
+    centre = examples.mean(axis=0)
+    cosines = {n: centre @ s.image_embeddings.reshape(-1, 16).mean(0) for n, s in specs.items()}
+    assert nearest_mean(examples, specs) == sorted(cosines, key=lambda n: -cosines[n])
+
+
+def test_the_score_of_a_one_prompt_spec_by_hand():
+    x, y = np.array([1.0, 0.0]), np.array([0.6, 0.8])  # cos(x, y) = 0.6
+    spec = GeneratorSpecification(
+        "g", ("p",), np.array([[x, y]]), np.array([x]), "v", {"generator_hash": "h"}
+    )
+    h = 0.1
+    score, weights = generator_score(spec, x[None], parameters=PMIParameters(bandwidth=h))
+    # one prompt: w = 1; S = mean(k(x, x), k(x, y)) = (1 + exp((0.6 - 1) / h)) / 2
+    assert weights.tolist() == [1.0]
+    assert score == pytest.approx((1 + np.exp(-0.4 / h)) / 2, abs=1e-12)
 
 
 def test_prompt_weights_follow_the_user_prompt(synthetic_specs):
