@@ -129,7 +129,8 @@ def load_settings(**overrides: object) -> Settings:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
         reason = str(first["msg"]).removeprefix("Value error, ")
+        given = repr(first.get("input"))
         raise ConfigError(
             f"setting {field} (HUBSCOUT_{field.upper()} or --{field.replace('_', '-')}): "
-            f"{reason}; got {first.get('input')!r}"
+            + (reason if given in reason else f"{reason}; got {given}")
         ) from error

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from hubscout.settings import Settings
+from hubscout.errors import ConfigError
+from hubscout.settings import Settings, load_settings
 
 
 def test_embedded_defaults_live_in_the_data_dir(data_dir: Path):
@@ -45,3 +46,17 @@ def test_device_and_batch_size_are_validated(data_dir, monkeypatch):
         Settings(device="tpu")
     with pytest.raises(ValidationError):
         Settings(batch_size=0)
+
+
+def test_load_settings_turns_a_bad_knob_into_one_config_error(data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DEVICE", "tpu")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "setting device (HUBSCOUT_DEVICE or --device): device must be auto, cpu, cuda or "
+        "cuda:N, not 'tpu'"
+    )
+    monkeypatch.delenv("HUBSCOUT_DEVICE")
+    with pytest.raises(ConfigError, match=r"setting batch_size .*greater than 0; got -1"):
+        load_settings(batch_size=-1)
+    assert load_settings(batch_size=8).batch_size == 8

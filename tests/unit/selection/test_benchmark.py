@@ -103,7 +103,7 @@ def test_summary_separates_held_out_tasks(benchmark):
 
 def test_uncovered_classes_fall_back_to_the_top_ranked_model():
     table = pl.DataFrame(
-        [("a", "crimson", "acc_siblings", 0.9, "v"), ("b", "navy", "acc_siblings", 0.8, "v")],
+        [("a", "crimson", "f1_siblings", 0.9, "v"), ("b", "navy", "f1_siblings", 0.8, "v")],
         schema=["model_id", "node_id", "metric", "value", "label_version"],
         orient="row",
     )

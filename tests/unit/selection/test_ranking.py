@@ -2,12 +2,12 @@ import numpy as np
 import polars as pl
 
 from hubscout.selection.matching import ClassMatch
-from hubscout.selection.ranking import class_scores, combine, rank
+from hubscout.selection.ranking import DEFAULT_METRIC, class_scores, combine, rank
 
 
 def labels(rows):
     return pl.DataFrame(
-        [(m, n, "acc_siblings", v, f"v-{m}") for m, n, v in rows],
+        [(m, n, DEFAULT_METRIC, v, f"v-{m}") for m, n, v in rows],
         schema=["model_id", "node_id", "metric", "value", "label_version"],
         orient="row",
     )

@@ -137,6 +137,14 @@ def test_a_metric_matches_its_authors_code(name):
     assert ours == pytest.approx(reference["theirs"], abs=reference["tolerance"]), reference
 
 
+def test_pactran_matches_the_authors_bound_up_to_where_lbfgs_stops():
+    features, labels, _ = reference_inputs()["single"]
+    reference = REFERENCE["pactran_gauss"]
+    ours = METRICS["pactran_gauss"](features, labels, seed=0)
+    assert -ours == pytest.approx(reference["theirs"], abs=reference["tolerance"])
+    assert -ours == pytest.approx(5.2006257, abs=0.005)  # the bound at convergence
+
+
 def test_ncti_terms_and_pool_score_match_the_authors_code():
     pool, labels = reference_inputs()["pool"]
     theirs = REFERENCE["ncti_terms"]["theirs"]
