@@ -336,7 +336,7 @@ def identify(
     ranking = identify_generators(embedded, load_generator_specs(settings), text)
     seconds = time.perf_counter() - start
     table = Table(title=f"generators for {len(examples)} example image(s)")
-    for column in ("rank", "generator", "score", "matched prompts"):
+    for column in ("rank", "generator", "log score", "matched prompts"):
         table.add_column(column)
     for position, result in enumerate(ranking, start=1):
         table.add_row(

@@ -19,9 +19,9 @@ from hubscout.identification.specs import GeneratorSpecification
 KS = (1, 2, 4, 8)
 RKME_SAMPLE_SIZES = (5, 20, 50)
 # The grid PMI's parameters are tuned on (tuning prompts only).
-IMAGE_TEMPERATURES = (0.001, 0.002, 0.005, 0.01)
-BANDWIDTHS = (0.005, 0.01, 0.02, 0.05)
-TEXT_TEMPERATURES = (0.005, 0.01, 0.02, 0.05)
+IMAGE_TEMPERATURES = (0.002, 0.005, 0.01, 0.02, 0.05)
+BANDWIDTHS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02)
+TEXT_TEMPERATURES = (0.001, 0.002, 0.005, 0.01, 0.02)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

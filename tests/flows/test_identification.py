@@ -34,7 +34,7 @@ def test_identification_flow_builds_specs_benchmarks_and_serves_the_cli(
     tuning = result["tuning"]
     accuracy = tuning["encoder_val_accuracy"]
     assert result["reference_encoder"] == max(sorted(accuracy), key=accuracy.get)
-    assert tuning["tuning_prompts"] == 4 and tuning["pmi"]["grid_points"] == 4 * 4 + 4 * 4
+    assert tuning["tuning_prompts"] == 4 and tuning["pmi"]["grid_points"] == 6 * 5 + 6 * 5
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)
     run = mlflow.search_runs(experiment_names=["identification"], output_format="list")[0]

@@ -28,7 +28,22 @@ def test_the_score_of_a_one_prompt_spec_by_hand():
     score, weights = generator_score(spec, x[None], parameters=PMIParameters(bandwidth=h))
     # one prompt: w = 1; S = mean(k(x, x), k(x, y)) = (1 + exp((0.6 - 1) / h)) / 2
     assert weights.tolist() == [1.0]
-    assert score == pytest.approx((1 + np.exp(-0.4 / h)) / 2, abs=1e-12)
+    assert score == pytest.approx(np.log((1 + np.exp(-0.4 / h)) / 2), abs=1e-12)
+
+
+def test_examples_unlike_every_spec_image_still_rank_the_generators():
+    # cosines -0.5 and -0.6: exp(-1500) and exp(-1600) underflow to 0 at h = 0.001
+    x = np.array([1.0, 0.0])
+    near, far = np.array([-0.5, np.sqrt(0.75)]), np.array([-0.6, 0.8])
+    specs = {
+        name: GeneratorSpecification(
+            name, ("p",), np.array([[image]]), np.array([x]), "v", {"generator_hash": name}
+        )
+        for name, image in (("a-far", far), ("b-near", near))
+    }
+    ranking = identify(x[None], specs, parameters=PMIParameters(bandwidth=0.001))
+    assert [r.generator for r in ranking] == ["b-near", "a-far"]
+    assert ranking[0].score == pytest.approx(-1500.0) and ranking[1].score == pytest.approx(-1600.0)
 
 
 def test_prompt_weights_follow_the_user_prompt(synthetic_specs):
