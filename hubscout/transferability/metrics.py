@@ -141,7 +141,9 @@ def gbc(target: Target, gaussian: str = "spherical") -> float:
     of per-class Gaussians on 64 PCA dimensions (spherical by default, or "diagonal").
 
     Sums over C (C - 1) pairs, so it is comparable across models, not across targets; the
-    variance floor 1e-4 is absolute, so it depends on the feature scale.
+    variance floor 1e-4 is absolute, so it depends on the feature scale. Spherical Gaussians
+    count the log-variance term of D_B once per dimension, as their d x d determinants give
+    it; the authors' code adds it once in all (tests/unit/transferability shows both values).
     """
     reduced = target.pca(GBC_DIMS)
     means = target.one_hot.T @ reduced / target.counts[:, None]

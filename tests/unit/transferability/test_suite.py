@@ -127,7 +127,7 @@ def test_metrics_fitted_in_sample_say_so_in_their_metadata():
 # Values of the authors' published code on fixed inputs (reference_values.json) -------------
 
 
-@pytest.mark.parametrize("name", ["logme", "leep", "nce", "sfda", "parc"])
+@pytest.mark.parametrize("name", ["logme", "leep", "nce", "h_score", "sfda", "parc"])
 def test_a_metric_matches_its_authors_code(name):
     features, labels, probs = reference_inputs()["single"]
     reference = REFERENCE[name]
@@ -135,6 +135,17 @@ def test_a_metric_matches_its_authors_code(name):
         warnings.simplefilter("error")  # N = 200 >= 3 (40 + 4): nothing may warn
         ours = METRICS[name](features, labels, probs)
     assert ours == pytest.approx(reference["theirs"], abs=reference["tolerance"]), reference
+
+
+def test_gbc_matches_the_authors_with_diagonal_gaussians_and_says_why_not_spherical():
+    features, labels, _ = reference_inputs()["single"]
+    diagonal, spherical = REFERENCE["gbc_diagonal"], REFERENCE["gbc_spherical"]
+    ours = metrics.gbc(Target(features, labels), "diagonal")
+    assert ours == pytest.approx(diagonal["theirs"], abs=diagonal["tolerance"])
+    # spherical: the authors add the log-variance term once, hubscout d times (see the note)
+    ours_spherical = METRICS["gbc"](features, labels)
+    assert ours_spherical == pytest.approx(-0.0231539, abs=1e-7)
+    assert spherical["theirs"] == pytest.approx(-0.0232384, abs=1e-7)
 
 
 def test_pactran_matches_the_authors_bound_up_to_where_lbfgs_stops():
