@@ -1,7 +1,8 @@
 """The registry's SQL store: which models the hub holds and which label version is current.
 
 SQLite in the embedded profile, PostgreSQL in production (`HUBSCOUT_DATABASE_URL`). Every
-write is one transaction: a failed write leaves the previous state as it was.
+write is one transaction: a failed write leaves the previous state as it was. Opening a store
+migrates its database to the newest schema (registry/migrations, Alembic).
 """
 
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from hubscout.errors import HubscoutError
+from registry.migrate import upgrade
 
 KINDS = ("vlm", "classifier", "generator")
 
@@ -62,7 +64,7 @@ class RegistryStore:
     def __init__(self, url: str) -> None:
         try:
             self.engine = create_engine(url)
-            Base.metadata.create_all(self.engine)
+            upgrade(self.engine)
         except SQLAlchemyError as error:
             raise RegistryError(f"cannot open the registry database {url}: {error}") from error
 
