@@ -71,6 +71,21 @@ def doctor() -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
+) -> None:
+    """Run the registry service (HTTP API, OpenAPI at /docs) until Ctrl-C."""
+    import uvicorn
+
+    from registry.service import create_app
+
+    settings = load_settings()
+    console.print(f"registry on http://{host}:{port}/docs ({settings.registry_database_url})")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def models() -> None:
     """List the architectures the open_clip loader knows (hubscout's tiny configs included)."""
     from hubscout.models.open_clip_loader import CONFIG_DIR, architectures

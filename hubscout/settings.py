@@ -10,7 +10,7 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hubscout.errors import ConfigError
@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     batch_size: int = Field(default=256, gt=0, description="Images per forward pass.")
+    registry_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the registry's write endpoints (none: closed)."
+    )
+    registry_open_reads: bool = Field(
+        default=True, description="Whether the registry answers reads without the token."
+    )
+    registry_source_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories local checkpoints may be registered from (default: data dir).",
+    )
+    registry_max_request_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest request body the registry accepts."
+    )
 
     @field_validator("device")
     @classmethod
@@ -81,6 +94,12 @@ class Settings(BaseSettings):
     def registry_database_url(self) -> str:
         """SQLAlchemy URL of the registry database."""
         return self.database_url or f"sqlite:///{self.data_dir / 'registry.db'}"
+
+    @cached_property
+    def source_roots(self) -> list[Path]:
+        """Where registered local checkpoints may live: the configured roots, else the data
+        dir."""
+        return list(self.registry_source_roots) or [self.data_dir]
 
     @cached_property
     def mlflow_uri(self) -> str:

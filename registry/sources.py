@@ -1,0 +1,83 @@
+"""Checking a source URI that a user registers, cheaply and without loading the model.
+
+The scheme must have a loader; a local file (`<scheme>:<arch>@<file>`) must exist under one
+of the configured roots after resolving symlinks and `..` (so no request reads an arbitrary
+file); its content hash is the SHA-256 of its bytes. `starter:<name>` resolves through the
+starter hub's manifest; `open_clip:<arch>/<tag>` (pretrained weights fetched by open_clip
+on a connected machine) is hashed by its URI. The model itself is loaded later, by the
+labeling flow, which marks it failed with the reason when it does not load.
+"""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubscout.errors import CheckpointMissingError, SourceError
+from hubscout.models.sources import parse_source
+from hubscout.models.starter_loader import read_manifest
+
+KIND_OF_SCHEME = {"open_clip": "vlm", "timm": "classifier", "cvae": "generator"}
+HASH_CHUNK = 16 * 1024 * 1024
+
+
+class SourceOutsideRootsError(SourceError):
+    """A local checkpoint outside every directory the registry may read."""
+
+
+@dataclass(frozen=True)
+class CheckedSource:
+    """What registering a source needs: its kind and content hash."""
+
+    source: str
+    kind: str
+    content_hash: str
+
+
+def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedSource:
+    """The kind and content hash of `source`, or a SourceError that says what to fix."""
+    scheme, rest = parse_source(source)
+    if scheme == "starter":
+        entries = {entry.name: entry for entry in read_manifest(manifest).models}
+        if rest not in entries:
+            raise SourceError(
+                f"the starter hub has no model {rest!r}; it has: {', '.join(entries)}"
+            )
+        checkpoint = manifest.parent / entries[rest].checkpoint
+        return CheckedSource(source, entries[rest].kind, file_hash(checkpoint))
+    architecture, at, location = rest.partition("@")
+    if not architecture:
+        raise SourceError(f"source {source!r} names no architecture: write {scheme}:<arch>@<file>")
+    if not at:
+        if scheme != "open_clip":
+            raise SourceError(f"{scheme} sources need a weights file: {scheme}:<name>@<file>")
+        return CheckedSource(source, "vlm", hashlib.sha256(source.encode()).hexdigest())
+    path = allowed_path(location, roots)
+    return CheckedSource(source, KIND_OF_SCHEME[scheme], file_hash(path))
+
+
+def allowed_path(location: str, roots: Sequence[Path]) -> Path:
+    """`location` resolved (symlinks, `..`) if it is an existing file under one of `roots`."""
+    path = Path(location)
+    if not path.is_absolute():
+        raise SourceError(f"checkpoint path {location!r} is relative: give an absolute path")
+    resolved = path.resolve()
+    allowed = [root.resolve() for root in roots]
+    if not any(resolved.is_relative_to(root) for root in allowed):
+        raise SourceOutsideRootsError(
+            f"checkpoint {location} is outside the directories the registry may read "
+            f"({', '.join(map(str, allowed)) or 'none configured'}): copy it under one of them "
+            "or add its directory to HUBSCOUT_REGISTRY_SOURCE_ROOTS"
+        )
+    if not resolved.is_file():
+        raise CheckpointMissingError(f"checkpoint {location} does not exist or is not a file")
+    return resolved
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
