@@ -2,7 +2,7 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import typer
@@ -13,6 +13,9 @@ from hubscout import __version__
 from hubscout.errors import ConfigError, HubscoutError
 from hubscout.settings import Settings, apply_offline_defaults, load_settings
 
+if TYPE_CHECKING:
+    from registry.client import RegistryClient
+
 app = typer.Typer(
     help="hubscout: keeps a hub of pre-trained models labeled and selects models for a task.",
     no_args_is_help=True,
@@ -22,6 +25,13 @@ hub_app = typer.Typer(
     help="The starter hub: what it holds and how its models do.", no_args_is_help=True
 )
 app.add_typer(hub_app, name="hub")
+models_app = typer.Typer(
+    help="The hub's models in the registry service (see `hubscout serve`).", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+RegistryOption = Annotated[
+    str | None, typer.Option("--registry", help="Registry URL (default: HUBSCOUT_REGISTRY_URL)")
+]
 console = Console()
 err_console = Console(stderr=True)
 
@@ -85,8 +95,100 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+def _client(registry: str | None) -> "RegistryClient":
+    from registry.client import RegistryClient
+
+    settings = load_settings()
+    token = settings.registry_token.get_secret_value() if settings.registry_token else None
+    return RegistryClient(registry or settings.registry_url, token)
+
+
+def _print_model(model: dict, hub_version: int) -> None:
+    table = Table(show_header=False)
+    for key in ("model_id", "source", "kind", "status", "status_reason", "label_version"):
+        table.add_row(key, str(model.get(key)))
+    table.add_row("license / tags", f"{model['license']} / {', '.join(model['tags']) or '-'}")
+    table.add_row("content hash", model["content_hash"][:16])
+    for event in model.get("history", []):
+        table.add_row("history", f"{event['at'][:19]} {event['status']} {event['reason'] or ''}")
+    table.add_row("hub version", str(hub_version))
+    console.print(table)
+
+
+@models_app.command("register")
+def models_register(
+    name: Annotated[str, typer.Argument(help="The model's name in the hub")],
+    source: Annotated[str, typer.Argument(help="Source URI, e.g. open_clip:arch@/path/file.pt")],
+    license: Annotated[str, typer.Option(help="The model's licence")] = "unknown",
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeat for more)")] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Register a model with the registry service (needs HUBSCOUT_REGISTRY_TOKEN)."""
+    client = _client(registry)
+    try:
+        answer = client.register(name, source, license, tuple(tag or ()))
+    finally:
+        client.close()
+    _print_model(answer["model"], answer["hub_version"])
+
+
+@models_app.command("list")
+def models_list(
+    kind: Annotated[str | None, typer.Option(help="vlm, classifier or generator")] = None,
+    status: Annotated[str | None, typer.Option(help="registered, labeling, ready ...")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only models with this tag")] = None,
+    registry: RegistryOption = None,
+) -> None:
+    """List the hub's models as the registry service holds them."""
+    client = _client(registry)
+    try:
+        page = client.models(kind, status, tag, limit=500)
+    finally:
+        client.close()
+    table = Table(title=f"{page['total']} model(s), hub version {page['hub_version']}")
+    for column in ("model", "kind", "status", "label version", "source"):
+        table.add_column(column)
+    for model in page["items"]:
+        table.add_row(
+            model["model_id"],
+            model["kind"],
+            model["status"],
+            model["label_version"] or "-",
+            model["source"],
+        )
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    name: Annotated[str, typer.Argument(help="The model's name")],
+    registry: RegistryOption = None,
+) -> None:
+    """One model: status history, label version, hash."""
+    client = _client(registry)
+    try:
+        answer = client.model(name)
+    finally:
+        client.close()
+    _print_model(answer["model"], answer["hub_version"])
+
+
+@models_app.command("retire")
+def models_retire(
+    name: Annotated[str, typer.Argument(help="The model's name")],
+    registry: RegistryOption = None,
+) -> None:
+    """Retire a model: it leaves every selection, its history stays (needs the token)."""
+    client = _client(registry)
+    try:
+        answer = client.retire(name)
+    finally:
+        client.close()
+    _print_model(answer["model"], answer["hub_version"])
+
+
 @app.command()
-def models() -> None:
+def architectures() -> None:
     """List the architectures the open_clip loader knows (hubscout's tiny configs included)."""
     from hubscout.models.open_clip_loader import CONFIG_DIR, architectures
 

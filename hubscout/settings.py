@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     batch_size: int = Field(default=256, gt=0, description="Images per forward pass.")
+    registry_url: str = Field(
+        default="http://127.0.0.1:8700", description="The registry service the CLI talks to."
+    )
     registry_token: SecretStr | None = Field(
         default=None, description="Bearer token of the registry's write endpoints (none: closed)."
     )

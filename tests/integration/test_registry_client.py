@@ -1,0 +1,66 @@
+"""The registry's Python client and the `hubscout models` CLI against a real service."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from registry.client import RegistryClient, RegistryClientError
+from tests.conftest import TINY_CLIP_ARCH
+from tests.integration.conftest import TOKEN
+
+
+def test_the_client_registers_lists_shows_and_retires(service):
+    base, root, digest = service
+    client = RegistryClient(base, TOKEN)
+    source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    registered = client.register("tiny-clip", source, "MIT", ("tiny",))
+    assert registered["model"]["content_hash"] == digest and registered["hub_version"] == 0
+    assert [m["model_id"] for m in client.models(tag="tiny")["items"]] == ["tiny-clip"]
+    assert client.model("tiny-clip")["model"]["status"] == "registered"
+    assert client.retire("tiny-clip")["hub_version"] == 1
+    with pytest.raises(RegistryClientError, match="answered 404: model 'ghost'"):
+        client.model("ghost")
+    client.close()
+    reader = RegistryClient(base)  # no token: reads work, writes are refused
+    assert reader.models()["total"] == 1
+    with pytest.raises(RegistryClientError, match="answered 401"):
+        reader.retire("tiny-clip")
+    reader.close()
+
+
+def test_a_registry_that_does_not_answer_is_one_clear_error():
+    client = RegistryClient("http://127.0.0.1:9")
+    with pytest.raises(RegistryClientError, match=r"does not answer.*hubscout serve"):
+        client.models()
+    client.close()
+
+
+def _cli(*args, token=TOKEN):
+    """`hubscout` in a fresh process; stderr's last line says whether torch was imported."""
+    code = (
+        "import sys\nfrom hubscout.cli import main\ntry:\n    main()\nfinally:\n"
+        "    print('torch imported:', 'torch' in sys.modules, file=sys.stderr)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSCOUT_")}
+    env |= {"HUBSCOUT_REGISTRY_TOKEN": token, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_the_models_commands_talk_to_the_service_without_importing_torch(service):
+    base, root, _ = service
+    source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    registered = _cli("models", "register", "tiny-clip", source, "--tag", "x", "--registry", base)
+    assert registered.returncode == 0, registered.stderr
+    assert "registered" in registered.stdout
+    listed = _cli("models", "list", "--status", "registered", "--registry", base)
+    assert "1 model(s), hub version 0" in listed.stdout and "tiny-clip" in listed.stdout
+    assert listed.stderr.strip().endswith("torch imported: False")
+    retired = _cli("models", "retire", "tiny-clip", "--registry", base, token="wrong")
+    assert retired.returncode == 2
+    [line, _] = retired.stderr.strip().splitlines()
+    assert line.startswith("error: the registry answered 401: writes need")
+    assert _cli("models", "show", "tiny-clip", "--registry", base).returncode == 0
