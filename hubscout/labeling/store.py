@@ -124,6 +124,7 @@ def label_model(
         probabilities = model.predict_proba(probes.probe_images)
         rows = classifier_label(probabilities, mapping, model.source_classes, probes)
     table = finish_label(rows, model_id, model.content_hash, probes.graph_hash, version)
+    table = table.sort("node_id", "metric")  # the same bytes on every run (DVC hashes them)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     table.write_parquet(temporary)

@@ -122,6 +122,7 @@ def build_model(
     state = {k: v.detach().contiguous() for k, v in trained.module.state_dict().items()}
     temporary = path.with_suffix(".tmp")
     save_file(state, str(temporary), metadata=metadata)
+    canonical_safetensors(temporary)
     card = ModelCard(
         name=spec.name,
         kind=kind_of(spec),
@@ -144,6 +145,18 @@ def build_model(
     temporary.replace(path)
     write_card(path, card)
     return card, trained
+
+
+def canonical_safetensors(path: Path) -> None:
+    """Rewrite a safetensors file's JSON header with sorted keys, in place. safetensors writes
+    the metadata map in a random order per process, so the same weights gave different bytes
+    (and a different DVC hash) on every build; tensor data and offsets are unchanged."""
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes with spaces
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size :])
 
 
 def write_manifest(hub: Path, specs: list[Spec]) -> Path:

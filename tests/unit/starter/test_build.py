@@ -113,3 +113,31 @@ def test_a_saved_model_is_reused_and_changed_parameters_retrain(tiny_world, tiny
     changed = HubParams(**{**TINY_HUB.model_dump(), "seed": 1, "step_scale": 0.05})
     retrained, module = build_model(spec, World(tiny_world), changed, hub)
     assert module is not None and retrained.training_fingerprint != card.training_fingerprint
+
+
+def test_canonical_safetensors_gives_one_byte_sequence_for_any_header_order(tmp_path):
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    from hubscout.starter.build import canonical_safetensors
+
+    tensors = {"b": np.arange(6, dtype=np.float32).reshape(2, 3), "a": np.ones(4, np.int64)}
+    metadata = {f"key{i}": f"value {i}" for i in range(12)}
+    first, second = tmp_path / "first.safetensors", tmp_path / "second.safetensors"
+    save_file(tensors, str(first), metadata=metadata)
+    raw = first.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + size])
+    reordered = {k: header[k] for k in reversed(list(header))}  # the same header, other order
+    reordered["__metadata__"] = dict(reversed(list(header["__metadata__"].items())))
+    text = json.dumps(reordered).encode()
+    text += b" " * (-len(text) % 8)
+    second.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size :])
+    assert first.read_bytes() != second.read_bytes()
+    canonical_safetensors(first)
+    canonical_safetensors(second)
+    assert first.read_bytes() == second.read_bytes()
+    loaded = load_file(str(first))
+    np.testing.assert_array_equal(loaded["b"], tensors["b"])
+    np.testing.assert_array_equal(loaded["a"], tensors["a"])
