@@ -22,7 +22,7 @@ def test_label_flow_labels_each_model_once(hub_summary, flow_settings):
     assert sorted(first["published"]) == sorted(first["computed_now"])
     registered = RegistryStore(flow_settings.registry_database_url).models()
     assert {m["model_id"]: m["status"] for m in registered} == dict.fromkeys(
-        first["computed_now"], "labeled"
+        first["computed_now"], "ready"
     )
     assert {m["label_version"] for m in registered} == set(labels["label_version"])
 
