@@ -124,11 +124,8 @@ def models_register(
     registry: RegistryOption = None,
 ) -> None:
     """Register a model with the registry service (needs HUBSCOUT_REGISTRY_TOKEN)."""
-    client = _client(registry)
-    try:
+    with _client(registry) as client:
         answer = client.register(name, source, license, tuple(tag or ()))
-    finally:
-        client.close()
     _print_model(answer["model"], answer["hub_version"])
 
 
@@ -140,11 +137,8 @@ def models_list(
     registry: RegistryOption = None,
 ) -> None:
     """List the hub's models as the registry service holds them."""
-    client = _client(registry)
-    try:
+    with _client(registry) as client:
         page = client.models(kind, status, tag, limit=500)
-    finally:
-        client.close()
     table = Table(title=f"{page['total']} model(s), hub version {page['hub_version']}")
     for column in ("model", "kind", "status", "label version", "source"):
         table.add_column(column)
@@ -165,11 +159,8 @@ def models_show(
     registry: RegistryOption = None,
 ) -> None:
     """One model: status history, label version, hash."""
-    client = _client(registry)
-    try:
+    with _client(registry) as client:
         answer = client.model(name)
-    finally:
-        client.close()
     _print_model(answer["model"], answer["hub_version"])
 
 
@@ -179,11 +170,8 @@ def models_retire(
     registry: RegistryOption = None,
 ) -> None:
     """Retire a model: it leaves every selection, its history stays (needs the token)."""
-    client = _client(registry)
-    try:
+    with _client(registry) as client:
         answer = client.retire(name)
-    finally:
-        client.close()
     _print_model(answer["model"], answer["hub_version"])
 
 

@@ -30,6 +30,12 @@ class RegistryClient:
         """Close the connection pool."""
         self.http.close()
 
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def register(
         self, name: str, source: str, license: str = "unknown", tags: tuple[str, ...] = ()
     ) -> dict[str, Any]:

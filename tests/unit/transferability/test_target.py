@@ -61,3 +61,24 @@ def test_decompositions_are_computed_once_and_shared():
     np.testing.assert_allclose(
         values, np.sort(np.linalg.eigvalsh(np.cov(target.features.T, bias=True)))[::-1], atol=1e-12
     )
+
+
+def test_the_saturation_threshold_is_where_pure_noise_stops_scoring_high():
+    # the figure behind SATURATION_SAMPLES_PER_DIMENSION: pure-noise features, D = 256,
+    # C = 17 (the widest shape measured); SFDA as a share of the way from chance to 1
+    import warnings
+
+    from hubscout.transferability import metrics
+    from hubscout.transferability.target import SATURATION_SAMPLES_PER_DIMENSION
+
+    dim, classes = 256, 17
+    shares = {}
+    for factor in (2, SATURATION_SAMPLES_PER_DIMENSION):
+        n = factor * (dim + classes) // classes * classes
+        rng = np.random.default_rng(factor)
+        target = Target(rng.normal(size=(n, dim)), np.arange(n) % classes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shares[factor] = (metrics.sfda(target) - 1 / classes) / (1 - 1 / classes)
+        assert target.saturated() == (n < SATURATION_SAMPLES_PER_DIMENSION * (dim + classes))
+    assert shares[2] > 0.6 and shares[SATURATION_SAMPLES_PER_DIMENSION] < 0.5, shares
