@@ -15,7 +15,9 @@ def contact_sheet(
     height, width = rows[0].shape[1:3]
     columns = max(len(r) for r in rows)
     cell_h, cell_w = height * scale, width * scale
-    sheet = Image.new("RGB", (LABEL_WIDTH + columns * (cell_w + 2), len(rows) * (cell_h + 2)), "white")
+    sheet = Image.new(
+        "RGB", (LABEL_WIDTH + columns * (cell_w + 2), len(rows) * (cell_h + 2)), "white"
+    )
     draw = ImageDraw.Draw(sheet)
     for row, (images, name) in enumerate(zip(rows, row_names, strict=True)):
         top = row * (cell_h + 2)

@@ -69,7 +69,9 @@ def _load_npz(path: Path) -> ImageDataset:
                 raise DatasetError(f"{path} has no 'images' array (uint8 [N, H, W, 3])")
             images = archive["images"]
             labels = _integer_labels(path, archive["labels"]) if "labels" in archive else None
-            names = tuple(str(n) for n in archive["class_names"]) if "class_names" in archive else ()
+            names = (
+                tuple(str(n) for n in archive["class_names"]) if "class_names" in archive else ()
+            )
     except (OSError, ValueError) as error:
         raise DatasetError(f"cannot read {path} as a NumPy archive ({error})") from error
     return ImageDataset(name=path.stem, images=images, labels=labels, class_names=names)

@@ -99,53 +99,115 @@ _PATTERN_TEXT = {
 def build_graph() -> list[ConceptNode]:
     """Every node of the concept graph, parents before children."""
     nodes = [
-        ConceptNode("concept", "visual concept", "anything that can be seen in an image", "root", ()),
+        ConceptNode(
+            "concept", "visual concept", "anything that can be seen in an image", "root", ()
+        ),
         ConceptNode("shape", "shape", "a geometric shape", "shape", ("concept",)),
         ConceptNode("round shape", "round shape", "a shape with curved edges", "shape", ("shape",)),
-        ConceptNode("polygon", "polygon", "a shape with straight sides and corners", "shape", ("shape",)),
-        ConceptNode("pointed shape", "pointed shape", "a shape with sharp arms or points", "shape", ("shape",)),
+        ConceptNode(
+            "polygon", "polygon", "a shape with straight sides and corners", "shape", ("shape",)
+        ),
+        ConceptNode(
+            "pointed shape",
+            "pointed shape",
+            "a shape with sharp arms or points",
+            "shape",
+            ("shape",),
+        ),
         ConceptNode("colour", "colour", "the colour of an object", "colour", ("concept",)),
-        ConceptNode("warm colour", "warm colour", "a warm colour: red, orange, yellow or pink", "colour", ("colour",)),
-        ConceptNode("cool colour", "cool colour", "a cool colour: green, blue, teal or purple", "colour", ("colour",)),
+        ConceptNode(
+            "warm colour",
+            "warm colour",
+            "a warm colour: red, orange, yellow or pink",
+            "colour",
+            ("colour",),
+        ),
+        ConceptNode(
+            "cool colour",
+            "cool colour",
+            "a cool colour: green, blue, teal or purple",
+            "colour",
+            ("colour",),
+        ),
         ConceptNode("dark colour", "dark colour", "a dark, deep colour", "colour", ("colour",)),
-        ConceptNode("pattern", "pattern", "the texture or pattern filling an object", "pattern", ("concept",)),
+        ConceptNode(
+            "pattern",
+            "pattern",
+            "the texture or pattern filling an object",
+            "pattern",
+            ("concept",),
+        ),
         ConceptNode("size", "size", "how big the object is in the picture", "size", ("concept",)),
-        ConceptNode("character", "character", "a written character, a letter or a digit", "character", ("concept",)),
+        ConceptNode(
+            "character",
+            "character",
+            "a written character, a letter or a digit",
+            "character",
+            ("concept",),
+        ),
         ConceptNode("digit", "digit", "a digit, a number from 0 to 9", "character", ("character",)),
-        ConceptNode("letter", "letter", "a capital letter of the alphabet", "character", ("character",)),
+        ConceptNode(
+            "letter", "letter", "a capital letter of the alphabet", "character", ("character",)
+        ),
         ConceptNode("vowel", "vowel", "a vowel letter: A, E, I, O or U", "character", ("letter",)),
         ConceptNode("consonant", "consonant", "a consonant letter", "character", ("letter",)),
     ]
     for shape in SHAPES:
         nodes.append(
-            ConceptNode(shape, shape, _SHAPE_TEXT[shape], "shape", _SHAPE_PARENTS[shape], {"symbol": shape})
+            ConceptNode(
+                shape, shape, _SHAPE_TEXT[shape], "shape", _SHAPE_PARENTS[shape], {"symbol": shape}
+            )
         )
     for colour in COLOURS:
         nodes.append(
-            ConceptNode(colour, colour, _COLOUR_TEXT[colour], "colour", _COLOUR_PARENTS[colour], {"colour": colour})
+            ConceptNode(
+                colour,
+                colour,
+                _COLOUR_TEXT[colour],
+                "colour",
+                _COLOUR_PARENTS[colour],
+                {"colour": colour},
+            )
         )
     for pattern in PATTERNS:
         nodes.append(
             ConceptNode(
-                pattern, pattern, _PATTERN_TEXT[pattern], "pattern", ("pattern",),
+                pattern,
+                pattern,
+                _PATTERN_TEXT[pattern],
+                "pattern",
+                ("pattern",),
                 {"kind": "shape", "pattern": pattern},
             )
         )
     for size in SIZES:
-        text = "a small object that fills little of the picture" if size == "small" else (
-            "a large object that fills most of the picture"
+        text = (
+            "a small object that fills little of the picture"
+            if size == "small"
+            else ("a large object that fills most of the picture")
         )
         nodes.append(ConceptNode(size, size, text, "size", ("size",), {"size": size}))
     for digit in DIGITS:
         word = DIGIT_WORDS[int(digit)]
         nodes.append(
-            ConceptNode(f"digit {digit}", word, f"the digit {digit}, the number {word}", "character", ("digit",), {"symbol": digit})
+            ConceptNode(
+                f"digit {digit}",
+                word,
+                f"the digit {digit}, the number {word}",
+                "character",
+                ("digit",),
+                {"symbol": digit},
+            )
         )
     for letter in VOWELS + CONSONANTS:
         parent = "vowel" if letter in VOWELS else "consonant"
         nodes.append(
             ConceptNode(
-                f"letter {letter}", f"letter {letter}", f"the capital letter {letter}", "character", (parent,),
+                f"letter {letter}",
+                f"letter {letter}",
+                f"the capital letter {letter}",
+                "character",
+                (parent,),
                 {"symbol": letter},
             )
         )

@@ -45,7 +45,11 @@ class WorldParams(BaseModel):
 
     def per_class(self, split: str) -> int:
         """Images per class in `split`."""
-        return {"train": self.train_per_class, "val": self.val_per_class, "test": self.test_per_class}[split]
+        return {
+            "train": self.train_per_class,
+            "val": self.val_per_class,
+            "test": self.test_per_class,
+        }[split]
 
 
 def image_hashes(images: np.ndarray) -> list[str]:
@@ -76,13 +80,23 @@ def build_world(params: WorldParams, out: Path) -> dict:
     task_rows, class_rows, image_rows = [], [], []
     for task in TASKS:
         task_rows.append(
-            {"task": task.name, "domain": task.domain, "description": task.description,
-             "held_out": task.held_out, "n_classes": len(task.classes)}
+            {
+                "task": task.name,
+                "domain": task.domain,
+                "description": task.description,
+                "held_out": task.held_out,
+                "n_classes": len(task.classes),
+            }
         )
         for index, task_class in enumerate(task.classes):
             class_rows.append(
-                {"task": task.name, "class_index": index, "class_name": task_class.name,
-                 "description": task_class.description, "nodes": list(task_class.nodes)}
+                {
+                    "task": task.name,
+                    "class_index": index,
+                    "class_name": task_class.name,
+                    "description": task_class.description,
+                    "nodes": list(task_class.nodes),
+                }
             )
         arrays = {}
         for split in SPLITS:
@@ -148,7 +162,9 @@ class World:
 
     def __init__(self, root: Path) -> None:
         if not (root / "world.json").is_file():
-            raise DatasetError(f"no world at {root}: build it with `dvc repro world` or `make demo`")
+            raise DatasetError(
+                f"no world at {root}: build it with `dvc repro world` or `make demo`"
+            )
         self.root = root
 
     @cached_property

@@ -49,7 +49,9 @@ def test_a_test_image_in_the_training_pool_or_the_probes_fails(world_copy):
     np.savez(world_copy / "pool.npz", images=pool)
     probes = pl.read_parquet(world_copy / "probe_scenes.parquet")
     probes.with_columns(
-        pl.when(pl.col("image_index") == 3).then(pl.lit(digest)).otherwise(pl.col("image_hash"))
+        pl.when(pl.col("image_index") == 3)
+        .then(pl.lit(digest))
+        .otherwise(pl.col("image_hash"))
         .alias("image_hash")
     ).write_parquet(world_copy / "probe_scenes.parquet")
     with pytest.raises(DataValidationError) as caught:

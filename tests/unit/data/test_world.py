@@ -57,7 +57,9 @@ def test_colours_render_as_their_colour():
 
 def test_dark_and_light_styles_differ():
     dark = render_all(sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("dark")))
-    light = render_all(sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("light")))
+    light = render_all(
+        sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("light"))
+    )
     assert dark[:, 0, :].mean() < 60 < 180 < light[:, 0, :].mean()
 
 
