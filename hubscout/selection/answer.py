@@ -1,25 +1,24 @@
-"""Answering "which models for these classes?" from the stored labels, cards and graph.
+"""Answering "which models for these classes?" from a snapshot of the hub.
 
-This is what the CLI (and later the registry service) calls: constraints are applied before
-ranking, and the answer carries its evidence.
+A `SelectionIndex` is built once per hub version (the label matrix of each model kind, the
+embedded concept nodes, the accuracy predictor); answering a query then embeds only the class
+names. Constraints are applied before ranking, and the answer carries its evidence and the
+hub version it was computed from. The CLI and the registry service both call this.
 """
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from hubscout.data.store import World
-from hubscout.labeling.store import read_labels
-from hubscout.models.cards import read_card
-from hubscout.models.starter_loader import manifest_path, read_manifest
-from hubscout.selection.benchmark import AccuracyModel
+from hubscout.hub import EmptyHubError, Hub, HubModel
+from hubscout.selection.accuracy import AccuracyModel
 from hubscout.selection.matching import match_task
-from hubscout.selection.ranking import Selection, rank
+from hubscout.selection.ranking import LabelMatrix, Selection, rank
 from hubscout.selection.requirements import RequirementError, TaskSpec
-from hubscout.settings import Settings
-from hubscout.text import DEFAULT_TEXT_EMBEDDER, text_embedder
+from hubscout.text import ConceptTexts, TextEmbedder
+
+SELECTABLE_KINDS = ("vlm", "classifier")
 
 
 @dataclass(frozen=True)
@@ -33,56 +32,125 @@ class Constraints:
 
 @dataclass(frozen=True)
 class Answer:
-    """A selection plus the predicted accuracy of each ranked model (when calibrated)."""
+    """A selection, the predicted accuracy of each ranked model (when calibrated) and the hub
+    version it was computed from."""
 
     selection: Selection
     predicted_accuracy: dict[str, float]
+    hub_version: int
+    kind: str
+
+    def document(self, top: int | None = None) -> dict:
+        """The answer as JSON-ready data: the ranking (its first `top` models), the evidence
+        per class, what was not covered or excluded, and the hub version (the registry's
+        /select schema)."""
+        selection = self.selection
+        return {
+            "hub_version": self.hub_version,
+            "kind": self.kind,
+            "ranking": [
+                {
+                    "model": name,
+                    "mean_r": selection.overall[name],
+                    "predicted_accuracy": self.predicted_accuracy.get(name),
+                    "label_version": selection.label_versions.get(name),
+                }
+                for name in selection.models[:top]
+            ],
+            "classes": [
+                {
+                    "class_name": match.class_name,
+                    "covered": match.covered,
+                    "nodes": [
+                        {"node_id": node, "similarity": similarity, "weight": weight}
+                        for node, similarity, weight in zip(
+                            match.node_ids, match.similarities, match.weights, strict=True
+                        )
+                    ],
+                    "top": [
+                        {"model": model, "r": r}
+                        for model, r in selection.per_class.get(match.class_name, [])
+                    ],
+                }
+                for match in selection.matches
+            ],
+            "not_covered": selection.not_covered,
+            "excluded": selection.excluded,
+        }
+
+
+@dataclass(frozen=True)
+class SelectionIndex:
+    """What answering a selection needs, precomputed from one hub snapshot."""
+
+    hub_version: int
+    models: dict[str, HubModel]
+    matrices: dict[str, LabelMatrix]  # kind -> label matrix of its ready, labeled models
+    concepts: ConceptTexts
+    embedder: TextEmbedder
+    accuracy: AccuracyModel | None
+
+    @classmethod
+    def build(cls, hub: Hub, concepts: ConceptTexts, embedder: TextEmbedder) -> "SelectionIndex":
+        """Index the ready models of `hub`; `embedder` must be the one that embedded
+        `concepts`."""
+        matrices = {}
+        for kind in SELECTABLE_KINDS:
+            names = [model.name for model in hub.ready(kind)]
+            labels = hub.labels.filter(pl.col("model_id").is_in(names))
+            if labels.height:
+                matrices[kind] = LabelMatrix.from_labels(labels)
+        coefficients = hub.accuracy_coefficients()
+        return cls(
+            hub.version,
+            dict(hub.models),
+            matrices,
+            concepts,
+            embedder,
+            None if coefficients is None else AccuracyModel(coefficients),
+        )
 
 
 def select_models(
     spec: TaskSpec,
-    settings: Settings,
+    index: SelectionIndex,
     k: int = 3,
     constraints: Constraints = Constraints(),
-    embedder_name: str = DEFAULT_TEXT_EMBEDDER,
 ) -> Answer:
-    """Rank the labeled models of the hub for `spec`."""
-    world = World(settings.data_dir / "world")
-    hub = manifest_path(settings)
-    of_kind = [entry for entry in read_manifest(hub).models if entry.kind == constraints.kind]
-    labels = read_labels(settings).filter(pl.col("model_id").is_in([e.name for e in of_kind]))
-    excluded: dict[str, str] = {}
-    for entry in of_kind:
-        card = read_card(hub.parent / entry.checkpoint)
-        if constraints.max_params and card and (card.parameters or 0) > constraints.max_params:
-            excluded[entry.name] = f"{card.parameters} parameters > {constraints.max_params}"
-        elif constraints.licenses and card and card.license not in constraints.licenses:
-            excluded[entry.name] = f"license {card.license}"
-    labeled = set(labels["model_id"].unique()) - set(excluded)
-    if not labeled:
+    """Rank the hub's ready, labeled models of `constraints.kind` for `spec`."""
+    matrix = index.matrices.get(constraints.kind)
+    if matrix is None:
+        raise EmptyHubError(
+            f"hub version {index.hub_version} has no labeled {constraints.kind}: register one "
+            "and let it be labeled (or run `make demo`)"
+        )
+    excluded = {}
+    for name in matrix.models:
+        model = index.models[name]
+        if constraints.max_params and (model.parameters or 0) > constraints.max_params:
+            excluded[name] = f"{model.parameters} parameters > {constraints.max_params}"
+        elif constraints.licenses and model.license not in constraints.licenses:
+            excluded[name] = f"license {model.license}"
+    if not set(matrix.models) - set(excluded):
         raise RequirementError(
             "no labeled model satisfies the constraints: relax them or label more models"
         )
-    nodes = world.nodes
-    matches = match_task(
-        spec,
-        nodes["node_id"].to_list(),
-        nodes["name"].to_list(),
-        nodes["description"].to_list(),
-        text_embedder(embedder_name),
+    matches = match_task(spec, index.concepts, index.embedder)
+    selection = rank(matrix, matches, k=k, excluded=excluded)
+    return Answer(
+        selection,
+        _predicted_accuracy(selection, len(spec.class_names), index.accuracy),
+        index.hub_version,
+        constraints.kind,
     )
-    selection = rank(labels, matches, k=k, excluded=excluded)
-    return Answer(selection, _predicted_accuracy(selection, len(spec.class_names), settings))
 
 
 def _predicted_accuracy(
-    selection: Selection, n_classes: int, settings: Settings
+    selection: Selection, n_classes: int, model: AccuracyModel | None
 ) -> dict[str, float]:
-    path = settings.data_dir / "benchmarks" / "accuracy_model.json"
-    if not path.is_file() or selection.class_scores.is_empty():
+    if model is None or selection.class_scores.is_empty():
         return {}
-    model = AccuracyModel(tuple(json.loads(path.read_text())))
-    mean_p = selection.class_scores.group_by("model").agg(pl.col("p").mean())
+    mean_p = selection.class_scores.group_by("model", maintain_order=True).agg(pl.col("p").mean())
     names = mean_p["model"].to_list()
     values = model.predict(mean_p["p"].to_numpy().astype(np.float64), n_classes)
     return dict(zip(names, values.tolist(), strict=True))

@@ -18,12 +18,19 @@ from scipy.stats import kendalltau
 
 from hubscout.data.store import World
 from hubscout.models.base import VisionLanguageModel
-from hubscout.reuse.ensemble import ensemble_predict, softmax
+from hubscout.reuse.ensemble import ensemble_predict
+from hubscout.reuse.world_tasks import selected_for_classes, task_probabilities
+from hubscout.selection.accuracy import AccuracyModel
 from hubscout.selection.matching import MATCH_MARGIN, match_task
-from hubscout.selection.ranking import DEFAULT_ALPHA, DEFAULT_METRIC, Selection, rank
+from hubscout.selection.ranking import (
+    DEFAULT_ALPHA,
+    DEFAULT_METRIC,
+    LabelMatrix,
+    Selection,
+    rank,
+)
 from hubscout.selection.requirements import TaskSpec
-from hubscout.starter.evaluation import task_zero_shot_scores
-from hubscout.text import TextEmbedder
+from hubscout.text import ConceptTexts, TextEmbedder
 
 TOP = 5
 # The grid the selection constants and the generalist baseline's label metric are tuned on.
@@ -39,27 +46,6 @@ class SelectionParameters:
     alpha: float = DEFAULT_ALPHA
     margin: float = MATCH_MARGIN
     metric: str = DEFAULT_METRIC
-
-
-@dataclass(frozen=True)
-class AccuracyModel:
-    """predicted accuracy = a + b * mean p(m, y) + c / n_classes, fitted by least squares."""
-
-    coefficients: tuple[float, float, float]
-
-    @classmethod
-    def fit(
-        cls, mean_p: np.ndarray, n_classes: np.ndarray, accuracy: np.ndarray
-    ) -> "AccuracyModel":
-        """Fit on (model, task) pairs of the tuning tasks only."""
-        design = np.column_stack([np.ones_like(mean_p), mean_p, 1.0 / n_classes])
-        solution, *_ = np.linalg.lstsq(design, accuracy, rcond=None)
-        return cls(tuple(float(v) for v in solution))
-
-    def predict(self, mean_p: np.ndarray, n_classes: int) -> np.ndarray:
-        """Predicted accuracies, clipped to [0, 1]."""
-        a, b, c = self.coefficients
-        return np.clip(a + b * mean_p + c / n_classes, 0.0, 1.0)
 
 
 def generalist_scores(labels: pl.DataFrame, metric: str = DEFAULT_METRIC) -> dict[str, float]:
@@ -81,20 +67,6 @@ def ranking_metrics(
         "R5": len(set(true_top) & set(predicted_top)) / len(true_top),
         "tau": float(0.0 if np.isnan(tau) else tau),
     }
-
-
-def selected_for_classes(selection: Selection, class_names: list[str]) -> dict[str, set[int]]:
-    """model -> indices of the classes it votes for: the classes it was selected for; classes
-    that no concept covers fall back to the top-ranked model (the MLL-E fallback)."""
-    index = {name: i for i, name in enumerate(class_names)}
-    result: dict[str, set[int]] = {}
-    for class_name, picks in selection.per_class.items():
-        for model, _ in picks:
-            result.setdefault(model, set()).add(index[class_name])
-    uncovered = {index[name] for name in selection.not_covered}
-    if uncovered and selection.models:
-        result.setdefault(selection.models[0], set()).update(uncovered)
-    return result
 
 
 def task_row(
@@ -153,14 +125,6 @@ def summarise(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def task_probabilities(
-    world: World, task: str, models: dict[str, VisionLanguageModel], cache_root: Path
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """p_m(y | x) = softmax(100 cos(image, class text)) of every VLM on the task's test split."""
-    scores, labels = task_zero_shot_scores(world, task, models, cache_root)
-    return {name: softmax(task_scores) for name, task_scores in scores.items()}, labels
-
-
 def tune_selection(
     world: World,
     labels: pl.DataFrame,
@@ -172,23 +136,18 @@ def tune_selection(
     (alpha, margin, metric) as `method` "selection", and the generalist baseline's label
     metric as "generalist" (the same budget of label metrics). Best first per method; ties
     keep the grid order, the current defaults first."""
-    nodes = world.nodes
-    node_texts = (nodes["node_id"].to_list(), nodes["name"].to_list())
-    descriptions = nodes["description"].to_list()
+    concepts = concept_texts(world, embedder)
     accuracy = {(m, t): a for m, t, a in truth.select("model", "task", "accuracy").iter_rows()}
     models = sorted(labels["model_id"].unique())
     task_truth = {t: {m: accuracy[(m, t)] for m in models} for t in tasks}
     matches = {
         (t, margin): match_task(
-            TaskSpec(class_names=world.class_names(t)),
-            *node_texts,
-            descriptions,
-            embedder,
-            margin=margin,
+            TaskSpec(class_names=world.class_names(t)), concepts, embedder, margin=margin
         )
         for t in tasks
         for margin in MARGINS
     }
+    matrices = {metric: LabelMatrix.from_labels(labels, metric) for metric in LABEL_METRICS}
     rows = []
     grid = itertools.product(
         _defaults_first(LABEL_METRICS, DEFAULT_METRIC),
@@ -196,9 +155,7 @@ def tune_selection(
         _defaults_first(MARGINS, MATCH_MARGIN),
     )
     for metric, alpha, margin in grid:
-        selections = {
-            t: rank(labels, matches[(t, margin)], alpha=alpha, metric=metric) for t in tasks
-        }
+        selections = {t: rank(matrices[metric], matches[(t, margin)], alpha=alpha) for t in tasks}
         measured = [_pick_metrics(selections[t].overall, task_truth[t]) for t in tasks]
         rows.append(("selection", alpha, margin, metric, *np.mean(measured, axis=0)))
     for metric in _defaults_first(LABEL_METRICS, DEFAULT_METRIC):
@@ -215,6 +172,17 @@ def tune_selection(
     }
     table = pl.DataFrame(rows, schema=schema, orient="row").with_row_index("grid_order")
     return table.sort(["method", "rel1", "R5", "grid_order"], descending=[False, True, True, False])
+
+
+def concept_texts(world: World, embedder: TextEmbedder) -> ConceptTexts:
+    """The world's concept nodes embedded for matching."""
+    nodes = world.nodes
+    return ConceptTexts.embed(
+        nodes["node_id"].to_list(),
+        nodes["name"].to_list(),
+        nodes["description"].to_list(),
+        embedder,
+    )
 
 
 def _defaults_first(values: tuple, default: object) -> list:
@@ -241,18 +209,13 @@ def run_benchmark(
     """The per-task table with `parameters` (tuned on the tuning tasks by `tune_selection`),
     and the accuracy model fitted on the tuning tasks only."""
     labels = labels.filter(pl.col("model_id").is_in(list(models)))
-    nodes = world.nodes
-    node_ids, names = nodes["node_id"].to_list(), nodes["name"].to_list()
-    descriptions = nodes["description"].to_list()
+    concepts = concept_texts(world, embedder)
+    matrix = LabelMatrix.from_labels(labels, parameters.metric)
     selections = {}
     for task in world.tasks["task"]:
         spec = TaskSpec(class_names=world.class_names(task))
-        matches = match_task(
-            spec, node_ids, names, descriptions, embedder, margin=parameters.margin
-        )
-        selections[task] = rank(
-            labels, matches, k=k, alpha=parameters.alpha, metric=parameters.metric
-        )
+        matches = match_task(spec, concepts, embedder, margin=parameters.margin)
+        selections[task] = rank(matrix, matches, k=k, alpha=parameters.alpha)
     accuracy = {(m, t): a for m, t, a in truth.select("model", "task", "accuracy").iter_rows()}
     held_out = dict(world.tasks.select("task", "held_out").iter_rows())
     n_classes = dict(world.tasks.select("task", "n_classes").iter_rows())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hubscout.selection.requirements import TaskSpec
-from hubscout.text import TextEmbedder, concept_similarity
+from hubscout.text import ConceptTexts, TextEmbedder
 
 MATCH_THRESHOLD = 0.55
 # A node is kept when it scores within this margin of the class's best node. On the 12
@@ -42,17 +42,17 @@ class ClassMatch:
 
 def match_task(
     spec: TaskSpec,
-    node_ids: list[str],
-    node_names: list[str],
-    node_descriptions: list[str],
+    concepts: ConceptTexts,
     embedder: TextEmbedder,
     top_k: int = 3,
     threshold: float = MATCH_THRESHOLD,
     margin: float = MATCH_MARGIN,
 ) -> list[ClassMatch]:
     """Top-k nodes per class scoring at least `threshold` and within `margin` of the class's
-    best node; weights are the kept scores normalised to sum to 1."""
-    similarity = concept_similarity(spec.class_texts(), node_names, node_descriptions, embedder)
+    best node; weights are the kept scores normalised to sum to 1. `embedder` must be the one
+    that embedded `concepts`."""
+    similarity = concepts.similarity(embedder.embed(spec.class_texts()))
+    node_ids = concepts.node_ids
     matches = []
     for row, class_name in zip(similarity, spec.class_names, strict=True):
         order = np.argsort(-row, kind="stable")[:top_k]

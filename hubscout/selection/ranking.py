@@ -38,25 +38,55 @@ class Selection:
     excluded: dict[str, str] = field(default_factory=dict)  # model -> why
 
 
-def class_scores(
-    labels: pl.DataFrame, matches: list[ClassMatch], metric: str = DEFAULT_METRIC
-) -> np.ndarray:
-    """p(m, y) for every model (rows, in sorted model order) and covered class (columns)."""
-    models = sorted(labels["model_id"].unique())
-    node_values = labels.filter(pl.col("metric") == metric).pivot(
-        on="node_id", index="model_id", values="value", aggregate_function="first"
-    )
-    node_values = pl.DataFrame({"model_id": models}).join(node_values, on="model_id", how="left")
+@dataclass(frozen=True)
+class LabelMatrix:
+    """One label metric of every model on every node: values[m, v] = p(m, v), 0 where a
+    model has no row for a node. Built once per hub version, so a query only indexes it."""
+
+    models: tuple[str, ...]  # sorted
+    node_index: dict[str, int]
+    values: np.ndarray  # [models, nodes] float64
+    label_versions: dict[str, str]
+
+    @classmethod
+    def from_labels(cls, labels: pl.DataFrame, metric: str = DEFAULT_METRIC) -> "LabelMatrix":
+        """The matrix of `metric` from label rows (model_id, node_id, metric, value,
+        label_version)."""
+        models = tuple(sorted(labels["model_id"].unique()))
+        rows = labels.filter(pl.col("metric") == metric)
+        nodes = sorted(rows["node_id"].unique())
+        node_index = {node: j for j, node in enumerate(nodes)}
+        values = np.zeros((len(models), len(nodes)))
+        model_index = {model: i for i, model in enumerate(models)}
+        values[
+            [model_index[m] for m in rows["model_id"]], [node_index[n] for n in rows["node_id"]]
+        ] = rows["value"].cast(pl.Float64).to_numpy()
+        versions = dict(labels.select("model_id", "label_version").unique().iter_rows())
+        return cls(models, node_index, values, versions)
+
+    def without(self, excluded: set[str] | dict[str, str]) -> "LabelMatrix":
+        """The matrix without the `excluded` models."""
+        keep = [i for i, model in enumerate(self.models) if model not in excluded]
+        return LabelMatrix(
+            tuple(self.models[i] for i in keep),
+            self.node_index,
+            self.values[keep],
+            {m: v for m, v in self.label_versions.items() if m not in excluded},
+        )
+
+
+def class_scores(matrix: LabelMatrix, matches: list[ClassMatch]) -> np.ndarray:
+    """p(m, y) for every model (rows, in the matrix's order) and covered class (columns)."""
     columns = []
     for match in matches:
         if not match.covered:
             continue
-        total = np.zeros(len(models))
+        total = np.zeros(len(matrix.models))
         for node_id, weight in zip(match.node_ids, match.weights, strict=True):
-            if node_id in node_values.columns:
-                total += weight * node_values[node_id].fill_null(0.0).to_numpy()
+            if node_id in matrix.node_index:
+                total += weight * matrix.values[:, matrix.node_index[node_id]]
         columns.append(total)
-    return np.stack(columns, axis=1) if columns else np.zeros((len(models), 0))
+    return np.stack(columns, axis=1) if columns else np.zeros((len(matrix.models), 0))
 
 
 def combine(p: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
@@ -69,19 +99,18 @@ def combine(p: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
 
 
 def rank(
-    labels: pl.DataFrame,
+    matrix: LabelMatrix,
     matches: list[ClassMatch],
     k: int = 3,
     alpha: float = DEFAULT_ALPHA,
-    metric: str = DEFAULT_METRIC,
     excluded: dict[str, str] | None = None,
 ) -> Selection:
     """Select the top-k models per class and rank all of them."""
     excluded = dict(excluded or {})
-    labels = labels.filter(~pl.col("model_id").is_in(list(excluded)))
-    models = sorted(labels["model_id"].unique())
+    matrix = matrix.without(excluded)
+    models = list(matrix.models)
     covered = [m for m in matches if m.covered]
-    p = class_scores(labels, matches, metric)
+    p = class_scores(matrix, matches)
     r = combine(p, alpha)
     overall = dict(
         zip(models, r.mean(axis=1).tolist() if r.size else [0.0] * len(models), strict=True)
@@ -89,21 +118,24 @@ def rank(
     ranking = sorted(models, key=lambda m: (-overall[m], m))
     per_class = {}
     for j, match in enumerate(covered):
-        order = sorted(range(len(models)), key=lambda i: (-r[i, j], models[i]))[:k]
+        order = np.lexsort((np.arange(len(models)), -r[:, j]))[:k]
         per_class[match.class_name] = [(models[i], float(r[i, j])) for i in order]
-    rows = [
-        (models[i], match.class_name, float(p[i, j]), float(r[i, j]))
-        for j, match in enumerate(covered)
-        for i in range(len(models))
-    ]
-    versions = dict(labels.select("model_id", "label_version").unique().iter_rows())
+    n_models, n_classes = r.shape
     return Selection(
         models=ranking,
         overall=overall,
         per_class=per_class,
-        class_scores=pl.DataFrame(rows, schema=["model", "class_name", "p", "r"], orient="row"),
+        class_scores=pl.DataFrame(
+            {
+                "model": np.repeat(np.array(models, dtype=object), n_classes).tolist(),
+                "class_name": [m.class_name for m in covered] * n_models,
+                "p": p.reshape(-1),
+                "r": r.reshape(-1),
+            },
+            schema={"model": pl.String, "class_name": pl.String, "p": pl.Float64, "r": pl.Float64},
+        ),
         matches=matches,
         not_covered=[m.class_name for m in matches if not m.covered],
-        label_versions=versions,
+        label_versions=matrix.label_versions,
         excluded=excluded,
     )

@@ -1,4 +1,3 @@
-import numpy as np
 import polars as pl
 import pytest
 
@@ -9,15 +8,11 @@ from hubscout.selection.benchmark import (
     ALPHAS,
     LABEL_METRICS,
     MARGINS,
-    AccuracyModel,
     ranking_metrics,
     run_benchmark,
-    selected_for_classes,
     summarise,
     tune_selection,
 )
-from hubscout.selection.matching import ClassMatch
-from hubscout.selection.ranking import rank
 from hubscout.settings import Settings
 from hubscout.starter.evaluation import zero_shot_table
 from hubscout.text import text_embedder
@@ -29,15 +24,6 @@ def test_ranking_metrics_on_known_rankings():
     reversed_scores = {m: -v for m, v in truth.items()}
     result = ranking_metrics(reversed_scores, truth)
     assert result["R5"] == 3 / 5 and result["tau"] == pytest.approx(-1.0)
-
-
-def test_accuracy_model_recovers_a_linear_law():
-    rng = np.random.default_rng(0)
-    mean_p, classes = rng.uniform(0, 1, 50), rng.integers(2, 10, 50).astype(float)
-    accuracy = 0.1 + 0.6 * mean_p + 0.5 / classes
-    fitted = AccuracyModel.fit(mean_p, classes, accuracy)
-    np.testing.assert_allclose(fitted.coefficients, (0.1, 0.6, 0.5), atol=1e-9)
-    assert fitted.predict(np.array([2.0]), 2)[0] == 1.0  # clipped
 
 
 @pytest.fixture(scope="module")
@@ -99,23 +85,3 @@ def test_summary_separates_held_out_tasks(benchmark):
     summary = summarise(benchmark[0])
     assert summary["held_out"].to_list() == [True, False]
     assert "rel1_selection" in summary.columns and "task" not in summary.columns
-
-
-def test_uncovered_classes_fall_back_to_the_top_ranked_model():
-    table = pl.DataFrame(
-        [("a", "crimson", "f1_siblings", 0.9, "v"), ("b", "navy", "f1_siblings", 0.8, "v")],
-        schema=["model_id", "node_id", "metric", "value", "label_version"],
-        orient="row",
-    )
-    matches = [
-        ClassMatch("crimson", ["crimson"], [0.9], [1.0]),
-        ClassMatch("navy", ["navy"], [0.9], [1.0]),
-        ClassMatch("box", [], [], []),
-    ]
-    selection = rank(table, matches, k=1)
-    top = selection.models[0]
-    expected = {"a": {0}, "b": {1}}
-    expected[top].add(2)
-    assert selected_for_classes(selection, ["crimson", "navy", "box"]) == expected
-    lonely = rank(table, matches[2:], k=1)
-    assert selected_for_classes(lonely, ["box"]) == {lonely.models[0]: {0}}

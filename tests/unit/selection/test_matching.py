@@ -3,18 +3,23 @@ import pytest
 from hubscout.data.store import World
 from hubscout.selection.matching import MATCH_THRESHOLD, match_task
 from hubscout.selection.requirements import TaskSpec
-from hubscout.text import text_embedder
+from hubscout.text import ConceptTexts, text_embedder
 
 
 @pytest.fixture(scope="module")
 def graph(tiny_world):
     nodes = World(tiny_world).nodes
-    return nodes["node_id"].to_list(), nodes["name"].to_list(), nodes["description"].to_list()
+    return ConceptTexts.embed(
+        nodes["node_id"].to_list(),
+        nodes["name"].to_list(),
+        nodes["description"].to_list(),
+        text_embedder(),
+    )
 
 
 def test_classes_match_their_concepts_with_weights(graph):
     spec = TaskSpec(class_names=["crimson", "navy blue", "polka dots", "seven", "teapot"])
-    matches = {m.class_name: m for m in match_task(spec, *graph, text_embedder())}
+    matches = {m.class_name: m for m in match_task(spec, graph, text_embedder())}
     assert matches["crimson"].node_ids[0] == "crimson"
     assert matches["navy blue"].node_ids[0] == "navy"
     assert matches["polka dots"].node_ids[0] == "dotted"
@@ -26,5 +31,5 @@ def test_classes_match_their_concepts_with_weights(graph):
 
 
 def test_a_class_with_no_concept_is_reported_not_covered(graph):
-    (match,) = match_task(TaskSpec(class_names=["teapot"]), *graph, text_embedder())
+    (match,) = match_task(TaskSpec(class_names=["teapot"]), graph, text_embedder())
     assert not match.covered and match.node_ids == [] and match.weights == []

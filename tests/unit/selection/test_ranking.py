@@ -2,15 +2,19 @@ import numpy as np
 import polars as pl
 
 from hubscout.selection.matching import ClassMatch
-from hubscout.selection.ranking import DEFAULT_METRIC, class_scores, combine, rank
+from hubscout.selection.ranking import DEFAULT_METRIC, LabelMatrix, class_scores, combine, rank
 
 
 def labels(rows):
-    return pl.DataFrame(
-        [(m, n, DEFAULT_METRIC, v, f"v-{m}") for m, n, v in rows],
+    """The label matrix of (model, node, value) rows of the default metric, plus one row of
+    another metric that must not count."""
+    table = pl.DataFrame(
+        [(m, n, DEFAULT_METRIC, v, f"v-{m}") for m, n, v in rows]
+        + [(rows[0][0], "navy", "confidence", 99.0, f"v-{rows[0][0]}")],
         schema=["model_id", "node_id", "metric", "value", "label_version"],
         orient="row",
     )
+    return LabelMatrix.from_labels(table)
 
 
 MATCHES = [
@@ -50,9 +54,22 @@ def test_rank_carries_its_evidence_and_reports_uncovered_classes():
     assert selection.not_covered == ["teapot"]
     assert selection.label_versions == {"a": "v-a", "b": "v-b"}
     assert selection.class_scores.height == 4
+    assert selection.class_scores.filter(pl.col("model") == "a")["p"].to_list() == [
+        0.6,
+        0.5625 * 0.9,
+    ]
 
 
 def test_excluded_models_are_not_ranked():
     table = labels([("a", "crimson", 0.8), ("b", "crimson", 0.9)])
     selection = rank(table, MATCHES[:1], excluded={"b": "too large"})
     assert selection.models == ["a"] and selection.excluded == {"b": "too large"}
+
+
+def test_a_label_matrix_holds_one_metric_and_zero_where_a_model_has_no_row():
+    matrix = labels([("a", "crimson", 0.8), ("b", "navy", 0.3)])
+    assert matrix.models == ("a", "b") and matrix.node_index == {"crimson": 0, "navy": 1}
+    np.testing.assert_array_equal(matrix.values, [[0.8, 0.0], [0.0, 0.3]])
+    smaller = matrix.without({"a"})
+    assert smaller.models == ("b",) and smaller.label_versions == {"b": "v-b"}
+    np.testing.assert_array_equal(smaller.values, [[0.0, 0.3]])

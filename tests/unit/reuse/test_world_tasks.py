@@ -1,0 +1,26 @@
+import polars as pl
+
+from hubscout.reuse.world_tasks import selected_for_classes
+from hubscout.selection.matching import ClassMatch
+from hubscout.selection.ranking import LabelMatrix, rank
+
+
+def test_uncovered_classes_fall_back_to_the_top_ranked_model():
+    table = pl.DataFrame(
+        [("a", "crimson", "f1_siblings", 0.9, "v"), ("b", "navy", "f1_siblings", 0.8, "v")],
+        schema=["model_id", "node_id", "metric", "value", "label_version"],
+        orient="row",
+    )
+    matches = [
+        ClassMatch("crimson", ["crimson"], [0.9], [1.0]),
+        ClassMatch("navy", ["navy"], [0.9], [1.0]),
+        ClassMatch("box", [], [], []),
+    ]
+    matrix = LabelMatrix.from_labels(table)
+    selection = rank(matrix, matches, k=1)
+    top = selection.models[0]
+    expected = {"a": {0}, "b": {1}}
+    expected[top].add(2)
+    assert selected_for_classes(selection, ["crimson", "navy", "box"]) == expected
+    lonely = rank(matrix, matches[2:], k=1)
+    assert selected_for_classes(lonely, ["box"]) == {lonely.models[0]: {0}}
