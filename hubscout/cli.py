@@ -11,9 +11,12 @@ from rich.table import Table
 
 from hubscout import __version__
 from hubscout.errors import ConfigError, HubscoutError
-from hubscout.settings import Settings, apply_offline_defaults, load_settings
+from hubscout.settings import DEFAULT_REGISTRY_URL, apply_offline_defaults, load_settings
 
 if TYPE_CHECKING:
+    from hubscout.data.store import World
+    from hubscout.hub import Hub
+    from hubscout.selection.answer import SelectionIndex
     from registry.client import RegistryClient
 
 app = typer.Typer(
@@ -100,7 +103,7 @@ def _client(registry: str | None) -> "RegistryClient":
 
     settings = load_settings()
     token = settings.registry_token.get_secret_value() if settings.registry_token else None
-    return RegistryClient(registry or settings.registry_url, token)
+    return RegistryClient(registry or settings.registry_url or DEFAULT_REGISTRY_URL, token)
 
 
 def _print_model(model: dict, hub_version: int) -> None:
@@ -299,6 +302,21 @@ def label(
     console.print(f"strongest nodes: {top}")
 
 
+def _local_hub(selection: bool = False) -> "tuple[Hub, SelectionIndex | None]":
+    """The registry database's current hub, and its selection index when asked for (no
+    service needed)."""
+    from registry.index import HubIndex
+    from registry.store import RegistryStore
+
+    settings = load_settings()
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        index = HubIndex(store, settings)
+        return index.current() if selection else (index.hub(), None)
+    finally:
+        store.close()
+
+
 @app.command()
 def select(
     classes: Annotated[str, typer.Argument(help='Comma-separated class names: "crimson, navy"')],
@@ -306,48 +324,58 @@ def select(
     max_params: Annotated[int | None, typer.Option(help="Largest parameter count allowed")] = None,
     kind: Annotated[str, typer.Option(help="vlm or classifier")] = "vlm",
     license: Annotated[list[str] | None, typer.Option(help="Allowed licences")] = None,
+    registry: RegistryOption = None,
 ) -> None:
-    """Which models to use for a task given only its class names, with the evidence."""
+    """Which models to use for a task given only its class names, with the evidence. With
+    --registry (or HUBSCOUT_REGISTRY_URL) a running registry answers; without, the registry
+    database is read here."""
+    _at_least_one("--k", k)
+    _one_of("--kind", kind, ("vlm", "classifier"))
+    names = [part.strip() for part in classes.split(",") if part.strip()]
+    request = {"class_names": names, "kind": kind, "k": k, "max_params": max_params}
+    request["licenses"] = list(license or ())
+    if registry or load_settings().registry_url:
+        with _client(registry) as client:
+            _print_selection(client.select(request), k)
+        return
     from hubscout.selection.answer import Constraints, select_models
     from hubscout.selection.requirements import parse_task
 
-    _at_least_one("--k", k)
-    _one_of("--kind", kind, ("vlm", "classifier"))
     spec = parse_task(classes)
     constraints = Constraints(kind=kind, max_params=max_params, licenses=tuple(license or ()))
-    answer = select_models(spec, load_settings(), k=k, constraints=constraints)
-    selection = answer.selection
+    _, index = _local_hub(selection=True)
+    _print_selection(select_models(spec, index, k=k, constraints=constraints).document(), k)
+
+
+def _print_selection(answer: dict, k: int) -> None:
     evidence = Table(title="per class: matched concept nodes and the top models")
     evidence.add_column("class")
     evidence.add_column("nodes (similarity)")
     evidence.add_column(f"top {k} models (r)")
-    for match in selection.matches:
-        nodes = ", ".join(
-            f"{n} ({s:.2f})" for n, s in zip(match.node_ids, match.similarities, strict=True)
-        )
-        picks = selection.per_class.get(match.class_name, [])
-        models = ", ".join(f"{m} ({r:.2f})" for m, r in picks) or "[red]not covered[/red]"
-        evidence.add_row(match.class_name, nodes or "-", models)
+    for match in answer["classes"]:
+        nodes = ", ".join(f"{n['node_id']} ({n['similarity']:.2f})" for n in match["nodes"])
+        picks = ", ".join(f"{m['model']} ({m['r']:.2f})" for m in match["top"])
+        evidence.add_row(match["class_name"], nodes or "-", picks or "[red]not covered[/red]")
     console.print(evidence)
-    ranking = Table(title="overall ranking")
+    ranking = Table(title=f"overall ranking (hub version {answer['hub_version']})")
     for column in ("rank", "model", "mean r", "predicted accuracy", "label version"):
         ranking.add_column(column)
-    for position, name in enumerate(selection.models, start=1):
-        predicted = answer.predicted_accuracy.get(name)
+    for position, row in enumerate(answer["ranking"], start=1):
+        predicted = row["predicted_accuracy"]
         ranking.add_row(
             str(position),
-            name,
-            f"{selection.overall[name]:.3f}",
+            row["model"],
+            f"{row['mean_r']:.3f}",
             f"{predicted:.2f}" if predicted is not None else "-",
-            selection.label_versions.get(name, "-"),
+            row["label_version"] or "-",
         )
     console.print(ranking)
-    if selection.not_covered:
+    if answer["not_covered"]:
         console.print(
-            f"[yellow]not covered by any concept:[/yellow] {', '.join(selection.not_covered)}"
+            f"[yellow]not covered by any concept:[/yellow] {', '.join(answer['not_covered'])}"
         )
-    if selection.excluded:
-        reasons = "; ".join(f"{m}: {why}" for m, why in sorted(selection.excluded.items()))
+    if answer["excluded"]:
+        reasons = "; ".join(f"{m}: {why}" for m, why in sorted(answer["excluded"].items()))
         console.print(f"excluded by constraints: {reasons}", highlight=False)
 
 
@@ -357,52 +385,79 @@ def rank(
         str,
         typer.Argument(
             help="A world task (e.g. swatches), or a labeled dataset: an .npz with images and "
-            "labels, or a folder with one subfolder of images per class"
+            "labels, or a folder with one subfolder of images per class (a .zip of such "
+            "folders with --registry)"
         ),
     ],
     metric: Annotated[
         str, typer.Option(help="Comma-separated metrics; the first orders the table")
     ] = "logme,sfda",
     kind: Annotated[str, typer.Option(help="vlm, classifier or all")] = "all",
+    registry: RegistryOption = None,
 ) -> None:
-    """Rank the hub's models for a labeled task with transferability metrics (no fine-tuning).
-    Metrics: logme, leep, nce, n_leep, h_score, shrinkage_h_score, gbc, transrate, sfda, parc,
-    pactran_gauss, etran, ncti, knn."""
+    """Rank the hub's ready models for a labeled task with transferability metrics (no
+    fine-tuning). Metrics: logme, leep, nce, n_leep, h_score, shrinkage_h_score, gbc,
+    transrate, sfda, parc, pactran_gauss, etran, ncti, knn."""
+    _one_of("--kind", kind, ("vlm", "classifier", "all"))
+    if registry or load_settings().registry_url:
+        path = Path(task)
+        if not path.is_file() or path.suffix not in (".npz", ".zip"):
+            raise ConfigError(f"with --registry, give an .npz or a .zip of class folders: {task}")
+        with _client(registry) as client:
+            answer = client.rank(path, metric, kind)
+        _print_ranking(path.name, answer)
+        return
     from hubscout.data.store import World
-    from hubscout.models import load_model
-    from hubscout.models.starter_loader import manifest_path, read_manifest
-    from hubscout.transferability.hub import labeled_dataset, leaf_names, rank_models
-    from hubscout.transferability.suite import METRICS, parse_metrics
+    from hubscout.queries import rank_by_transferability
+    from hubscout.transferability.hub import labeled_dataset, leaf_names
+    from hubscout.transferability.suite import parse_metrics
 
-    kinds = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
-    _one_of("--kind", kind, list(kinds))
     names = parse_metrics(metric)
     settings = load_settings()
-    world = World(settings.data_dir / "world")
+    world = World(settings.layout.world)
     dataset = labeled_dataset(world, task)
-    entries = read_manifest(manifest_path(settings)).models
-    models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind in kinds[kind]}
-    ranking = rank_models(dataset, models, settings.cache_dir, leaf_names(world), names)
-    console.print(f"{dataset.name}: {len(dataset)} labeled images, best first by {names[0]}")
+    hub, _ = _local_hub()
+    ranking = rank_by_transferability(
+        dataset, hub, kind, names, settings.cache_dir, leaf_names(world)
+    )
+    rows = [
+        {
+            "model": row["model"],
+            "scores": {n: row[n] for n in names},
+            "saturated": [m for m in row["saturated"].split(",") if m],
+        }
+        for row in ranking.iter_rows(named=True)
+    ]
+    answer = {"hub_version": hub.version, "examples": len(dataset), "metrics": names}
+    _print_ranking(dataset.name, answer | {"ranking": rows})
+
+
+def _print_ranking(name: str, answer: dict) -> None:
+    names = answer["metrics"]
+    console.print(
+        f"{name}: {answer['examples']} labeled images, best first by {names[0]} "
+        f"(hub version {answer['hub_version']})"
+    )
     table = Table()
     table.add_column("rank")
     table.add_column("model")
-    for name in names:
-        table.add_column(name, justify="right")
-    for position, row in enumerate(ranking.iter_rows(named=True), start=1):
-        saturated = row["saturated"].split(",")
+    for metric_name in names:
+        table.add_column(metric_name, justify="right")
+    for position, row in enumerate(answer["ranking"], start=1):
         values = [
-            "-" if row[n] is None else f"{row[n]:.4f}" + ("*" if n in saturated else "")
+            "-"
+            if row["scores"][n] is None
+            else f"{row['scores'][n]:.4f}" + ("*" if n in row["saturated"] else "")
             for n in names
         ]
         table.add_row(str(position), row["model"], *values)
     console.print(table)
-    if ranking["saturated"].str.len_chars().sum():
+    if any(row["saturated"] for row in answer["ranking"]):
         console.print(
             "* saturated: an in-sample fit on d feature dimensions with fewer than 3 (d + C) "
             "labeled images, where pure noise scores highly: label more images"
         )
-    if any(METRICS[n].needs_source_probs for n in names):
+    if {"leep", "nce"} & set(names):
         console.print("leep/nce read VLMs' zero-shot softmax over the concept graph's leaves")
 
 
@@ -417,55 +472,36 @@ def identify(
     kind: Annotated[
         str, typer.Option(help="generator (PMI on generator specs) or classifier (RKME)")
     ] = "generator",
+    registry: RegistryOption = None,
 ) -> None:
     """Find the hub models that fit example images: the generator that makes images like
     them, or (--kind classifier) the VLMs and classifiers trained on data like them."""
-    import time
-
-    from hubscout.identification.examples import read_examples
-    from hubscout.identification.store import read_reference
-
     _one_of("--kind", kind, ("generator", "classifier"))
-    settings = load_settings()
-    examples = read_examples(images or [])
-    encoder = read_reference(settings)
-    start = time.perf_counter()
-    embedded = encoder.encode_images(examples).astype(np.float64)
-    if kind == "classifier":
-        _identify_by_rkme(embedded, settings)
-        return
-    from hubscout.identification.pmi import identify as identify_generators
-    from hubscout.identification.store import load_generator_specs
+    if registry or load_settings().registry_url:
+        if not images:
+            raise ConfigError("no example images given: pass one or more PNG/JPEG files")
+        with _client(registry) as client:
+            answer = client.identify(list(images), prompt, kind)
+    else:
+        from hubscout.identification.examples import read_examples
+        from hubscout.queries import identify_models
 
-    text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
-    ranking = identify_generators(embedded, load_generator_specs(settings), text)
-    seconds = time.perf_counter() - start
-    table = Table(title=f"generators for {len(examples)} example image(s)")
-    for column in ("rank", "generator", "log score", "matched prompts"):
+        examples = read_examples(images or [])
+        hub, _ = _local_hub()
+        answer = {
+            "hub_version": hub.version,
+            "kind": kind,
+            "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
+            "ranking": [vars(found) for found in identify_models(examples, hub, kind, prompt)],
+        }
+    what = "generators" if kind == "generator" else "models trained on data"
+    table = Table(title=f"{what} like {len(images or [])} example image(s)")
+    for column in ("rank", "model", answer["score"], "evidence"):
         table.add_column(column)
-    for position, result in enumerate(ranking, start=1):
-        table.add_row(
-            str(position),
-            result.generator,
-            f"{result.score:.4f}",
-            "; ".join(result.matched_prompts),
-        )
+    for position, found in enumerate(answer["ranking"], start=1):
+        table.add_row(str(position), found["model"], f"{found['score']:.4f}", found["evidence"])
     console.print(table)
-    console.print(f"reference encoder {encoder.source}; {seconds:.2f} s", highlight=False)
-
-
-def _identify_by_rkme(embedded: np.ndarray, settings: Settings) -> None:
-    from hubscout.identification.rkme import mixture, rank_by_mmd
-    from hubscout.identification.store import load_rkme_specs
-
-    specs = load_rkme_specs(settings)
-    weights = mixture(embedded, specs)
-    table = Table(title=f"models trained on data like {len(embedded)} example image(s)")
-    for column in ("rank", "model", "MMD^2", "mixture weight"):
-        table.add_column(column)
-    for position, (name, distance) in enumerate(rank_by_mmd(embedded, specs), start=1):
-        table.add_row(str(position), name, f"{distance:.4f}", f"{weights[name]:.2f}")
-    console.print(table)
+    console.print(f"hub version {answer['hub_version']}", highlight=False)
 
 
 @app.command()
@@ -483,23 +519,25 @@ def reuse(
     _one_of("--kind", kind, ("vlm", "classifier"))
     _at_least_one("--k", k)
     _at_least_one("--budget", budget)
-    if kind == "classifier":
-        _reuse_experts(task, budget)
-        return
-
     from hubscout.data.store import World
-    from hubscout.models import load_model
-    from hubscout.reuse.ensemble import ensemble_predict
-    from hubscout.selection.answer import select_models
-    from hubscout.selection.benchmark import selected_for_classes, task_probabilities
-    from hubscout.selection.requirements import TaskSpec
 
     settings = load_settings()
-    world = World(settings.data_dir / "world")
+    world = World(settings.layout.world)
+    _, index = _local_hub(selection=True)
+    if kind == "classifier":
+        _reuse_experts(task, world, index, budget)
+        return
+
+    from hubscout.models import load_model
+    from hubscout.reuse.ensemble import ensemble_predict
+    from hubscout.reuse.world_tasks import selected_for_classes, task_probabilities
+    from hubscout.selection.answer import select_models
+    from hubscout.selection.requirements import TaskSpec
+
     class_names = world.class_names(task)
-    selection = select_models(TaskSpec(class_names=class_names), settings, k=k).selection
+    selection = select_models(TaskSpec(class_names=class_names), index, k=k).selection
     selected = selected_for_classes(selection, class_names)
-    models = {name: load_model(f"starter:{name}") for name in selected}
+    models = {name: load_model(index.models[name].source) for name in selected}
     probabilities, labels = task_probabilities(world, task, models, settings.cache_dir)
     table = Table(title=f"reuse on {task} ({len(labels)} test images)")
     table.add_column("model")
@@ -515,10 +553,10 @@ def reuse(
     console.print(table)
 
 
-def _reuse_experts(task: str, budget: int) -> None:
+def _reuse_experts(task: str, world: "World", index: "SelectionIndex", budget: int) -> None:
     from hubscout.reuse.experts import reuse_experts
 
-    result = reuse_experts(task, load_settings(), budget)
+    result = reuse_experts(task, world, index, load_settings(), budget)
     table = Table(title=f"expert heads on {task}")
     table.add_column("model")
     table.add_column("answers")

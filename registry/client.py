@@ -5,6 +5,7 @@ Problem documents come back as `RegistryError` carrying the service's detail; a 
 does not answer is a `RegistryError` that says how to start one.
 """
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import httpx
 from hubscout.errors import HubscoutError
 
 TIMEOUT_S = 30.0
+RANK_TIMEOUT_S = 900.0  # ranking loads every ready model and extracts features
 
 
 class RegistryClientError(HubscoutError):
@@ -62,6 +64,28 @@ class RegistryClient:
     def retire(self, name: str) -> dict[str, Any]:
         """DELETE /models/{name}: the retired model, with the new hub version."""
         return self._call("DELETE", f"/models/{name}")
+
+    def select(self, request: dict[str, Any]) -> dict[str, Any]:
+        """POST /select: the ranking with its evidence and hub version."""
+        return self._call("POST", "/select", json=request)
+
+    def identify(
+        self, images: list[Path], prompt: str | None = None, kind: str = "generator"
+    ) -> dict[str, Any]:
+        """POST /identify: the models that fit example image files."""
+        files = [("images", (path.name, path.read_bytes())) for path in images]
+        form = {"kind": kind} | ({"prompt": prompt} if prompt is not None else {})
+        return self._call("POST", "/identify", files=files, data=form)
+
+    def rank(self, dataset: Path, metrics: str, kind: str = "all") -> dict[str, Any]:
+        """POST /rank: the hub's models ranked for a labeled .npz or zip of class folders."""
+        files = {"dataset": (dataset.name, dataset.read_bytes())}
+        form = {"metrics": metrics, "kind": kind}
+        return self._call("POST", "/rank", files=files, data=form, timeout=RANK_TIMEOUT_S)
+
+    def benchmark(self, name: str) -> dict[str, Any]:
+        """GET /benchmarks/{name}: a published benchmark summary."""
+        return self._call("GET", f"/benchmarks/{name}")
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

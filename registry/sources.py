@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubscout.errors import CheckpointMissingError, SourceError
+from hubscout.models.cards import ModelCard, read_card
 from hubscout.models.sources import parse_source
 from hubscout.models.starter_loader import read_manifest
+from registry.store import RegistryStore
 
 KIND_OF_SCHEME = {"open_clip": "vlm", "timm": "classifier", "cvae": "generator"}
 HASH_CHUNK = 16 * 1024 * 1024
@@ -27,11 +29,12 @@ class SourceOutsideRootsError(SourceError):
 
 @dataclass(frozen=True)
 class CheckedSource:
-    """What registering a source needs: its kind and content hash."""
+    """What registering a source needs: its kind, content hash and card (when it has one)."""
 
     source: str
     kind: str
     content_hash: str
+    card: ModelCard | None = None
 
 
 def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedSource:
@@ -44,7 +47,9 @@ def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedS
                 f"the starter hub has no model {rest!r}; it has: {', '.join(entries)}"
             )
         checkpoint = manifest.parent / entries[rest].checkpoint
-        return CheckedSource(source, entries[rest].kind, file_hash(checkpoint))
+        return CheckedSource(
+            source, entries[rest].kind, file_hash(checkpoint), read_card(checkpoint)
+        )
     architecture, at, location = rest.partition("@")
     if not architecture:
         raise SourceError(f"source {source!r} names no architecture: write {scheme}:<arch>@<file>")
@@ -53,7 +58,7 @@ def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedS
             raise SourceError(f"{scheme} sources need a weights file: {scheme}:<name>@<file>")
         return CheckedSource(source, "vlm", hashlib.sha256(source.encode()).hexdigest())
     path = allowed_path(location, roots)
-    return CheckedSource(source, KIND_OF_SCHEME[scheme], file_hash(path))
+    return CheckedSource(source, KIND_OF_SCHEME[scheme], file_hash(path), read_card(path))
 
 
 def allowed_path(location: str, roots: Sequence[Path]) -> Path:
@@ -81,3 +86,30 @@ def file_hash(path: Path) -> str:
         while chunk := handle.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def register_source(
+    store: RegistryStore,
+    name: str,
+    source: str,
+    roots: Sequence[Path],
+    manifest: Path,
+    license: str = "unknown",
+    tags: Sequence[str] = (),
+) -> bool:
+    """The one path into the hub, for the service and the flows alike: check and hash the
+    source, merge what its card says (license unless given, tags, parameter count, class
+    names) and register it. True when the registry changed (an event then waits in the
+    outbox)."""
+    checked = check_source(source, roots, manifest)
+    card = checked.card
+    return store.register(
+        name,
+        checked.source,
+        checked.kind,
+        checked.content_hash,
+        card.license if card and license == "unknown" else license,
+        sorted({*tags, *(card.tags if card else ())}),
+        card.parameters if card else None,
+        (card.source_classes or []) if card else (),
+    )

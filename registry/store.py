@@ -7,28 +7,57 @@ migrates its database to the newest schema (registry/migrations, Alembic).
 
 Lifecycle of a model: registered -> labeling -> ready, or failed with its reason; retired
 keeps its history but leaves every selection. Every status change is kept as an event. Each
-label publish and each retire raises the hub version by one.
+publish that brings something new and each retire raises the hub version by one.
+
+A publish is atomic for readers without relying on isolation levels: every published row is
+stamped with the hub version its publish created, in the same transaction, and a snapshot
+(`hub()`) reads the current version first and then only rows stamped at or below it. A
+registration writes its outbox event in the same transaction as the model row.
 """
 
+import hashlib
 import json
+import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import polars as pl
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     create_engine,
     func,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from hubscout.errors import HubscoutError
+from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
 from registry.migrate import upgrade
+from registry.publication import (
+    BENCHMARKS,
+    SPEC_KINDS,
+    Publication,
+    arrays_bytes,
+    generator_spec,
+    rkme_spec,
+    table_bytes,
+    table_from_bytes,
+)
+
+REGISTERED_EVENT = "hubscout.model.registered"
+# Outbox retries wait 2, 4, 8 ... seconds after each failed send, at most 5 minutes.
+RETRY_BASE_SECONDS = 2.0
+RETRY_MAX_SECONDS = 300.0
 
 KINDS = ("vlm", "classifier", "generator")
 STATUSES = ("registered", "labeling", "ready", "failed", "retired")
@@ -63,6 +92,8 @@ class ModelRecord(Base):
     license: Mapped[str] = mapped_column(String(200), server_default="unknown")
     tags: Mapped[str] = mapped_column(String(2000), server_default="[]")  # a JSON list
     status_reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    parameters: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    class_names: Mapped[str] = mapped_column(Text, server_default="[]")  # a JSON list
 
 
 class LabelRecord(Base):
@@ -76,6 +107,52 @@ class LabelRecord(Base):
     graph_hash: Mapped[str] = mapped_column(String(64))
     rows: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    hub_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    label_table: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class SpecRecord(Base):
+    """An identification (generator) or RKME specification published for a model."""
+
+    __tablename__ = "specifications"
+    __table_args__ = (UniqueConstraint("model_id", "spec_kind", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    spec_kind: Mapped[str] = mapped_column(String(20))
+    version: Mapped[str] = mapped_column(String(64))
+    encoder: Mapped[str] = mapped_column(String(200))
+    meta: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    hub_version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BenchmarkRecord(Base):
+    """A published benchmark summary; the newest of each name is current."""
+
+    __tablename__ = "benchmarks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50))
+    document: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    hub_version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRecord(Base):
+    """An event waiting to be sent (sent_at unset) or sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("outbox_pending", "sent_at", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
 
 
 class StatusEvent(Base):
@@ -99,7 +176,7 @@ class HubVersion(Base):
 
 
 class RegistryStore:
-    """Models, their lifecycle, label versions and the hub version, behind SQLAlchemy."""
+    """Models, their lifecycle, what was published for them and the hub version."""
 
     def __init__(self, url: str) -> None:
         try:
@@ -120,27 +197,30 @@ class RegistryStore:
         content_hash: str,
         license: str = "unknown",
         tags: Sequence[str] = (),
+        parameters: int | None = None,
+        class_names: Sequence[str] = (),
     ) -> bool:
         """Add a model, or update the hash of the same source (new weights send it back to
-        registered); True when something changed. A name that another source holds is a
+        registered); True when something changed, and then a `hubscout.model.registered`
+        event waits in the outbox. A name that another source holds is a
         RegistryConflictError: retire it first or choose another name."""
         if kind not in KINDS:
             raise RegistryError(f"unknown model kind {kind!r}: use one of {', '.join(KINDS)}")
         if not model_id or len(model_id) > 200:
             raise RegistryError("a model id must have 1 to 200 characters")
+        card = {
+            "license": license,
+            "tags": json.dumps(sorted(set(tags))),
+            "parameters": parameters,
+            "class_names": json.dumps(list(class_names)),
+        }
         try:
-            return self._register(model_id, source, kind, content_hash, license, tags)
+            return self._register(model_id, source, kind, content_hash, card)
         except IntegrityError:  # a concurrent registration inserted the name first
-            return self._register(model_id, source, kind, content_hash, license, tags)
+            return self._register(model_id, source, kind, content_hash, card)
 
     def _register(
-        self,
-        model_id: str,
-        source: str,
-        kind: str,
-        content_hash: str,
-        license: str,
-        tags: Sequence[str],
+        self, model_id: str, source: str, kind: str, content_hash: str, card: dict
     ) -> bool:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
@@ -154,12 +234,12 @@ class RegistryStore:
                         content_hash=content_hash,
                         status="registered",
                         registered_at=now,
-                        license=license,
-                        tags=json.dumps(sorted(set(tags))),
+                        **card,
                     )
                 )
                 session.flush()
                 session.add(StatusEvent(model_id=model_id, status="registered", at=now))
+                self._emit(session, model_id, source, content_hash, now)
                 return True
             if record.source != source and record.status != "retired":
                 raise RegistryConflictError(
@@ -170,8 +250,10 @@ class RegistryStore:
             if unchanged and record.status != "retired":
                 return False
             record.source, record.content_hash, record.kind = source, content_hash, kind
-            record.license, record.tags = license, json.dumps(sorted(set(tags)))
+            for column, value in card.items():
+                setattr(record, column, value)
             self._set_status(session, record, "registered", None, now)
+            self._emit(session, model_id, source, content_hash, now)
             return True
 
     def set_status(self, model_id: str, status: str, reason: str | None = None) -> None:
@@ -182,38 +264,97 @@ class RegistryStore:
             record = self._record(session, model_id)
             self._set_status(session, record, status, reason, datetime.now(UTC))
 
-    def publish_label(self, model_id: str, label_version: str, graph_hash: str, rows: int) -> bool:
-        """Record a label version of a registered model and mark it ready; a new version
-        raises the hub version. False when that version was already published."""
+    def publish(self, publication: Publication) -> int:
+        """Make a publication current in one transaction and return the hub version: one
+        new version when it brings a label version, specification or benchmark summary the
+        registry does not hold (the models it labels or specifies become ready), else the
+        current version unchanged."""
+        unknown = set(publication.benchmarks) - set(BENCHMARKS)
+        if unknown or any(spec.spec_kind not in SPEC_KINDS for spec in publication.specs):
+            raise RegistryError(
+                f"a publication holds benchmarks of {', '.join(BENCHMARKS)} and specifications "
+                f"of kinds {', '.join(SPEC_KINDS)}; got {sorted(unknown) or 'another spec kind'}"
+            )
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            record = self._record(session, model_id)
-            known = session.scalar(
-                select(LabelRecord).where(
-                    LabelRecord.model_id == model_id, LabelRecord.label_version == label_version
+            _lock_versions(session)
+            version = int(session.scalar(select(func.max(HubVersion.version))) or 0)
+            new_rows: list[LabelRecord | SpecRecord | BenchmarkRecord] = []
+            for label in publication.labels:
+                record = self._record(session, label.model_id)
+                known = session.scalar(
+                    select(LabelRecord.id).where(
+                        LabelRecord.model_id == label.model_id,
+                        LabelRecord.label_version == label.label_version,
+                    )
                 )
-            )
-            if record.status != "ready":
-                self._set_status(session, record, "ready", None, now)
-            if known is not None:
-                return False
-            session.add(
-                LabelRecord(
-                    model_id=model_id,
-                    label_version=label_version,
-                    graph_hash=graph_hash,
-                    rows=rows,
-                    published_at=now,
+                if record.status not in ("ready", "retired"):
+                    self._set_status(session, record, "ready", None, now)
+                if known is None:
+                    new_rows.append(
+                        LabelRecord(
+                            model_id=label.model_id,
+                            label_version=label.label_version,
+                            graph_hash=label.graph_hash,
+                            rows=label.table.height,
+                            published_at=now,
+                            label_table=table_bytes(label.table),
+                        )
+                    )
+            for spec in publication.specs:
+                record = self._record(session, spec.model_id)
+                known = session.scalar(
+                    select(SpecRecord.id).where(
+                        SpecRecord.model_id == spec.model_id,
+                        SpecRecord.spec_kind == spec.spec_kind,
+                        SpecRecord.version == spec.version,
+                    )
                 )
-            )
-            session.add(HubVersion(reason=f"label {label_version} of {model_id}", at=now))
-            return True
+                if record.kind == "generator" and record.status not in ("ready", "retired"):
+                    self._set_status(session, record, "ready", None, now)
+                if known is None:
+                    new_rows.append(
+                        SpecRecord(
+                            model_id=spec.model_id,
+                            spec_kind=spec.spec_kind,
+                            version=spec.version,
+                            encoder=spec.encoder,
+                            meta=json.dumps(spec.meta, sort_keys=True),
+                            payload=arrays_bytes(spec.arrays),
+                            published_at=now,
+                        )
+                    )
+            for name, summary in sorted(publication.benchmarks.items()):
+                document = json.dumps(summary, sort_keys=True)
+                digest = hashlib.sha256(document.encode()).hexdigest()
+                current = session.scalar(
+                    select(BenchmarkRecord.digest)
+                    .where(BenchmarkRecord.name == name)
+                    .order_by(BenchmarkRecord.id.desc())
+                    .limit(1)
+                )
+                if current != digest:
+                    new_rows.append(
+                        BenchmarkRecord(
+                            name=name, document=document, digest=digest, published_at=now
+                        )
+                    )
+            if not new_rows:
+                return version
+            stamp = HubVersion(reason=publication.reason[:500], at=now)
+            session.add(stamp)
+            session.flush()
+            for row in new_rows:
+                row.hub_version = stamp.version
+            session.add_all(new_rows)
+            return int(stamp.version)
 
     def retire(self, model_id: str) -> bool:
         """Retire a model: it leaves every selection, its history stays; raises the hub
         version. False when it was retired already."""
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
+            _lock_versions(session)
             record = self._record(session, model_id)
             if record.status == "retired":
                 return False
@@ -225,6 +366,59 @@ class RegistryStore:
         """The current hub version (0 before the first publish)."""
         with Session(self.engine) as session:
             return int(session.scalar(select(func.max(HubVersion.version))) or 0)
+
+    def hub(self) -> Hub:
+        """A consistent snapshot of the hub: every model, and the current labels, specs and
+        benchmark summaries of the ready ones, as of the current hub version."""
+        with Session(self.engine) as session:
+            version = int(session.scalar(select(func.max(HubVersion.version))) or 0)
+            records = session.scalars(select(ModelRecord).order_by(ModelRecord.model_id)).all()
+            ready = [r.model_id for r in records if r.status == "ready"]
+            labels = self._current(session, LabelRecord, ready, version)
+            specs = self._current(session, SpecRecord, ready, version)
+            benchmarks = session.scalars(
+                select(BenchmarkRecord)
+                .where(BenchmarkRecord.hub_version <= version)
+                .order_by(BenchmarkRecord.id)
+            ).all()
+            tables = [
+                table_from_bytes(label.label_table)
+                for label in labels
+                if label.label_table is not None
+            ]
+            generator_specs = {
+                s.model_id: generator_spec(s.model_id, s.version, s.meta, s.payload)
+                for s in specs
+                if s.spec_kind == "generator"
+            }
+            encoders = sorted({s.encoder for s in specs if s.spec_kind == "generator"})
+            current = {label.model_id: label.label_version for label in labels}
+            return Hub(
+                version=version,
+                models={r.model_id: _hub_model(r, current.get(r.model_id)) for r in records},
+                labels=(
+                    pl.concat(tables)
+                    if tables
+                    else pl.DataFrame(schema=dict.fromkeys(LABEL_COLUMNS, pl.String))
+                ),
+                generator_specs=generator_specs,
+                rkme_specs={
+                    s.model_id: rkme_spec(s.meta, s.payload) for s in specs if s.spec_kind == "rkme"
+                },
+                reference_encoder=encoders[-1] if encoders else None,
+                benchmarks={b.name: json.loads(b.document) for b in benchmarks},
+            )
+
+    def benchmark(self, name: str) -> tuple[dict, int] | None:
+        """The current summary of a benchmark and the hub version it was published at."""
+        with Session(self.engine) as session:
+            record = session.scalar(
+                select(BenchmarkRecord)
+                .where(BenchmarkRecord.name == name)
+                .order_by(BenchmarkRecord.id.desc())
+                .limit(1)
+            )
+            return None if record is None else (json.loads(record.document), record.hub_version)
 
     def models(
         self, kind: str | None = None, status: str | None = None, tag: str | None = None
@@ -241,7 +435,8 @@ class RegistryStore:
             return [_summary(record, current.get(record.model_id)) for record in records]
 
     def model(self, model_id: str) -> dict:
-        """One model with its status history and every label version, oldest first."""
+        """One model with its status history, every label version and specification,
+        oldest first."""
         with Session(self.engine) as session:
             record = self._record(session, model_id)
             labels = session.scalars(
@@ -249,6 +444,9 @@ class RegistryStore:
             ).all()
             events = session.scalars(
                 select(StatusEvent).where(StatusEvent.model_id == model_id).order_by(StatusEvent.id)
+            ).all()
+            specs = session.scalars(
+                select(SpecRecord).where(SpecRecord.model_id == model_id).order_by(SpecRecord.id)
             ).all()
             current = labels[-1].label_version if labels else None
             return _summary(record, current) | {
@@ -261,10 +459,108 @@ class RegistryStore:
                         "graph_hash": label.graph_hash,
                         "rows": label.rows,
                         "published_at": label.published_at.isoformat(),
+                        "hub_version": label.hub_version,
                     }
                     for label in labels
                 ],
+                "specifications": [
+                    {
+                        "spec_kind": spec.spec_kind,
+                        "version": spec.version,
+                        "encoder": spec.encoder,
+                        "hub_version": spec.hub_version,
+                    }
+                    for spec in specs
+                ],
             }
+
+    def pending_events(self, limit: int = 50) -> list[dict]:
+        """Outbox events due for a (re)send, oldest first."""
+        now = datetime.now(UTC)
+        with Session(self.engine) as session:
+            records = session.scalars(
+                select(OutboxRecord)
+                .where(OutboxRecord.sent_at.is_(None), OutboxRecord.next_attempt_at <= now)
+                .order_by(OutboxRecord.id)
+                .limit(limit)
+            ).all()
+            return [
+                {
+                    "event_id": r.event_id,
+                    "event": r.event,
+                    "payload": json.loads(r.payload),
+                    "created_at": r.created_at,
+                    "attempts": r.attempts,
+                }
+                for r in records
+            ]
+
+    def event_sent(self, event_id: str) -> None:
+        """Mark an outbox event as delivered."""
+        with Session(self.engine) as session, session.begin():
+            record = session.scalar(select(OutboxRecord).where(OutboxRecord.event_id == event_id))
+            if record is not None and record.sent_at is None:
+                record.sent_at = datetime.now(UTC)
+                record.attempts += 1
+
+    def event_failed(self, event_id: str, error: str) -> None:
+        """Count a failed send and schedule the next one with exponential backoff."""
+        with Session(self.engine) as session, session.begin():
+            record = session.scalar(select(OutboxRecord).where(OutboxRecord.event_id == event_id))
+            if record is None or record.sent_at is not None:
+                return
+            record.attempts += 1
+            delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (record.attempts - 1))
+            record.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            record.last_error = error[:2000]
+
+    def outbox(self) -> list[dict]:
+        """Every outbox event with its delivery state, oldest first."""
+        with Session(self.engine) as session:
+            records = session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)).all()
+            return [
+                {
+                    "event_id": r.event_id,
+                    "event": r.event,
+                    "payload": json.loads(r.payload),
+                    "attempts": r.attempts,
+                    "sent": r.sent_at is not None,
+                    "last_error": r.last_error,
+                }
+                for r in records
+            ]
+
+    @staticmethod
+    def _emit(
+        session: Session, model_id: str, source: str, content_hash: str, at: datetime
+    ) -> None:
+        payload = {"name": model_id, "source": source, "hash": content_hash}
+        session.add(
+            OutboxRecord(
+                event_id=str(uuid.uuid4()),
+                event=REGISTERED_EVENT,
+                payload=json.dumps(payload, sort_keys=True),
+                created_at=at,
+                attempts=0,
+                next_attempt_at=at,
+            )
+        )
+
+    @staticmethod
+    def _current(
+        session: Session,
+        table: type[LabelRecord] | type[SpecRecord],
+        ready: list[str],
+        version: int,
+    ) -> list:
+        """The newest row per model (and spec kind) stamped at or below `version`."""
+        rows = session.scalars(
+            select(table)
+            .where(table.model_id.in_(ready), table.hub_version <= version)
+            .order_by(table.id)
+        ).all()
+        newest = {(row.model_id, getattr(row, "spec_kind", "")): row for row in rows}
+        return list(newest.values())
 
     @staticmethod
     def _record(session: Session, model_id: str) -> ModelRecord:
@@ -288,8 +584,31 @@ class RegistryStore:
         return {label.model_id: label.label_version for label in labels}
 
 
+def _lock_versions(session: Session) -> None:
+    """Serialise the writers of hub versions, so versions are committed in their order (a
+    reader that sees version v sees every row stamped at or below it). SQLite already allows
+    one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE hub_versions IN EXCLUSIVE MODE"))
+
+
 def _tags(record: ModelRecord) -> list[str]:
     return json.loads(record.tags)
+
+
+def _hub_model(record: ModelRecord, label_version: str | None) -> HubModel:
+    return HubModel(
+        name=record.model_id,
+        source=record.source,
+        kind=record.kind,
+        content_hash=record.content_hash,
+        status=record.status,
+        license=record.license,
+        tags=tuple(_tags(record)),
+        parameters=record.parameters,
+        class_names=tuple(json.loads(record.class_names)),
+        label_version=label_version,
+    )
 
 
 def _summary(record: ModelRecord, label_version: str | None) -> dict:
@@ -302,5 +621,7 @@ def _summary(record: ModelRecord, label_version: str | None) -> dict:
         "status_reason": record.status_reason,
         "license": record.license,
         "tags": _tags(record),
+        "parameters": record.parameters,
+        "class_names": json.loads(record.class_names),
         "label_version": label_version,
     }

@@ -1,10 +1,22 @@
 """Shared fixtures: offline environment, an isolated data dir, tiny checkpoints on disk."""
 
+import hashlib
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
+import httpx
 import numpy as np
 import pytest
+import sqlalchemy
 import torch
 
 from hubscout.settings import OFFLINE_DEFAULTS
@@ -151,12 +163,19 @@ def fresh_data_dir(tiny_hub, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def labeled_data_dir(tiny_hub, tmp_path_factory) -> Path:
-    """A copy of the tiny hub's data dir with every VLM and classifier labeled."""
+    """A copy of the tiny hub's data dir with every VLM and classifier labeled, registered in
+    its registry database and their labels published (hub version 1)."""
     import shutil
+
+    import polars as pl
 
     from hubscout.data.store import World
     from hubscout.labeling.store import label_model
+    from hubscout.models.starter_loader import manifest_path
     from hubscout.settings import Settings
+    from registry.publication import Publication, label_publications
+    from registry.sources import register_source
+    from registry.store import RegistryStore
 
     data = tmp_path_factory.mktemp("labeled") / "data"
     shutil.copytree(tiny_hub[0].parent / "world", data / "world")
@@ -164,7 +183,124 @@ def labeled_data_dir(tiny_hub, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUBSCOUT_DATA_DIR", str(data))
         settings = Settings()
+        store = RegistryStore(settings.registry_database_url)
+        tables = []
         for name, (_, card, _) in tiny_hub[1].items():
+            source = f"starter:{name}"
+            register_source(store, name, source, settings.source_roots, manifest_path(settings))
             if card.kind != "generator":
-                label_model(f"starter:{name}", World(data / "world"), settings)
+                tables.append(label_model(source, World(data / "world"), settings).table)
+        store.publish(Publication("tiny hub", labels=label_publications(pl.concat(tables))))
+        store.close()
     return data
+
+
+@pytest.fixture(scope="session")
+def published_hub(labeled_data_dir):
+    """(hub snapshot, selection index) of the labeled tiny hub, read from its registry."""
+    from hubscout.settings import Settings
+    from registry.index import HubIndex
+    from registry.store import RegistryStore
+
+    store = RegistryStore(f"sqlite:///{labeled_data_dir / 'registry.db'}")
+    try:
+        return HubIndex(store, Settings(data_dir=labeled_data_dir)).current()
+    finally:
+        store.close()
+
+
+POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
+TOKEN = "s3cret-token"
+
+
+class Service(NamedTuple):
+    """A running registry service: its URL, the allowed root holding a copy of the tiny
+    open_clip checkpoint (tiny.pt), that file's SHA-256, and the HUBSCOUT_ settings it runs
+    with (the flows that publish to it need the same)."""
+
+    base: str
+    root: Path
+    digest: str
+    env: dict[str, str]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def running_service(
+    tmp_path: Path, database: str, tiny_clip_file: Path, world: Path, extra_env: dict | None = None
+) -> Iterator[Service]:
+    """The registry service on a real uvicorn (loopback, a free port) over a data dir with a
+    copy of the tiny world, on SQLite or on a fresh PostgreSQL schema; stopped by its process
+    id and the schema dropped afterwards."""
+    import shutil
+
+    root = tmp_path / "models"
+    root.mkdir(exist_ok=True)
+    checkpoint = root / "tiny.pt"
+    checkpoint.write_bytes(tiny_clip_file.read_bytes())
+    data = tmp_path / "data"
+    if not (data / "world").exists():
+        shutil.copytree(world, data / "world")
+    settings = {
+        "HUBSCOUT_DATA_DIR": str(data),
+        "HUBSCOUT_REGISTRY_TOKEN": TOKEN,
+        "HUBSCOUT_REGISTRY_SOURCE_ROOTS": f'["{root}"]',
+        "HUBSCOUT_REGISTRY_MAX_REQUEST_BYTES": "4000",
+        "HUBSCOUT_REGISTRY_MAX_UPLOAD_BYTES": "200000",
+    }
+    admin, schema = None, f"hubscout_{uuid.uuid4().hex[:10]}"
+    if database == "postgresql":
+        admin = sqlalchemy.create_engine(POSTGRES)
+        with admin.begin() as connection:
+            connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+        settings["HUBSCOUT_DATABASE_URL"] = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSCOUT_")}
+    env |= settings | (extra_env or {})
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "registry.service:app_from_environment",
+    ]
+    process = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the registry did not start: {process.stderr.read()}")
+            time.sleep(0.2)
+        yield Service(base, root, hashlib.sha256(checkpoint.read_bytes()).hexdigest(), settings)
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        if admin is not None:
+            with admin.begin() as connection:
+                connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def service(request, tmp_path, tiny_clip, tiny_world) -> Iterator[Service]:
+    """The registry service on SQLite and on PostgreSQL."""
+    with running_service(tmp_path, request.param, tiny_clip[1], tiny_world) as running:
+        yield running

@@ -7,12 +7,11 @@ import sys
 import pytest
 
 from registry.client import RegistryClient, RegistryClientError
-from tests.conftest import TINY_CLIP_ARCH
-from tests.integration.conftest import TOKEN
+from tests.conftest import TINY_CLIP_ARCH, TOKEN
 
 
 def test_the_client_registers_lists_shows_and_retires(service):
-    base, root, digest = service
+    base, root, digest, _ = service
     client = RegistryClient(base, TOKEN)
     source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     registered = client.register("tiny-clip", source, "MIT", ("tiny",))
@@ -51,7 +50,7 @@ def _cli(*args, token=TOKEN):
 
 
 def test_the_models_commands_talk_to_the_service_without_importing_torch(service):
-    base, root, _ = service
+    base, root, _, _ = service
     source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     registered = _cli("models", "register", "tiny-clip", source, "--tag", "x", "--registry", base)
     assert registered.returncode == 0, registered.stderr
@@ -64,3 +63,51 @@ def test_the_models_commands_talk_to_the_service_without_importing_torch(service
     [line, _] = retired.stderr.strip().splitlines()
     assert line.startswith("error: the registry answered 401: writes need")
     assert _cli("models", "show", "tiny-clip", "--registry", base).returncode == 0
+
+
+def test_select_rank_and_identify_ask_the_service_without_importing_torch(service, tmp_path):
+    import io
+
+    import numpy as np
+    import polars as pl
+    from PIL import Image
+
+    from registry.publication import LabelPublication, Publication
+    from registry.store import RegistryStore
+
+    base, root, _, env = service
+    source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    assert _cli("models", "register", "clip-a", source, "--registry", base).returncode == 0
+    url = env.get("HUBSCOUT_DATABASE_URL", f"sqlite:///{env['HUBSCOUT_DATA_DIR']}/registry.db")
+    store = RegistryStore(url)
+    table = pl.DataFrame(
+        {
+            "model_id": ["clip-a"] * 2,
+            "node_id": ["crimson", "navy"],
+            "metric": ["f1_siblings"] * 2,
+            "value": [0.75, 0.5],
+            "label_version": ["l1"] * 2,
+        }
+    )
+    store.publish(Publication("labels", labels=(LabelPublication("clip-a", "l1", "g", table),)))
+    store.close()
+    chosen = _cli("select", "crimson, navy, teapot", "--k", "1", "--registry", base)
+    assert chosen.returncode == 0, chosen.stderr
+    assert "overall ranking (hub version 1)" in chosen.stdout and "clip-a" in chosen.stdout
+    assert "not covered by any concept: teapot" in chosen.stdout
+    assert chosen.stderr.strip().endswith("torch imported: False")
+    image = tmp_path / "a.png"
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    image.write_bytes(buffer.getvalue())
+    found = _cli("identify", str(image), "--registry", base)
+    assert found.returncode == 2 and "no published specifications" in found.stderr
+    assert found.stderr.strip().endswith("torch imported: False")
+    dataset = tmp_path / "d.npz"
+    np.savez(dataset, images=np.zeros((8, 32, 32, 3), dtype=np.uint8), labels=np.arange(8) % 2)
+    ranked = _cli("rank", str(dataset), "--metric", "logme,knn", "--registry", base)
+    assert ranked.returncode == 0, ranked.stderr
+    assert "d.npz: 8 labeled images, best first by logme (hub version 1)" in ranked.stdout
+    assert "clip-a" in ranked.stdout and ranked.stderr.strip().endswith("torch imported: False")
+    refused = _cli("rank", "swatches", "--registry", base)
+    assert refused.returncode == 2 and "give an .npz or a .zip" in refused.stderr

@@ -9,7 +9,7 @@ from registry.store import Base, RegistryStore
 
 
 def test_opening_a_store_migrates_to_a_schema_that_matches_the_models(store):
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
@@ -36,11 +36,13 @@ def test_a_database_made_before_migrations_is_stamped_migrated_and_keeps_its_row
             connection.execute(sqlalchemy.text(statement))
     engine.dispose()
     store = RegistryStore(url)
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"
     [model] = store.models()
     assert (model["model_id"], model["status"], model["label_version"]) == ("vlm-a", "ready", "v1")
     assert (model["license"], model["tags"]) == ("unknown", [])
+    hub = store.hub()  # the old label has no stored table: the model is ready, unlabeled
+    assert hub.version == 0 and hub.labels.is_empty() and hub.models["vlm-a"].status == "ready"
     store.close()
     reopened = RegistryStore(url)  # a second open finds nothing to do
-    assert current_revision(reopened.engine) == "0002" and len(reopened.models()) == 1
+    assert current_revision(reopened.engine) == "0003" and len(reopened.models()) == 1
     reopened.close()

@@ -1,16 +1,25 @@
 """The registry service on a real uvicorn (loopback, a free port), on SQLite and on the
 machine's PostgreSQL: started by a fixture, stopped by its process id."""
 
-import httpx
+import io
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import TINY_CLIP_ARCH
-from tests.integration.conftest import TOKEN
+import httpx
+import numpy as np
+import polars as pl
+from PIL import Image
+
+from registry.publication import LabelPublication, Publication
+from registry.store import RegistryStore
+from tests.conftest import TINY_CLIP_ARCH, TOKEN
 
 WRITE = {"Authorization": f"Bearer {TOKEN}"}
+SLOW = 120  # seconds: the first query of a service waits for the text embedder to load
 
 
 def test_a_local_checkpoint_is_registered_listed_shown_and_retired(service):
-    base, root, digest = service
+    base, root, digest, _ = service
     source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     body = {"name": "tiny-clip", "source": source, "license": "MIT", "tags": ["tiny", "test"]}
     created = httpx.post(f"{base}/models", json=body, headers=WRITE)
@@ -41,7 +50,7 @@ def _problem(response, status):
 
 
 def test_bad_requests_get_problem_documents_and_change_nothing(service, tmp_path):
-    base, root, _ = service
+    base, root, _, _ = service
     good = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     post = lambda body, headers=WRITE: httpx.post(f"{base}/models", json=body, headers=headers)  # noqa: E731
     assert "need 'Authorization: Bearer" in _problem(post({"name": "a", "source": good}, {}), 401)
@@ -68,8 +77,165 @@ def test_bad_requests_get_problem_documents_and_change_nothing(service, tmp_path
 
 
 def test_the_openapi_page_and_schema_are_served(service):
-    base, _, _ = service
+    base, _, _, _ = service
     assert httpx.get(f"{base}/docs").status_code == 200
     paths = httpx.get(f"{base}/openapi.json").json()["paths"]
-    assert {"/models", "/models/{name}", "/healthz", "/readyz"} <= set(paths)
+    assert {
+        "/models", "/models/{name}", "/select", "/identify", "/rank", "/benchmarks/{name}",
+        "/healthz", "/readyz",
+    } == set(paths)  # fmt: skip
     assert set(paths["/models/{name}"]) == {"get", "delete"}
+
+
+def _store(service):
+    url = service.env.get(
+        "HUBSCOUT_DATABASE_URL", f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db"
+    )
+    return RegistryStore(url)
+
+
+def _label(name, values):
+    """A label of `name` on the tiny world's colour nodes (f1_siblings)."""
+    table = pl.DataFrame(
+        {
+            "model_id": [name] * len(values),
+            "node_id": list(values),
+            "metric": ["f1_siblings"] * len(values),
+            "value": list(values.values()),
+            "label_version": [f"{name}-v{sum(values.values()):.2f}"] * len(values),
+        }
+    )
+    return LabelPublication(name, table["label_version"][0], "g", table)
+
+
+def test_select_answers_from_the_current_hub_version_with_an_etag(service):
+    base, root, _, _ = service
+    source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    for name in ("clip-a", "clip-b"):
+        body = {"name": name, "source": source, "license": "MIT" if name == "clip-a" else "GPL"}
+        assert httpx.post(f"{base}/models", json=body, headers=WRITE).status_code == 202
+    request = {"class_names": ["crimson", "navy", "teapot"], "k": 1}
+    assert "has no labeled vlm" in _problem(
+        httpx.post(f"{base}/select", json=request, timeout=SLOW), 409
+    )
+    store = _store(service)
+    labels = (
+        _label("clip-a", {"crimson": 0.9, "navy": 0.2}),
+        _label("clip-b", {"crimson": 0.1, "navy": 0.8}),
+    )
+    assert store.publish(Publication("labels", labels=labels)) == 1
+    answered = httpx.post(f"{base}/select", json=request, timeout=SLOW)
+    assert answered.status_code == 200, answered.text
+    answer = answered.json()
+    assert answer["hub_version"] == 1 and answered.headers["etag"].startswith('"1-')
+    # r = 0.7 p(own class) + 0.3 p(other class), per class; overall: the mean over classes
+    expected = {"clip-a": (0.9 + 0.2) / 2, "clip-b": (0.1 + 0.8) / 2}
+    assert [row["model"] for row in answer["ranking"]] == ["clip-a", "clip-b"]
+    for row in answer["ranking"]:
+        assert abs(row["mean_r"] - expected[row["model"]]) < 1e-12
+        assert row["label_version"] == store.hub().models[row["model"]].label_version
+    tops = {c["class_name"]: [t["model"] for t in c["top"]] for c in answer["classes"]}
+    assert tops == {"crimson": ["clip-a"], "navy": ["clip-b"], "teapot": []}
+    assert answer["not_covered"] == ["teapot"]
+    etag = answered.headers["etag"]
+    unchanged = httpx.post(f"{base}/select", json=request, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.headers["etag"] == etag
+    licensed = httpx.post(f"{base}/select", json=request | {"licenses": ["MIT"]}).json()
+    assert [r["model"] for r in licensed["ranking"]] == ["clip-a"]
+    assert licensed["excluded"] == {"clip-b": "license GPL"}
+    store.publish(
+        Publication("relabel", labels=(_label("clip-b", {"crimson": 0.95, "navy": 0.9}),))
+    )
+    refreshed = httpx.post(f"{base}/select", json=request, headers={"If-None-Match": etag})
+    assert refreshed.status_code == 200 and refreshed.json()["hub_version"] == 2
+    assert refreshed.json()["ranking"][0]["model"] == "clip-b"  # the index refreshed
+    assert httpx.delete(f"{base}/models/clip-b", headers=WRITE).json()["hub_version"] == 3
+    after = httpx.post(f"{base}/select", json=request, timeout=SLOW).json()
+    assert [r["model"] for r in after["ranking"]] == ["clip-a"] and after["hub_version"] == 3
+    store.close()
+
+
+def test_published_benchmarks_are_served_with_a_models_rows(service):
+    base, root, _, _ = service
+    assert "no selection benchmark" in _problem(httpx.get(f"{base}/benchmarks/selection"), 404)
+    _problem(httpx.get(f"{base}/benchmarks/teapots"), 422)
+    body = {"name": "clip-a", "source": f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"}
+    httpx.post(f"{base}/models", json=body, headers=WRITE)
+    rows = [{"model": "clip-a", "task": "swatches", "accuracy": 0.5}, {"model": "x", "task": "t"}]
+    store = _store(service)
+    store.publish(
+        Publication("b", benchmarks={"transferability": {"summary": {"tau": 0.8}, "rows": rows}})
+    )
+    served = httpx.get(f"{base}/benchmarks/transferability").json()
+    assert served["hub_version"] == 1 and served["document"]["summary"] == {"tau": 0.8}
+    shown = httpx.get(f"{base}/models/clip-a").json()["model"]
+    assert shown["benchmark_rows"] == [{"benchmark": "transferability"} | rows[0]]
+    store.close()
+
+
+def _png(side=32):
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((side, side, 3), 200, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_identify_and_rank_refuse_bad_uploads_with_problem_documents(service):
+    base = service.base
+    identify = lambda **kw: httpx.post(f"{base}/identify", **kw)  # noqa: E731
+    assert "images" in _problem(identify(data={"kind": "generator"}), 422)
+    garbage = [("images", ("a.png", b"not an image"))]
+    _problem(identify(files=garbage), 400)
+    oblong = io.BytesIO()
+    Image.fromarray(np.zeros((16, 32, 3), dtype=np.uint8)).save(oblong, format="PNG")
+    assert "must be square" in _problem(
+        identify(files=[("images", ("o.png", oblong.getvalue()))]), 400
+    )
+    assert "kind" in _problem(
+        identify(files=[("images", ("a.png", _png()))], data={"kind": "gan"}), 422
+    )
+    many = [("images", (f"{i}.png", _png())) for i in range(65)]
+    assert "1 to 64 example images" in _problem(identify(files=many), 400)
+    no_specs = identify(files=[("images", ("a.png", _png()))])
+    assert "no published specifications" in _problem(no_specs, 409)
+    huge = [("images", ("big.png", b"0" * 300_000))]
+    assert "over 200000 bytes" in _problem(identify(files=huge), 413)
+
+    rank = lambda name, payload, **form: httpx.post(  # noqa: E731
+        f"{base}/rank", files={"dataset": (name, payload)}, data=form
+    )
+    assert "upload an .npz" in _problem(rank("d.txt", b"x"), 400)
+    assert "not a readable zip" in _problem(rank("d.zip", b"x"), 400)
+    slip = io.BytesIO()
+    with zipfile.ZipFile(slip, "w") as archive:
+        archive.writestr("../../evil/a.png", _png())
+    assert "points outside" in _problem(rank("d.zip", slip.getvalue()), 400)
+    unlabeled = io.BytesIO()
+    np.savez(unlabeled, images=np.zeros((4, 32, 32, 3), dtype=np.uint8))
+    assert "has no labels" in _problem(rank("d.npz", unlabeled.getvalue()), 400)
+    pickled = io.BytesIO()
+    np.save(pickled, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    _problem(rank("d.npz", pickled.getvalue()), 400)
+    assert "unknown metric" in _problem(rank("d.npz", unlabeled.getvalue(), metrics="bogus"), 400)
+
+
+def test_fifty_concurrent_registrations_store_each_model_once_with_one_event(service):
+    base, root, digest, _ = service
+    source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    names = [f"clip-{i:02d}" for i in range(25)] * 2  # every name twice, at the same time
+
+    def register(name):
+        return httpx.post(
+            f"{base}/models", json={"name": name, "source": source}, headers=WRITE, timeout=60
+        )
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(register, names))
+    assert [a.status_code for a in answers] == [202] * 50, {a.text for a in answers}
+    page = httpx.get(f"{base}/models", params={"limit": 500}).json()
+    assert page["total"] == 25 and {m["content_hash"] for m in page["items"]} == {digest}
+    store = _store(service)
+    events = store.outbox()
+    assert sorted(e["payload"]["name"] for e in events) == sorted(set(names))
+    for name in ("clip-00", "clip-24"):
+        assert len(store.model(name)["history"]) == 1
+    store.close()

@@ -1,8 +1,13 @@
 """The registry store on the two databases it supports: SQLite and PostgreSQL (127.0.0.1)."""
 
+import numpy as np
+import polars as pl
 import pytest
 
+from hubscout.identification.rkme import RKME
+from registry.publication import LabelPublication, Publication, rkme_publication
 from registry.store import (
+    REGISTERED_EVENT,
     RegistryConflictError,
     RegistryError,
     RegistryStore,
@@ -10,12 +15,35 @@ from registry.store import (
 )
 
 
+def label(model_id, version, values=(0.5,)):
+    """A LabelPublication of `values` on nodes n0, n1 ... (metric f1_siblings)."""
+    table = pl.DataFrame(
+        {
+            "model_id": [model_id] * len(values),
+            "node_id": [f"n{i}" for i in range(len(values))],
+            "metric": ["f1_siblings"] * len(values),
+            "value": list(values),
+            "label_version": [version] * len(values),
+        }
+    )
+    return LabelPublication(model_id, version, "g", table)
+
+
+def publish_label(store, model_id, version):
+    """Publish one label version; True when it raised the hub version."""
+    before = store.hub_version()
+    return (
+        store.publish(Publication(f"{model_id} {version}", labels=(label(model_id, version),)))
+        > before
+    )
+
+
 def test_register_publish_and_list(store):
     store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
     store.register("clf-b", "starter:clf-b", "classifier", "h2")
-    assert store.publish_label("vlm-a", "v1", "g", 100)
-    assert not store.publish_label("vlm-a", "v1", "g", 100)
-    assert store.publish_label("vlm-a", "v2", "g", 100)
+    assert publish_label(store, "vlm-a", "v1")
+    assert not publish_label(store, "vlm-a", "v1")
+    assert publish_label(store, "vlm-a", "v2")
     models = {m["model_id"]: m for m in store.models()}
     assert models["vlm-a"]["status"] == "ready" and models["vlm-a"]["label_version"] == "v2"
     assert models["clf-b"]["status"] == "registered" and models["clf-b"]["label_version"] is None
@@ -23,7 +51,7 @@ def test_register_publish_and_list(store):
 
 def test_new_weights_send_a_model_back_to_registered(store):
     store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
-    store.publish_label("vlm-a", "v1", "g", 1)
+    publish_label(store, "vlm-a", "v1")
     store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
     assert store.models()[0]["status"] == "ready"
     store.register("vlm-a", "starter:vlm-a", "vlm", "h2")
@@ -34,7 +62,9 @@ def test_bad_requests_are_typed_errors_and_change_nothing(store):
     with pytest.raises(RegistryError, match="unknown model kind 'teapot'"):
         store.register("x", "starter:x", "teapot", "h")
     with pytest.raises(RegistryError, match="not registered"):
-        store.publish_label("ghost", "v1", "g", 1)
+        publish_label(store, "ghost", "v1")
+    with pytest.raises(RegistryError, match="benchmarks of selection"):
+        store.publish(Publication("x", benchmarks={"teapots": {}}))
     with pytest.raises(RegistryError, match="1 to 200 characters"):
         store.register("", "starter:", "vlm", "h")
     assert store.models() == []
@@ -52,8 +82,8 @@ def test_the_lifecycle_is_kept_as_history_and_publishes_and_retires_raise_the_hu
     store.set_status("clf-a", "failed", "checkpoint truncated")
     assert store.models()[0]["status_reason"] == "checkpoint truncated"
     store.set_status("clf-a", "labeling")
-    assert store.publish_label("clf-a", "v1", "g", 5) and store.hub_version() == 1
-    assert not store.publish_label("clf-a", "v1", "g", 5) and store.hub_version() == 1
+    assert publish_label(store, "clf-a", "v1") and store.hub_version() == 1
+    assert not publish_label(store, "clf-a", "v1") and store.hub_version() == 1
     assert store.retire("clf-a") and not store.retire("clf-a") and store.hub_version() == 2
     shown = store.model("clf-a")
     assert [e["status"] for e in shown["history"]] == [
@@ -82,9 +112,74 @@ def test_models_filter_by_kind_status_and_tag(store):
     store.register("vlm-a", "starter:vlm-a", "vlm", "h1", tags=["colour", "starter"])
     store.register("vlm-b", "starter:vlm-b", "vlm", "h2", tags=["starter"])
     store.register("clf-c", "starter:clf-c", "classifier", "h3", tags=["colour"])
-    store.publish_label("vlm-b", "v1", "g", 1)
+    publish_label(store, "vlm-b", "v1")
     names = lambda **f: [m["model_id"] for m in store.models(**f)]  # noqa: E731
     assert names(kind="vlm") == ["vlm-a", "vlm-b"]
     assert names(status="ready") == ["vlm-b"]
     assert names(tag="colour") == ["clf-c", "vlm-a"]
     assert names(kind="vlm", tag="colour") == ["vlm-a"]
+
+
+def test_a_snapshot_holds_what_the_ready_models_published_and_the_card_metadata(store):
+    store.register("vlm-a", "starter:vlm-a", "vlm", "h1", "MIT", ["x"], 1234, ["red", "blue"])
+    store.register("vlm-b", "starter:vlm-b", "vlm", "h2")
+    store.register("clf-c", "starter:clf-c", "classifier", "h3")
+    spec = RKME(np.eye(2), np.array([0.25, 0.75]), 0.5)
+    version = store.publish(
+        Publication(
+            "first",
+            labels=(label("vlm-a", "a1", (0.9, 0.1)), label("vlm-b", "b1", (0.2, 0.8))),
+            specs=(rkme_publication("vlm-a", spec, "r1", "vlm-a"),),
+            benchmarks={"selection": {"accuracy_model": [0.1, 0.5, 0.2], "rows": []}},
+        )
+    )
+    assert version == 1
+    hub = store.hub()
+    assert hub.version == 1 and [m.name for m in hub.ready()] == ["vlm-a", "vlm-b"]
+    a = hub.models["vlm-a"]
+    assert (a.license, a.tags, a.parameters, a.class_names) == (
+        "MIT",
+        ("x",),
+        1234,
+        ("red", "blue"),
+    )
+    assert a.label_version == "a1" and hub.models["clf-c"].status == "registered"
+    assert hub.labels.sort("model_id", "node_id")["value"].to_list() == [0.9, 0.1, 0.2, 0.8]
+    np.testing.assert_array_equal(hub.rkme_specs["vlm-a"].weights, [0.25, 0.75])
+    assert hub.rkme_specs["vlm-a"].gamma == 0.5 and hub.accuracy_coefficients() == (0.1, 0.5, 0.2)
+    store.publish(Publication("second", labels=(label("vlm-a", "a2", (0.3, 0.3)),)))
+    store.retire("vlm-b")
+    later = store.hub()
+    assert later.version == 3 and [m.name for m in later.ready()] == ["vlm-a"]
+    assert later.labels["label_version"].unique().to_list() == ["a2"]  # current versions only
+    assert store.model("vlm-b")["label_versions"][0]["hub_version"] == 1  # history is kept
+
+
+def test_a_publish_that_fails_halfway_leaves_the_previous_version_whole(store):
+    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
+    store.publish(Publication("first", labels=(label("vlm-a", "a1"),)))
+    broken = Publication("broken", labels=(label("vlm-a", "a2"), label("ghost", "g1")))
+    with pytest.raises(UnknownModelError):
+        store.publish(broken)
+    hub = store.hub()
+    assert hub.version == 1 and hub.labels["label_version"].to_list() == ["a1"]
+    assert [v["label_version"] for v in store.model("vlm-a")["label_versions"]] == ["a1"]
+
+
+def test_each_registration_that_changes_something_leaves_one_event_in_the_outbox(store):
+    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h1")
+    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h1")  # nothing changed: no event
+    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h2")  # new weights: an event
+    events = store.outbox()
+    assert [e["payload"] for e in events] == [
+        {"name": "vlm-a", "source": "open_clip:a@/m/a.pt", "hash": "h1"},
+        {"name": "vlm-a", "source": "open_clip:a@/m/a.pt", "hash": "h2"},
+    ]
+    assert {e["event"] for e in events} == {REGISTERED_EVENT} and not any(e["sent"] for e in events)
+    first, second = (e["event_id"] for e in events)
+    store.event_failed(first, "ConnectError: refused")
+    assert [e["event_id"] for e in store.pending_events()] == [second]  # first backs off
+    store.event_sent(second)
+    store.event_sent(second)  # a second confirmation changes nothing
+    assert [(e["attempts"], e["sent"]) for e in store.outbox()] == [(1, False), (1, True)]
+    assert store.outbox()[0]["last_error"] == "ConnectError: refused"

@@ -195,11 +195,14 @@ def test_select_errors_are_one_line(labeled_data_dir, monkeypatch):
         assert "Traceback" not in result.stderr
 
 
-def test_rank_orders_the_hub_by_the_first_metric(starter_data_dir, monkeypatch):
+def test_rank_orders_the_hub_by_the_first_metric(labeled_data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
     monkeypatch.setenv("COLUMNS", "200")
     result = hubscout("rank", "swatches", "--metric", "logme,ncti")
     assert result.returncode == 0, result.stderr
-    assert "swatches-trainval: 45 labeled images, best first by logme" in result.stdout
+    assert "swatches-trainval: 45 labeled images, best first by logme (hub version 1)" in (
+        result.stdout
+    )
     assert re.search(r"│ 1 +│ (vlm|clf)-\w+ +│ +-?\d\.\d{4}\*? │", result.stdout)
     for args, message in [
         (("rank", "no-such-task"), "is neither a file or folder nor a world task"),

@@ -1,0 +1,36 @@
+import polars as pl
+import pytest
+
+from hubscout.hub import LABEL_COLUMNS, EmptyHubError, Hub, HubModel
+
+
+def _hub() -> Hub:
+    models = {
+        "vlm-b": HubModel("vlm-b", "starter:vlm-b", "vlm", "h2", "ready"),
+        "vlm-a": HubModel("vlm-a", "starter:vlm-a", "vlm", "h1", "ready"),
+        "clf-c": HubModel("clf-c", "timm:r@/m/c.pt", "classifier", "h3", "failed"),
+        "gen-d": HubModel("gen-d", "cvae:x@/m/d.pt", "generator", "h4", "ready"),
+    }
+    empty = pl.DataFrame(schema=dict.fromkeys(LABEL_COLUMNS, pl.String))
+    benchmarks = {"selection": {"accuracy_model": [0.1, 0.5, -0.2]}}
+    return Hub(7, models, empty, benchmarks=benchmarks)
+
+
+def test_ready_models_by_kind_and_name():
+    hub = _hub()
+    assert [m.name for m in hub.ready()] == ["gen-d", "vlm-a", "vlm-b"]
+    assert [m.name for m in hub.ready("vlm")] == ["vlm-a", "vlm-b"]
+    assert hub.ready("classifier") == []  # failed models are not candidates
+
+
+def test_sources_of_ready_models_only():
+    hub = _hub()
+    assert hub.source_of("vlm-a") == "starter:vlm-a"
+    with pytest.raises(EmptyHubError, match="'clf-c' is not ready in hub version 7"):
+        hub.source_of("clf-c")
+
+
+def test_the_accuracy_predictor_comes_from_the_selection_benchmark():
+    assert _hub().accuracy_coefficients() == (0.1, 0.5, -0.2)
+    bare = Hub(0, {}, _hub().labels)
+    assert bare.accuracy_coefficients() is None
