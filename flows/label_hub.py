@@ -1,8 +1,8 @@
-"""Flow: label every VLM and classifier of the hub (only those whose label is missing or
-stale are computed), publish the label versions to the registry and log them to MLflow.
+"""Flow: label every VLM and classifier of the starter hub (only those whose label is missing
+or stale are computed), register them and publish their label versions to the registry
+through the same path as any registration, and log them to MLflow.
 
-Run by the DVC stage `labels` (`python -m flows.label_hub`); later by the registry when a
-model is registered.
+Run by the DVC stage `labels` (`python -m flows.label_hub`).
 """
 
 import mlflow
@@ -13,8 +13,9 @@ from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
+from registry.publication import Publication, label_publications
 from tasks.labeling import label_models
-from tasks.registry import publish_labels
+from tasks.registry import publish, register_sources
 from tasks.tracking import mlflow_run
 
 
@@ -24,15 +25,18 @@ def label_hub_flow(model_names: list[str] | None = None) -> dict:
     settings = Settings()
     entries = read_manifest(manifest_path(settings)).models
     names = model_names or [e.name for e in entries if e.kind in ("vlm", "classifier")]
-    results = label_models([f"starter:{n}" for n in names], settings.data_dir / "world", settings)
+    sources = {name: f"starter:{name}" for name in names}
+    register_sources(sources, settings)
+    results = label_models(list(sources.values()), settings.layout.world, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(names))
-    kinds = {e.name: e.kind for e in entries}
-    published = publish_labels(labels, kinds, settings)
+    hub_version = publish(
+        Publication("labels of the starter hub", labels=label_publications(labels)), settings
+    )
     leaf_scores = labels.filter(pl.col("metric") == "acc_leaves")
     summary = {
         "labeled": len(results),
         "computed_now": [model for model, computed, _ in results if computed],
-        "published": published,
+        "hub_version": hub_version,
         "label_rows": sum(rows for _, _, rows in results),
     }
     with mlflow_run(settings, "labels", "label-hub"):

@@ -15,13 +15,16 @@ import polars as pl
 from prefect import flow
 
 from hubscout.data.store import World
+from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
 from hubscout.labeling.store import read_labels
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import read_params
 from hubscout.reuse.experts import reuse_experts
+from hubscout.selection.answer import SelectionIndex
 from hubscout.selection.benchmark import (
     SelectionParameters,
+    concept_texts,
     run_benchmark,
     summarise,
     tune_selection,
@@ -31,6 +34,21 @@ from hubscout.text import text_embedder
 from tasks.tracking import mlflow_run
 
 REL1 = ["rel1_selection", "rel1_generalist", "rel1_random"]
+
+
+def starter_hub(settings: Settings) -> Hub:
+    """The starter hub's labeled models as a hub snapshot of their own, so that what users
+    register in the registry never moves a benchmark."""
+    entries = read_manifest(manifest_path(settings)).models
+    labels = read_labels(settings).select(LABEL_COLUMNS)
+    models = {
+        e.name: HubModel(e.name, f"starter:{e.name}", e.kind, "", "ready")
+        for e in entries
+        if e.name in set(labels["model_id"])
+    }
+    return Hub(
+        version=0, models=models, labels=labels.filter(pl.col("model_id").is_in(list(models)))
+    )
 
 
 @flow(name="selection-benchmark", log_prints=True)
@@ -63,7 +81,10 @@ def selection_benchmark_flow(
         parameters=parameters,
         generalist_metric=generalist["metric"],
     )
-    experts = {task: reuse_experts(task, settings).accuracy for task in table["task"]}
+    index = SelectionIndex.build(
+        starter_hub(settings), concept_texts(world, text_embedder()), text_embedder()
+    )
+    experts = {task: reuse_experts(task, world, index, settings).accuracy for task in table["task"]}
     table = table.with_columns(
         pl.col("task").replace_strict(experts, return_dtype=pl.Float64).alias("acc_experts")
     )

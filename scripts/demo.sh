@@ -7,6 +7,21 @@ export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"   # a local, single-user Ray
 hubscout doctor
 dvc repro        # world -> starter_hub -> labels -> benchmarks (skips what is current)
 dvc push         # to the local DVC remote (dvc-remote/)
+python -m flows.publish_hub   # the starter hub's labels, specs and benchmarks: one hub version
 hubscout hub summary
 hubscout select "crimson, navy, olive"
 hubscout rank swatches --metric logme,sfda,knn
+
+# The registry service answers selections over HTTP (stopped by its process id at the end).
+port="${HUBSCOUT_DEMO_PORT:-8700}"
+hubscout serve --port "$port" > data/registry-service.log 2>&1 &
+service=$!
+trap 'kill "$service" 2>/dev/null || true' EXIT
+for _ in $(seq 120); do
+  curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
+  sleep 0.5
+done
+hubscout models list --status ready --registry "http://127.0.0.1:$port"
+hubscout select "scarlet, navy blue, olive green" --k 2 --registry "http://127.0.0.1:$port"
+curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
+  'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'

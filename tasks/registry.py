@@ -1,27 +1,37 @@
-"""Prefect tasks that publish to the registry's database."""
+"""Prefect tasks that write to the registry: registering sources and publishing.
 
-import polars as pl
+Both go through the same functions as the registry service (`register_source`,
+`RegistryStore.publish`), so a starter model enters the hub exactly like any other.
+"""
+
 from prefect import task
 
+from hubscout.models.starter_loader import manifest_path
 from hubscout.settings import Settings
+from registry.publication import Publication
+from registry.sources import register_source
 from registry.store import RegistryStore
 
 
-@task(name="publish-labels")
-def publish_labels(labels: pl.DataFrame, kinds: dict[str, str], settings: Settings) -> list[str]:
-    """Register each labeled model and publish its label version; the ids newly published."""
+@task(name="register-sources")
+def register_sources(sources: dict[str, str], settings: Settings) -> list[str]:
+    """Register each name -> source URI; the names whose registration changed something."""
     store = RegistryStore(settings.registry_database_url)
-    published = []
     try:
-        versions = labels.select(
-            "model_id", "model_hash", "label_version", "graph_hash", pl.len().over("model_id")
-        ).unique("model_id")
-        for model_id, model_hash, version, graph_hash, rows in versions.sort(
-            "model_id"
-        ).iter_rows():
-            store.register(model_id, f"starter:{model_id}", kinds[model_id], model_hash)
-            if store.publish_label(model_id, version, graph_hash, rows):
-                published.append(model_id)
+        return [
+            name
+            for name, source in sorted(sources.items())
+            if register_source(store, name, source, settings.source_roots, manifest_path(settings))
+        ]
     finally:
         store.close()
-    return published
+
+
+@task(name="publish")
+def publish(publication: Publication, settings: Settings) -> int:
+    """Publish to the registry in one transaction; the hub version after it."""
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        return store.publish(publication)
+    finally:
+        store.close()
