@@ -1,19 +1,12 @@
 import json
-import subprocess
-import sys
 
 import mlflow
-import numpy as np
 import polars as pl
-from PIL import Image
 
 from flows.identification import identification_flow
-from hubscout.models import load_model
 
 
-def test_identification_flow_builds_specs_benchmarks_and_serves_the_cli(
-    hub_summary, flow_settings, flow_data_dir, tmp_path
-):
+def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_settings, flow_data_dir):
     report = flow_data_dir / "identification.json"
     identification_flow(flow_data_dir / "params.yaml", report)
     result = json.loads(report.read_text())
@@ -40,19 +33,3 @@ def test_identification_flow_builds_specs_benchmarks_and_serves_the_cli(
     run = mlflow.search_runs(experiment_names=["identification"], output_format="list")[0]
     logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert "generator_top1_vs_k.png" in logged
-
-    images = load_model("starter:gen-dark").generate(["a red circle"], 2, seed=7)[0]
-    paths = []
-    for i, image in enumerate(images):
-        paths.append(tmp_path / f"{i}.png")
-        Image.fromarray(np.asarray(image)).save(paths[-1])
-    command = [sys.executable, "-c", "from hubscout.cli import main; main()", "identify"]
-    env_run = {"capture_output": True, "text": True, "timeout": 300}
-    found = subprocess.run([*command, *map(str, paths), "--prompt", "a red circle"], **env_run)
-    assert found.returncode == 0, found.stderr
-    assert "gen-dark" in found.stdout and "matched prompts" in found.stdout
-    models = subprocess.run([*command, str(paths[0]), "--kind", "classifier"], **env_run)
-    assert models.returncode == 0, models.stderr
-    assert "mixture weight" in models.stdout
-    empty = subprocess.run(command, **env_run)
-    assert empty.returncode == 2 and "no example images given" in empty.stderr

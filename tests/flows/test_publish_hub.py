@@ -1,0 +1,61 @@
+"""Publishing the pipeline's outputs to the registry, and the CLI answering from it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from flows.label_hub import label_hub_flow
+from flows.publish_hub import publish_hub_flow
+from hubscout.models import load_model
+from registry.store import RegistryStore
+
+
+def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
+    hub_summary, flow_settings, flow_data_dir, tmp_path
+):
+    label_hub_flow()  # labels (and their publish) are reused when the label test ran first
+    if not (flow_data_dir / "identification.json").is_file():  # run alone, not after it
+        _identification(flow_data_dir)
+    store = RegistryStore(flow_settings.registry_database_url)
+    before = store.hub_version()
+    summary = publish_hub_flow(flow_data_dir)
+    assert summary["models"] == 6 and summary["hub_version"] == before + 1
+    assert sorted(summary["registered_now"]) == ["gen-colours", "gen-dark"]  # the labeled
+    # models were registered by the label flow, through the same path
+    hub = store.hub()
+    assert hub.version == before + 1
+    assert sorted(m.name for m in hub.ready()) == [
+        "clf-colours", "clf-patterns", "gen-colours", "gen-dark", "vlm-colours", "vlm-dark"
+    ]  # fmt: skip
+    assert sorted(hub.generator_specs) == ["gen-colours", "gen-dark"]
+    assert sorted(hub.rkme_specs) == ["clf-colours", "clf-patterns", "vlm-colours", "vlm-dark"]
+    reference = json.loads((flow_data_dir / "identification.json").read_text())
+    assert hub.reference_encoder == reference["reference_encoder"]
+    assert hub.benchmarks["identification"]["summary"] == reference
+    assert publish_hub_flow(flow_data_dir)["hub_version"] == hub.version  # nothing new
+    store.close()
+
+    images = load_model("starter:gen-dark").generate(["a red circle"], 2, seed=7)[0]
+    paths = []
+    for i, image in enumerate(images):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(np.asarray(image)).save(paths[-1])
+    command = [sys.executable, "-c", "from hubscout.cli import main; main()", "identify"]
+    env_run = {"capture_output": True, "text": True, "timeout": 300}
+    found = subprocess.run([*command, *map(str, paths), "--prompt", "a red circle"], **env_run)
+    assert found.returncode == 0, found.stderr
+    assert "gen-dark" in found.stdout and f"hub version {hub.version}" in found.stdout
+    models = subprocess.run([*command, str(paths[0]), "--kind", "classifier"], **env_run)
+    assert models.returncode == 0, models.stderr
+    assert "mixture weight" in models.stdout
+    empty = subprocess.run(command, **env_run)
+    assert empty.returncode == 2 and "no example images given" in empty.stderr
+
+
+def _identification(flow_data_dir):
+    from flows.identification import identification_flow
+
+    identification_flow(flow_data_dir / "params.yaml", flow_data_dir / "identification.json")
