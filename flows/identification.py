@@ -32,7 +32,7 @@ from hubscout.identification.specs import world_prompts
 from hubscout.identification.store import identification_dir, write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
-from hubscout.params import read_params
+from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
 from tasks.identification import generator_specs, reference_encoder_choice, rkme_specs
 from tasks.tracking import mlflow_run
@@ -44,29 +44,27 @@ def identification_flow(
 ) -> dict:
     """Build the specs, run both benchmarks, write tables and the report, log to MLflow."""
     settings = Settings()
-    params = read_params(params_file, "identification")
-    seed = int(params.get("seed", 0))
+    params = read_section(params_file, "identification", IdentificationParams)
+    seed = params.seed
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
     vlm_names = [e.name for e in entries if e.kind == "vlm"]
     encoder_choice = reference_encoder_choice(world, vlm_names, settings)
-    encoder_name = params.get("reference_encoder") or str(encoder_choice["model"][0])
+    encoder_name = params.reference_encoder or str(encoder_choice["model"][0])
     encoder = load_model(f"starter:{encoder_name}")
     write_reference(settings, encoder_name)
-    spec_prompts = world_prompts(int(params.get("spec_prompts", 48)), seed)
+    spec_prompts = world_prompts(params.spec_prompts, seed)
     held_prompts = [
-        p for p in world_prompts(4 * int(params.get("held_out_prompts", 32)), seed + 1)
+        p for p in world_prompts(4 * params.held_out_prompts, seed + 1)
         if p not in spec_prompts
-    ][: int(params.get("held_out_prompts", 32))]  # fmt: skip
+    ][: params.held_out_prompts]  # fmt: skip
     tuning_prompts = [
-        p for p in world_prompts(4 * int(params.get("tuning_prompts", 16)), seed + 3)
+        p for p in world_prompts(4 * params.tuning_prompts, seed + 3)
         if p not in spec_prompts and p not in held_prompts
-    ][: int(params.get("tuning_prompts", 16))]  # fmt: skip
+    ][: params.tuning_prompts]  # fmt: skip
     generators = [e.name for e in entries if e.kind == "generator"]
-    specs = generator_specs(
-        generators, encoder, spec_prompts, int(params.get("per_prompt", 16)), settings, seed
-    )
-    per_prompt = int(params.get("examples_per_prompt", 8))
+    specs = generator_specs(generators, encoder, spec_prompts, params.per_prompt, settings, seed)
+    per_prompt = params.examples_per_prompt
     held_out, fresh, tuning = {}, {}, {}
     for name in generators:
         generator = load_model(f"starter:{name}")
@@ -104,9 +102,9 @@ def identification_flow(
         models,
         encoder,
         world,
-        int(params.get("rkme_points", 32)),
-        int(params.get("rkme_samples", 2000)),
-        int(params.get("rkme_queries", 200)),
+        params.rkme_points,
+        params.rkme_samples,
+        params.rkme_queries,
         settings,
         seed,
     )

@@ -19,7 +19,7 @@ from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
 from hubscout.labeling.store import read_labels
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
-from hubscout.params import read_params
+from hubscout.params import SelectionParams, read_section
 from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.answer import SelectionIndex
 from hubscout.selection.benchmark import (
@@ -29,6 +29,7 @@ from hubscout.selection.benchmark import (
     summarise,
     tune_selection,
 )
+from hubscout.selection.matching import ConceptMatcher
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.text import text_embedder
 from tasks.tracking import mlflow_run
@@ -57,7 +58,7 @@ def selection_benchmark_flow(
 ) -> dict:
     """Select for every task from its class names alone; score against real accuracies."""
     settings = Settings()
-    k = int(read_params(params_file, "selection").get("k", 1))
+    k = read_section(params_file, "selection", SelectionParams).k
     out = settings.data_dir / "benchmarks"
     out.mkdir(parents=True, exist_ok=True)
     world = World(settings.data_dir / "world")
@@ -81,9 +82,8 @@ def selection_benchmark_flow(
         parameters=parameters,
         generalist_metric=generalist["metric"],
     )
-    index = SelectionIndex.build(
-        starter_hub(settings), concept_texts(world, text_embedder()), text_embedder()
-    )
+    matcher = ConceptMatcher(concept_texts(world, text_embedder()), text_embedder())
+    index = SelectionIndex.build(starter_hub(settings), matcher)
     experts = {task: reuse_experts(task, world, index, settings).accuracy for task in table["task"]}
     table = table.with_columns(
         pl.col("task").replace_strict(experts, return_dtype=pl.Float64).alias("acc_experts")

@@ -20,9 +20,10 @@ from prefect import flow
 from hubscout.data.store import World
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
-from hubscout.params import read_params
+from hubscout.params import TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.starter.build import HubParams
 from hubscout.transferability.evaluation import evaluate, generalist_scores, summarise
 from hubscout.transferability.fine_tune import GROUND_TRUTH_FINE_TUNE
 from hubscout.transferability.ground_truth import GROUND_TRUTH_LINEAR_PROBE
@@ -38,9 +39,9 @@ def transferability_benchmark_flow(
 ) -> dict:
     """Score, evaluate against both ground truths, write tables and log to MLflow."""
     settings = Settings()
-    params = read_params(params_file, "transferability")
-    names = parse_metrics(params.get("metrics"))
-    seed = int(params.get("seed", 0))
+    params = read_section(params_file, "transferability", TransferabilityParams)
+    names = parse_metrics(params.metrics)
+    seed = params.seed
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
     models = {
@@ -51,10 +52,10 @@ def transferability_benchmark_flow(
     scores = pl.concat([scores, baseline.select(scores.columns)])
     fine_tuned = fine_tune_ground_truth(
         list(models),
-        list(params.get("fine_tune_tasks", [])),
-        int(params.get("fine_tune_steps", 150)),
+        params.fine_tune_tasks,
+        params.fine_tune_steps,
         settings,
-        int(read_params(params_file, "starter_hub").get("parallel_jobs", 2)),
+        read_section(params_file, "starter_hub", HubParams).parallel_jobs,
         seed,
     )
     unflagged = scores.with_columns(  # a null score is left out of its metric's ranking

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -527,6 +526,8 @@ def reuse(
     if kind == "classifier":
         _reuse_experts(task, world, index, budget)
         return
+
+    import numpy as np
 
     from hubscout.models import load_model
     from hubscout.reuse.ensemble import ensemble_predict

@@ -1,10 +1,56 @@
-"""params.yaml: the experiment parameters that DVC tracks, one section per stage."""
+"""params.yaml: the experiment parameters that DVC tracks, one typed section per stage.
+
+`read_section(path, name, Model)` validates a section with its pydantic model, so a flow reads
+attributes with their defaults in one place instead of `params.get(key, default)`. The world
+(`hubscout.data.store.WorldParams`) and starter hub (`hubscout.starter.build.HubParams`)
+sections keep their models beside the code they parametrise.
+"""
 
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hubscout.errors import ConfigError
+
+Section = TypeVar("Section", bound=BaseModel)
+
+
+class SelectionParams(BaseModel):
+    """The `selection` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=1, ge=1, description="Models selected per class (reuse votes).")
+
+
+class TransferabilityParams(BaseModel):
+    """The `transferability` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    metrics: list[str] | None = Field(default=None, description="None: every metric.")
+    fine_tune_tasks: list[str] = Field(default_factory=list)
+    fine_tune_steps: int = Field(default=150, ge=1)
+
+
+class IdentificationParams(BaseModel):
+    """The `identification` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    reference_encoder: str | None = None
+    spec_prompts: int = Field(default=48, ge=1)
+    per_prompt: int = Field(default=16, ge=1)
+    held_out_prompts: int = Field(default=32, ge=1)
+    tuning_prompts: int = Field(default=16, ge=1)
+    examples_per_prompt: int = Field(default=8, ge=1)
+    rkme_points: int = Field(default=32, ge=1)
+    rkme_samples: int = Field(default=2000, ge=1)
+    rkme_queries: int = Field(default=200, ge=1)
 
 
 def read_params(path: Path, section: str) -> dict:
@@ -15,3 +61,13 @@ def read_params(path: Path, section: str) -> dict:
     if section not in content:
         raise ConfigError(f"{path} has no '{section}' section")
     return content[section] or {}
+
+
+def read_section(path: Path, section: str, model: type[Section]) -> Section:
+    """The `section` of a params.yaml file, validated by `model`."""
+    try:
+        return model(**read_params(path, section))
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: {section}.{where}: {first['msg']}") from error

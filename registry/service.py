@@ -139,9 +139,17 @@ class BenchmarkRow(BaseModel):
     benchmark: str
 
 
+class LabelSummary(BaseModel):
+    """The current label: how many concept nodes it covers and each metric's mean."""
+
+    nodes: int
+    mean: dict[str, float]
+
+
 class ModelAnswerDetail(ModelDetail):
     """A model with its history, label versions, specifications and benchmark rows."""
 
+    label_summary: LabelSummary | None
     specifications: list[dict[str, Any]]
     benchmark_rows: list[BenchmarkRow]
 

@@ -363,9 +363,10 @@ class RegistryStore:
             return True
 
     def hub_version(self) -> int:
-        """The current hub version (0 before the first publish)."""
-        with Session(self.engine) as session:
-            return int(session.scalar(select(func.max(HubVersion.version))) or 0)
+        """The current hub version (0 before the first publish); asked on every query, so
+        it is one Core statement, not an ORM session."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.max(HubVersion.version))) or 0)
 
     def hub(self) -> Hub:
         """A consistent snapshot of the hub: every model, and the current labels, specs and
@@ -450,6 +451,7 @@ class RegistryStore:
             ).all()
             current = labels[-1].label_version if labels else None
             return _summary(record, current) | {
+                "label_summary": _label_summary(labels[-1].label_table if labels else None),
                 "history": [
                     {"status": e.status, "reason": e.reason, "at": e.at.isoformat()} for e in events
                 ],
@@ -590,6 +592,15 @@ def _lock_versions(session: Session) -> None:
     one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE hub_versions IN EXCLUSIVE MODE"))
+
+
+def _label_summary(table: bytes | None) -> dict | None:
+    """Nodes and the mean of each metric of a stored label table."""
+    if table is None:
+        return None
+    rows = table_from_bytes(table)
+    means = rows.group_by("metric").agg(pl.col("value").mean()).sort("metric")
+    return {"nodes": rows["node_id"].n_unique(), "mean": dict(means.iter_rows())}
 
 
 def _tags(record: ModelRecord) -> list[str]:

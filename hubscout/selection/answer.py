@@ -13,10 +13,9 @@ import polars as pl
 
 from hubscout.hub import EmptyHubError, Hub, HubModel
 from hubscout.selection.accuracy import AccuracyModel
-from hubscout.selection.matching import match_task
+from hubscout.selection.matching import ConceptMatcher
 from hubscout.selection.ranking import LabelMatrix, Selection, rank
 from hubscout.selection.requirements import RequirementError, TaskSpec
-from hubscout.text import ConceptTexts, TextEmbedder
 
 SELECTABLE_KINDS = ("vlm", "classifier")
 
@@ -86,14 +85,13 @@ class SelectionIndex:
     hub_version: int
     models: dict[str, HubModel]
     matrices: dict[str, LabelMatrix]  # kind -> label matrix of its ready, labeled models
-    concepts: ConceptTexts
-    embedder: TextEmbedder
+    matcher: ConceptMatcher
     accuracy: AccuracyModel | None
 
     @classmethod
-    def build(cls, hub: Hub, concepts: ConceptTexts, embedder: TextEmbedder) -> "SelectionIndex":
-        """Index the ready models of `hub`; `embedder` must be the one that embedded
-        `concepts`."""
+    def build(cls, hub: Hub, matcher: ConceptMatcher) -> "SelectionIndex":
+        """Index the ready models of `hub` (the matcher, which depends only on the concept
+        graph, is shared across hub versions)."""
         matrices = {}
         for kind in SELECTABLE_KINDS:
             names = [model.name for model in hub.ready(kind)]
@@ -105,8 +103,7 @@ class SelectionIndex:
             hub.version,
             dict(hub.models),
             matrices,
-            concepts,
-            embedder,
+            matcher,
             None if coefficients is None else AccuracyModel(coefficients),
         )
 
@@ -135,7 +132,7 @@ def select_models(
         raise RequirementError(
             "no labeled model satisfies the constraints: relax them or label more models"
         )
-    matches = match_task(spec, index.concepts, index.embedder)
+    matches = index.matcher.match(spec)
     selection = rank(matrix, matches, k=k, excluded=excluded)
     return Answer(
         selection,

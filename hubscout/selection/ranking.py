@@ -65,7 +65,9 @@ class LabelMatrix:
         return cls(models, node_index, values, versions)
 
     def without(self, excluded: set[str] | dict[str, str]) -> "LabelMatrix":
-        """The matrix without the `excluded` models."""
+        """The matrix without the `excluded` models (itself when none of them is in it)."""
+        if not set(excluded) & set(self.models):
+            return self
         keep = [i for i, model in enumerate(self.models) if model not in excluded]
         return LabelMatrix(
             tuple(self.models[i] for i in keep),
@@ -112,10 +114,10 @@ def rank(
     covered = [m for m in matches if m.covered]
     p = class_scores(matrix, matches)
     r = combine(p, alpha)
-    overall = dict(
-        zip(models, r.mean(axis=1).tolist() if r.size else [0.0] * len(models), strict=True)
-    )
-    ranking = sorted(models, key=lambda m: (-overall[m], m))
+    means = r.mean(axis=1) if r.size else np.zeros(len(models))
+    overall = dict(zip(models, means.tolist(), strict=True))
+    # best first; ties by name (the models are sorted, so by index)
+    ranking = [models[i] for i in np.lexsort((np.arange(len(models)), -means))]
     per_class = {}
     for j, match in enumerate(covered):
         order = np.lexsort((np.arange(len(models)), -r[:, j]))[:k]

@@ -153,6 +153,8 @@ def test_a_snapshot_holds_what_the_ready_models_published_and_the_card_metadata(
     assert later.version == 3 and [m.name for m in later.ready()] == ["vlm-a"]
     assert later.labels["label_version"].unique().to_list() == ["a2"]  # current versions only
     assert store.model("vlm-b")["label_versions"][0]["hub_version"] == 1  # history is kept
+    assert store.model("vlm-a")["label_summary"] == {"nodes": 2, "mean": {"f1_siblings": 0.3}}
+    assert store.model("clf-c")["label_summary"] is None
 
 
 def test_a_publish_that_fails_halfway_leaves_the_previous_version_whole(store):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from hubscout.errors import ConfigError
-from hubscout.text import CachedTextEmbedder, concept_similarity, text_embedder
+from hubscout.text import concept_similarity, text_embedder
 
 
 @pytest.fixture(scope="session")
@@ -37,28 +37,3 @@ def test_unknown_embedder_and_non_vlm_tower(tiny_timm):
     _, path = tiny_timm
     with pytest.raises(ConfigError, match="no text tower"):
         text_embedder(f"vlm:timm:resnet10t@{path}")
-
-
-class CountingEmbedder:
-    """Embeds a text as a one-hot of its length, counting the texts it was asked for."""
-
-    name = "counting"
-
-    def __init__(self) -> None:
-        self.asked: list[str] = []
-
-    def embed(self, texts):
-        self.asked += list(texts)
-        return np.eye(16)[[len(t) for t in texts]]
-
-
-def test_a_cached_embedder_embeds_each_text_once_and_forgets_the_oldest():
-    inner = CountingEmbedder()
-    cached = CachedTextEmbedder(inner, size=3)
-    np.testing.assert_array_equal(cached.embed(["ab", "abc", "ab"]), np.eye(16)[[2, 3, 2]])
-    assert inner.asked == ["ab", "abc"]  # a repeated text is embedded once
-    cached.embed(["abc", "abcd"])
-    assert inner.asked == ["ab", "abc", "abcd"]
-    cached.embed(["a"])  # a fourth text: "ab", the least recently used, is forgotten
-    cached.embed(["ab"])
-    assert inner.asked == ["ab", "abc", "abcd", "a", "ab"]

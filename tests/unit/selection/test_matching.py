@@ -1,7 +1,7 @@
 import pytest
 
 from hubscout.data.store import World
-from hubscout.selection.matching import MATCH_THRESHOLD, match_task
+from hubscout.selection.matching import MATCH_THRESHOLD, ConceptMatcher, match_task
 from hubscout.selection.requirements import TaskSpec
 from hubscout.text import ConceptTexts, text_embedder
 
@@ -33,3 +33,30 @@ def test_classes_match_their_concepts_with_weights(graph):
 def test_a_class_with_no_concept_is_reported_not_covered(graph):
     (match,) = match_task(TaskSpec(class_names=["teapot"]), graph, text_embedder())
     assert not match.covered and match.node_ids == [] and match.weights == []
+
+
+class CountingEmbedder:
+    """MiniLM, counting the texts it is asked to embed."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.inner, self.asked = text_embedder(), []
+
+    def embed(self, texts):
+        self.asked += list(texts)
+        return self.inner.embed(texts)
+
+
+def test_a_matcher_matches_each_class_text_once_and_as_match_task_does(graph):
+    counting = CountingEmbedder()
+    matcher = ConceptMatcher(graph, counting, size=2)
+    spec = TaskSpec(class_names=["crimson", "navy blue"], descriptions={"crimson": "a red"})
+    first = matcher.match(spec)
+    assert first == match_task(spec, graph, text_embedder())
+    assert counting.asked == ["crimson, which is a red", "navy blue"]
+    again = matcher.match(TaskSpec(class_names=["navy blue", "seven"]))
+    assert counting.asked[2:] == ["seven"]  # navy blue was remembered
+    assert again[0] == first[1]
+    matcher.match(TaskSpec(class_names=["crimson"], descriptions={"crimson": "a red"}))
+    assert counting.asked[3:] == ["crimson, which is a red"]  # size 2: the oldest was forgotten
