@@ -58,6 +58,11 @@ class DataLayout:
         return self.root / "labels"
 
     @property
+    def registered_labels(self) -> Path:
+        """Labels of models registered through the registry (local state, not versioned)."""
+        return self.root / "registered" / "labels"
+
+    @property
     def benchmarks(self) -> Path:
         """The selection benchmark's tables."""
         return self.root / "benchmarks"

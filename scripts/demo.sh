@@ -14,6 +14,8 @@ hubscout rank swatches --metric logme,sfda,knn
 
 # The registry service answers selections over HTTP (stopped by its process id at the end).
 port="${HUBSCOUT_DEMO_PORT:-8700}"
+registry="http://127.0.0.1:$port"
+export HUBSCOUT_REGISTRY_TOKEN="${HUBSCOUT_REGISTRY_TOKEN:-demo-token}"   # writes need it
 hubscout serve --port "$port" > data/registry-service.log 2>&1 &
 service=$!
 trap 'kill "$service" 2>/dev/null || true' EXIT
@@ -21,7 +23,17 @@ for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
   sleep 0.5
 done
-hubscout models list --status ready --registry "http://127.0.0.1:$port"
-hubscout select "scarlet, navy blue, olive green" --k 2 --registry "http://127.0.0.1:$port"
+hubscout models list --status ready --registry "$registry"
+hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
+
+# A model from outside the starter hub: a checkpoint file, registered over HTTP, labeled by
+# the flow, then selected with a new hub version.
+mkdir -p data/user-models
+cp data/hub/vlm/vlm-colours.safetensors data/user-models/my-clip.safetensors
+arch=$(python -c 'import json; print(next(m["architecture"] for m in json.load(open("data/hub/manifest.json"))["models"] if m["name"] == "vlm-colours"))')
+hubscout models register my-clip "open_clip:$arch@$PWD/data/user-models/my-clip.safetensors" \
+  --license MIT --tag demo --registry "$registry"
+python -m flows.label_registered my-clip
+hubscout select "crimson, navy, olive" --k 2 --license MIT --registry "$registry"
 curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
   'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'

@@ -30,7 +30,8 @@ def label_models(
 def _label_or_reason(job: tuple[str, str, Settings]) -> tuple[pl.DataFrame | None, str | None]:
     name, source, settings = job
     try:
-        table = label_model(source, World(settings.layout.world), settings).table
+        world = World(settings.layout.world)
+        table = label_model(source, world, settings, store=settings.layout.registered_labels).table
     except Exception as error:  # one model's failure is its own, with the reason kept
         return None, f"{type(error).__name__}: {error}"
     return table.with_columns(model_id=pl.lit(name)), None

@@ -88,10 +88,13 @@ def label_model(
     settings: Settings,
     embedder_name: str = DEFAULT_TEXT_EMBEDDER,
     node_template: str = DEFAULT_NODE_TEMPLATE,
+    store: Path | None = None,
 ) -> LabelResult:
     """The label of the model at `source`, from the store or computed now.
 
     node_template: how a node's text is written for a VLM's text tower ({name}, {description}).
+    store: the folder labels are kept in (default `<data dir>/labels`, the starter hub's,
+    which DVC versions; models registered by users keep theirs elsewhere).
     """
     model = load_model(source, settings.resolved_device())
     probes = ConceptProbes.from_world(world, node_template)
@@ -108,7 +111,7 @@ def label_model(
     else:
         raise SourceError(f"{source} is a {model.kind}; labels are for VLMs and classifiers")
     version = label_version(model.content_hash, probes.graph_hash, config)
-    path = labels_dir(settings) / f"{model_id}.parquet"
+    path = (store or labels_dir(settings)) / f"{model_id}.parquet"
     if path.is_file():
         stored = pl.read_parquet(path)
         if stored.height and stored["label_version"][0] == version:

@@ -23,14 +23,14 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     before = store.hub_version()
     summary = publish_hub_flow(flow_data_dir)
     assert summary["models"] == 6 and summary["hub_version"] == before + 1
-    assert sorted(summary["registered_now"]) == ["gen-colours", "gen-dark"]  # the labeled
+    assert sorted(summary["registered_now"]) == ["gen-dark", "gen-light"]  # the labeled
     # models were registered by the label flow, through the same path
     hub = store.hub()
     assert hub.version == before + 1
     assert sorted(m.name for m in hub.ready()) == [
-        "clf-colours", "clf-patterns", "gen-colours", "gen-dark", "vlm-colours", "vlm-dark"
+        "clf-colours", "clf-patterns", "gen-dark", "gen-light", "vlm-colours", "vlm-dark"
     ]  # fmt: skip
-    assert sorted(hub.generator_specs) == ["gen-colours", "gen-dark"]
+    assert sorted(hub.generator_specs) == ["gen-dark", "gen-light"]
     assert sorted(hub.rkme_specs) == ["clf-colours", "clf-patterns", "vlm-colours", "vlm-dark"]
     reference = json.loads((flow_data_dir / "identification.json").read_text())
     assert hub.reference_encoder == reference["reference_encoder"]
