@@ -86,15 +86,22 @@ def doctor() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8700,
+    workers: Annotated[int, typer.Option(help="Service processes (one per core)")] = 1,
 ) -> None:
     """Run the registry service (HTTP API, OpenAPI at /docs) until Ctrl-C."""
     import uvicorn
 
-    from registry.service import create_app
-
+    _at_least_one("--workers", workers)
     settings = load_settings()
     console.print(f"registry on http://{host}:{port}/docs ({settings.registry_database_url})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "registry.service:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def _client(registry: str | None) -> "RegistryClient":

@@ -56,7 +56,7 @@ class OutboxSender:
             return 0
         delivered = 0
         with httpx.Client(timeout=SEND_TIMEOUT_SECONDS) as client:
-            for stored in self.store.pending_events():
+            for stored in self.store.claim_events():
                 try:
                     answer = client.post(f"{self.api_url}/events", json=[prefect_event(stored)])
                     answer.raise_for_status()

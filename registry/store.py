@@ -36,6 +36,7 @@ from sqlalchemy import (
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -58,6 +59,8 @@ REGISTERED_EVENT = "hubscout.model.registered"
 # Outbox retries wait 2, 4, 8 ... seconds after each failed send, at most 5 minutes.
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
+# A sender owns the events it claimed this long (a send times out after 5 s).
+CLAIM_LEASE_SECONDS = 60.0
 
 KINDS = ("vlm", "classifier", "generator")
 STATUSES = ("registered", "labeling", "ready", "failed", "retired")
@@ -476,15 +479,38 @@ class RegistryStore:
                 ],
             }
 
-    def pending_events(self, limit: int = 50) -> list[dict]:
-        """Outbox events due for a (re)send, oldest first."""
+    def claim_events(self, limit: int = 50, lease_s: float = CLAIM_LEASE_SECONDS) -> list[dict]:
+        """Outbox events due for a (re)send, oldest first, each claimed for `lease_s`
+        seconds: a claim moves the event's next attempt past the lease only if no other
+        sender moved it first, so two service processes (or replicas) never send the same
+        event at once; an event whose sender died is due again when the lease ends."""
         now = datetime.now(UTC)
         with Session(self.engine) as session:
-            records = session.scalars(
-                select(OutboxRecord)
+            due = session.execute(
+                select(OutboxRecord.event_id, OutboxRecord.next_attempt_at)
                 .where(OutboxRecord.sent_at.is_(None), OutboxRecord.next_attempt_at <= now)
                 .order_by(OutboxRecord.id)
                 .limit(limit)
+            ).all()
+        claimed = []
+        for event_id, seen in due:
+            with self.engine.begin() as connection:
+                moved = connection.execute(
+                    update(OutboxRecord)
+                    .where(
+                        OutboxRecord.event_id == event_id,
+                        OutboxRecord.sent_at.is_(None),
+                        OutboxRecord.next_attempt_at == seen,
+                    )
+                    .values(next_attempt_at=now + timedelta(seconds=lease_s))
+                )
+            if moved.rowcount == 1:
+                claimed.append(event_id)
+        with Session(self.engine) as session:
+            records = session.scalars(
+                select(OutboxRecord)
+                .where(OutboxRecord.event_id.in_(claimed))
+                .order_by(OutboxRecord.id)
             ).all()
             return [
                 {

@@ -179,9 +179,25 @@ def test_each_registration_that_changes_something_leaves_one_event_in_the_outbox
     ]
     assert {e["event"] for e in events} == {REGISTERED_EVENT} and not any(e["sent"] for e in events)
     first, second = (e["event_id"] for e in events)
+    assert [e["event_id"] for e in store.claim_events()] == [first, second]
+    assert store.claim_events() == []  # claimed: another sender gets nothing until the lease ends
     store.event_failed(first, "ConnectError: refused")
-    assert [e["event_id"] for e in store.pending_events()] == [second]  # first backs off
+    assert store.claim_events(lease_s=0) == []  # the first backs off, the second is leased
     store.event_sent(second)
     store.event_sent(second)  # a second confirmation changes nothing
     assert [(e["attempts"], e["sent"]) for e in store.outbox()] == [(1, False), (1, True)]
     assert store.outbox()[0]["last_error"] == "ConnectError: refused"
+
+
+def test_two_senders_never_claim_the_same_event(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(20):
+        store.register(f"m{i:02d}", f"open_clip:a@/m/{i}.pt", "vlm", f"h{i}")
+
+    def claim(_):
+        return [event["event_id"] for event in store.claim_events()]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(claim, range(2))
+    assert not set(first) & set(second) and len(first) + len(second) == 20
