@@ -34,6 +34,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -308,16 +309,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     _add_problem_handlers(app)
 
-    def store() -> RegistryStore:
+    # Dependencies that do no I/O are async: FastAPI runs a sync one in the thread pool,
+    # a hop per dependency per request.
+    async def store() -> RegistryStore:
         return state["store"]
 
-    def index() -> HubIndex:
+    async def index() -> HubIndex:
         return state["index"]
 
-    def writer(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def writer(authorization: Annotated[str | None, Header()] = None) -> None:
         _check_token(settings, authorization, "writes")
 
-    def reader(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def reader(authorization: Annotated[str | None, Header()] = None) -> None:
         if not settings.registry_open_reads:
             _check_token(settings, authorization, "reads")
 
@@ -414,14 +417,18 @@ def create_app(settings: Settings) -> FastAPI:
         tags=["queries"],
         responses={304: {"description": "the answer for this hub version is unchanged"}},
     )
-    def select(
+    async def select(
         body: SelectRequest,
         hub_index: Index,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         """Which models to use for a task given by class names: the ranking, the evidence per
         class, the predicted accuracies and the hub version (also the ETag's first part)."""
-        hub, selection_index = hub_index.current()
+        # Answered on the event loop when it takes a few milliseconds of NumPy (index built,
+        # every class text matched before); rebuilding the index or embedding new class
+        # texts (~150 ms) goes to the thread pool so that it does not stall other requests.
+        snapshot = hub_index.indexed() or await run_in_threadpool(hub_index.current)
+        hub, selection_index = snapshot
         request = json.dumps(body.model_dump(), sort_keys=True).encode()
         etag = f'"{hub.version}-{hashlib.sha256(request).hexdigest()[:20]}"'
         if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
@@ -432,7 +439,12 @@ def create_app(settings: Settings) -> FastAPI:
             reason = error.errors()[0]["msg"].removeprefix("Value error, ")
             raise Problem(422, "Invalid task", reason) from error
         constraints = Constraints(body.kind, body.max_params, tuple(body.licenses))
-        answer = select_models(spec, selection_index, k=body.k, constraints=constraints)
+        if selection_index.matcher.knows(spec):
+            answer = select_models(spec, selection_index, k=body.k, constraints=constraints)
+        else:
+            answer = await run_in_threadpool(
+                select_models, spec, selection_index, k=body.k, constraints=constraints
+            )
         # written by orjson directly: the hot path skips re-validating its own answer against
         # SelectAnswer (the schema tests and the fuzzer check that it conforms)
         document = orjson.dumps(answer.document(body.top))

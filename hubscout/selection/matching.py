@@ -99,6 +99,12 @@ class ConceptMatcher:
         self._matches: OrderedDict[str, ClassMatch] = OrderedDict()
         self._lock = threading.Lock()
 
+    def knows(self, spec: TaskSpec) -> bool:
+        """Whether every class text of `spec` is matched already (matching it embeds
+        nothing)."""
+        with self._lock:
+            return all(text in self._matches for text in spec.class_texts())
+
     def match(self, spec: TaskSpec) -> list[ClassMatch]:
         """The matches of every class of `spec`, as `match_task` gives them."""
         texts = spec.class_texts()

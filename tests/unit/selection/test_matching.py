@@ -52,7 +52,11 @@ def test_a_matcher_matches_each_class_text_once_and_as_match_task_does(graph):
     counting = CountingEmbedder()
     matcher = ConceptMatcher(graph, counting, size=2)
     spec = TaskSpec(class_names=["crimson", "navy blue"], descriptions={"crimson": "a red"})
+    assert not matcher.knows(spec)
     first = matcher.match(spec)
+    assert matcher.knows(spec)
+    assert not matcher.knows(TaskSpec(class_names=["navy blue", "seven"]))
+    assert not matcher.knows(TaskSpec(class_names=["crimson"]))  # its text had a description
     assert first == match_task(spec, graph, text_embedder())
     assert counting.asked == ["crimson, which is a red", "navy blue"]
     again = matcher.match(TaskSpec(class_names=["navy blue", "seven"]))
