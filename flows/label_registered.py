@@ -1,7 +1,8 @@
 """Flow: label models that were registered in the registry, by name, and publish their labels.
 
 Each model goes registered -> labeling -> ready, or failed with the reason when it does not
-load or label; a failing model does not stop the others. Labels are published through the
+load or label; a failing model does not stop the others. A ready model stays ready (and in
+selections) while it is re-labeled; a retired one is left alone. Labels are published through the
 registry's one publish path, which raises the hub version once for the batch.
 """
 
@@ -27,9 +28,14 @@ def label_registered_flow(names: list[str]) -> dict:
         unknown = sorted(set(names) - set(models))
         if unknown:
             raise UnknownModelError(f"not registered: {', '.join(unknown)}")
-        sources = {n: models[n].source for n in names if models[n].kind in LABELED_KINDS}
-        for name in sources:
-            store.set_status(name, "labeling")
+        sources = {
+            n: models[n].source
+            for n in names
+            if models[n].kind in LABELED_KINDS and models[n].status != "retired"
+        }
+        for name in sources:  # a ready model stays in selections while it is re-labeled
+            if models[name].status != "ready":
+                store.set_status(name, "labeling")
         results = label_registered(sources, settings)
         failed = {name: result for name, result in results.items() if isinstance(result, str)}
         for name, reason in failed.items():

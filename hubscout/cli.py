@@ -104,6 +104,33 @@ def serve(
     )
 
 
+@app.command()
+def worker(
+    prefect_port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server (without PREFECT_API_URL)")
+    ] = 4200,
+) -> None:
+    """Serve the deployments (on-model-registered, nightly) and run their flows until Ctrl-C.
+
+    Without PREFECT_API_URL it starts a local `prefect server` (SQLite in the data dir) and
+    stops it on exit; point the registry's HUBSCOUT_PREFECT_API_URL at the URL it prints."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.worker import deployments, local_prefect_server, serve
+
+    settings = load_settings()
+    deployments(settings)  # a bad HUBSCOUT_NIGHTLY_CRON fails before any server starts
+    if settings.prefect_api_url:
+        console.print(f"worker on {settings.prefect_api_url}, nightly at {settings.nightly_cron}")
+        serve(settings)
+        return
+    with local_prefect_server(settings, prefect_port) as url:
+        console.print(f"local prefect server: {url.removesuffix('/api')} (API {url})")
+        console.print(f"worker serving; nightly at {settings.nightly_cron} UTC")
+        with temporary_settings({PREFECT_API_URL: url}):
+            serve(settings)
+
+
 def _client(registry: str | None) -> "RegistryClient":
     from registry.client import RegistryClient
 

@@ -136,6 +136,13 @@ class Settings(BaseSettings):
         description="Largest upload to /identify and /rank (example images, datasets).",
     )
 
+    nightly_cron: str = Field(
+        default="0 2 * * *", description="When the nightly re-labeling runs (cron, UTC)."
+    )
+    worker_flow_runs: int = Field(
+        default=2, gt=0, description="Flow runs the worker executes at once."
+    )
+
     @field_validator("device")
     @classmethod
     def _check_device(cls, value: str) -> str:

@@ -1,0 +1,81 @@
+"""on_model_registered labels the model it is given under the model's labeling slot; relabel
+picks all, stale or named models of a registry that already holds the labeled tiny hub."""
+
+import shutil
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from flows.on_model_registered import (
+    model_slot_name,
+    models_to_relabel,
+    on_model_registered,
+    relabel,
+)
+from hubscout.errors import ConfigError
+from hubscout.models.starter_loader import manifest_path
+from hubscout.settings import Settings
+from registry.sources import register_source
+from registry.store import RegistryStore, UnknownModelError
+from tests.conftest import TINY_CLIP_ARCH
+
+
+@pytest.fixture
+def hub_with_new_clip(labeled_data_dir, tiny_clip, tmp_path, monkeypatch) -> Settings:
+    """A copy of the labeled tiny hub (hub version 1) with the tiny clip registered as
+    my-clip, not yet labeled."""
+    data = tmp_path / "data"
+    shutil.copytree(labeled_data_dir, data)
+    shutil.copy(tiny_clip[1], data / "my-clip.pt")
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(data))
+    settings = Settings()
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        source = f"open_clip:{TINY_CLIP_ARCH}@{data / 'my-clip.pt'}"
+        register_source(store, "my-clip", source, settings.source_roots, manifest_path(settings))
+    finally:
+        store.close()
+    return settings
+
+
+def test_relabel_picks_all_stale_or_named_models(hub_with_new_clip):
+    settings = hub_with_new_clip
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        ready = store.models(status="ready")
+        labeled = sorted(m["model_id"] for m in ready if m["kind"] != "generator")
+        retired = labeled.pop()
+        store.retire(retired)
+    finally:
+        store.close()
+    assert len(labeled) >= 3
+    # every ready label was made on this world's graph: only the new model is stale
+    assert models_to_relabel("stale", settings) == ["my-clip"]
+    assert models_to_relabel("all", settings) == sorted([*labeled, "my-clip"])
+    assert models_to_relabel(f" my-clip,{labeled[0]} ,", settings) == sorted(
+        [labeled[0], "my-clip"]
+    )
+    with pytest.raises(UnknownModelError, match=f"{retired}, who"):
+        models_to_relabel(f"who,{retired}", settings)
+    with pytest.raises(ConfigError, match="all, stale or"):
+        models_to_relabel(" , ", settings)
+
+
+def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothing(
+    hub_with_new_clip, ray_cluster
+):
+    summary = on_model_registered("my-clip")
+    assert summary == {"labeled": ["my-clip"], "failed": {}, "hub_version": 2}
+    store = RegistryStore(hub_with_new_clip.registry_database_url)
+    try:
+        model = store.model("my-clip")
+    finally:
+        store.close()
+    assert model["status"] == "ready" and len(model["label_versions"]) == 1
+    assert [e["status"] for e in model["history"]] == ["registered", "labeling", "ready"]
+    with get_client(sync_client=True) as client:
+        slot = client.read_global_concurrency_limit_by_name(model_slot_name("my-clip"))
+    assert (slot.limit, slot.active_slots) == (1, 0)  # taken during the run, released after
+    # nothing is stale any more, and a second event for the same model publishes nothing
+    assert relabel("stale") == {"labeled": [], "failed": {}, "hub_version": None}
+    assert on_model_registered("my-clip")["hub_version"] == 2
