@@ -3,6 +3,9 @@
 - `on-model-registered`: its trigger starts a run when the registry's
   `hubscout.model.registered` event reaches Prefect, with the model's name from the event.
 - `nightly`: re-labels the hub on the cron of `HUBSCOUT_NIGHTLY_CRON` (UTC).
+- `relabel`: re-labels on demand (stale models by default). The worker starts one run of it
+  when it starts, so that a model registered while no deployment listened (an event delivered
+  to a Prefect server that had just started, before the trigger existed) is labeled too.
 
 Runs labeling the same model wait for each other (flows/on_model_registered.py holds a slot per
 model); the worker runs at most `HUBSCOUT_WORKER_FLOW_RUNS` flow runs at once.
@@ -56,6 +59,11 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             name="on-model-registered",
             triggers=[trigger],
             description="Label a model when the registry says it was registered.",
+        ),
+        relabel.to_deployment(
+            name="relabel",
+            parameters={"which": "stale"},
+            description="Re-label models: all, stale (default) or names joined by commas.",
         ),
         relabel.to_deployment(
             name="nightly",
@@ -129,7 +137,13 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def serve(settings: Settings) -> None:
-    """Serve the deployments until interrupted (the Prefect API of the environment)."""
+    """Serve the deployments until interrupted (the Prefect API of the environment), after a
+    catch-up run of `relabel/relabel` for the models that no trigger saw."""
     import prefect
+    from prefect.deployments import run_deployment
 
-    prefect.serve(*deployments(settings), limit=settings.worker_flow_runs)
+    served = deployments(settings)
+    for deployment in served:  # the trigger exists before the catch-up looks for models
+        deployment.apply()
+    run_deployment("relabel/relabel", parameters={"which": "stale"}, timeout=0)
+    prefect.serve(*served, limit=settings.worker_flow_runs, print_starting_message=False)

@@ -1,5 +1,6 @@
 """The `hubscout` command line. Errors a user can cause print as one line and exit with 2."""
 
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -120,6 +121,8 @@ def worker(
 
     settings = load_settings()
     deployments(settings)  # a bad HUBSCOUT_NIGHTLY_CRON fails before any server starts
+    # SIGTERM (a stop by process id) unwinds like Ctrl-C, so the local server is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if settings.prefect_api_url:
         console.print(f"worker on {settings.prefect_api_url}, nightly at {settings.nightly_cron}")
         serve(settings)

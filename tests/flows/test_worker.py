@@ -1,20 +1,27 @@
-"""The worker's deployments on the test harness's Prefect server: the registry's event starts
-a run of on-model-registered with the model's name, and the nightly deployment carries its
-cron. (The harness runs triggers but not the scheduler; tests/integration/test_platform.py
-runs the schedule and the worker on a real local server.)"""
+"""The worker's deployments on the test harness's Prefect server (the registry's event starts
+a run of on-model-registered with the model's name; the nightly deployment carries its cron),
+and `hubscout worker` for real: a model registered over HTTP while Prefect is down is labeled
+by the worker's flows once the worker has started its local Prefect server."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-from prefect.settings import PREFECT_API_URL
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.worker import deployments
 from hubscout.errors import ConfigError
 from hubscout.settings import Settings
 from registry.events import OutboxSender
 from registry.store import RegistryStore
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, running_service
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +64,73 @@ def test_the_nightly_deployment_runs_relabel_all_on_the_configured_cron(applied)
 def test_a_bad_cron_is_refused_before_anything_starts():
     with pytest.raises(ConfigError, match="HUBSCOUT_NIGHTLY_CRON='61 2 \\* \\* \\*'"):
         deployments(Settings(nightly_cron="61 2 * * *"))
+
+
+def _wait_for(condition, timeout_s: float, what: str):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
+
+
+def test_the_worker_labels_a_model_registered_while_prefect_was_down(
+    tmp_path, tiny_clip, tiny_world
+):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    extra = {"HUBSCOUT_PREFECT_API_URL": api}
+    with running_service(tmp_path, "sqlite", tiny_clip[1], tiny_world, extra) as service:
+        source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
+        body = {"name": "tiny-clip", "source": source}
+        write = {"Authorization": f"Bearer {TOKEN}"}
+        assert httpx.post(f"{service.base}/models", json=body, headers=write).status_code == 202
+        store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))
+        }
+        env |= service.env | {"RAY_AUTH_MODE": "disabled", "PREFECT_SERVER_UI_ENABLED": "false"}
+        env["HUBSCOUT_NIGHTLY_CRON"] = "0 0 1 1 *"  # no nightly run is due during the test
+        log = (tmp_path / "worker.log").open("w")
+        command = [sys.executable, "-c", "from hubscout.cli import main; main()", "worker"]
+        worker = subprocess.Popen(
+            [*command, "--prefect-port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            ready = lambda: store.model("tiny-clip")["status"] == "ready"  # noqa: E731
+            _wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
+            request = {"class_names": ["crimson", "navy"], "k": 1}
+            answer = httpx.post(f"{service.base}/select", json=request, timeout=60).json()
+            assert answer["hub_version"] == 1
+            assert [row["model"] for row in answer["ranking"]] == ["tiny-clip"]
+            assert len(store.model("tiny-clip")["label_versions"]) == 1
+            assert store.outbox()[0]["sent"]
+            with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+                runs = _wait_for(lambda: _all_final(client.read_flow_runs()), 180, "final runs")
+            states = [(run.name, run.parameters, run.state_name) for run in runs]
+            assert all(run.state.is_completed() for run in runs), states
+            # the worker's catch-up run; the trigger's run too when the event came after it
+            assert {"which": "stale"} in [run.parameters for run in runs], states
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+            log.close()
+            store.close()
+        with pytest.raises(httpx.TransportError):  # the worker stopped its Prefect server
+            httpx.get(f"{api}/health", timeout=2)
+
+
+def _all_final(runs: list) -> list | None:
+    """The runs due now (not the nightly's future ones) when there is at least one and every
+    one has ended, else None."""
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    started = [run for run in runs if run.state and run.expected_start_time < later]
+    if started and all(run.state.is_final() for run in started):
+        return started
+    return None
