@@ -426,7 +426,9 @@ def create_app(settings: Settings) -> FastAPI:
         class, the predicted accuracies and the hub version (also the ETag's first part)."""
         # Answered on the event loop when it takes a few milliseconds of NumPy (index built,
         # every class text matched before); rebuilding the index or embedding new class
-        # texts (~150 ms) goes to the thread pool so that it does not stall other requests.
+        # texts (~75 ms) goes to the thread pool so that it does not stall other requests.
+        # bench/registry_load.py, one worker, seen names: p50 25.6 -> 4.6 ms, p99 52.4 ->
+        # 10.8 ms, 150 -> 637 requests/s against the sync endpoint and dependencies.
         snapshot = hub_index.indexed() or await run_in_threadpool(hub_index.current)
         hub, selection_index = snapshot
         request = json.dumps(body.model_dump(), sort_keys=True).encode()

@@ -12,13 +12,18 @@ hubscout hub summary
 hubscout select "crimson, navy, olive"
 hubscout rank swatches --metric logme,sfda,knn
 
-# The registry service answers selections over HTTP (stopped by its process id at the end).
+# The registry service answers selections over HTTP and sends registrations to the worker's
+# local Prefect server; both are stopped by their process ids at the end.
 port="${HUBSCOUT_DEMO_PORT:-8700}"
+prefect_port="${HUBSCOUT_DEMO_PREFECT_PORT:-4200}"
 registry="http://127.0.0.1:$port"
 export HUBSCOUT_REGISTRY_TOKEN="${HUBSCOUT_REGISTRY_TOKEN:-demo-token}"   # writes need it
-hubscout serve --port "$port" > data/registry-service.log 2>&1 &
+hubscout worker --prefect-port "$prefect_port" > data/worker.log 2>&1 &
+worker=$!
+HUBSCOUT_PREFECT_API_URL="http://127.0.0.1:$prefect_port/api" \
+  hubscout serve --port "$port" > data/registry-service.log 2>&1 &
 service=$!
-trap 'kill "$service" 2>/dev/null || true' EXIT
+trap 'kill "$service" "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
 for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
   sleep 0.5
@@ -27,13 +32,21 @@ hubscout models list --status ready --registry "$registry"
 hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
 
 # A model from outside the starter hub: a checkpoint file, registered over HTTP, labeled by
-# the flow, then selected with a new hub version.
+# the worker's flow that the registration's event triggers, then selected with a new hub
+# version.
 mkdir -p data/user-models
 cp data/hub/vlm/vlm-colours.safetensors data/user-models/my-clip.safetensors
 arch=$(python -c 'import json; print(next(m["architecture"] for m in json.load(open("data/hub/manifest.json"))["models"] if m["name"] == "vlm-colours"))')
 hubscout models register my-clip "open_clip:$arch@$PWD/data/user-models/my-clip.safetensors" \
   --license MIT --tag demo --registry "$registry"
-python -m flows.label_registered my-clip
+status=""
+for _ in $(seq 300); do   # at most 10 minutes
+  now=$(curl -sf "$registry/models/my-clip" | python -c 'import json, sys; print(json.load(sys.stdin)["status"])')
+  [ "$now" != "$status" ] && echo "my-clip: $now ($SECONDS s into the demo)" && status="$now"
+  [ "$status" = ready ] || [ "$status" = failed ] && break
+  sleep 2
+done
+[ "$status" = ready ] || { echo "my-clip was not labeled: see data/worker.log" >&2; exit 1; }
 hubscout select "crimson, navy, olive" --k 2 --license MIT --registry "$registry"
 curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
   'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'
