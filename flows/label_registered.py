@@ -6,16 +6,20 @@ selections) while it is re-labeled; a retired one is left alone. Labels are publ
 registry's one publish path, which raises the hub version once for the batch.
 """
 
+import mlflow
 import polars as pl
 from prefect import flow
 
+from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import Publication, label_publications
 from registry.store import RegistryStore, UnknownModelError
 from tasks.labeling import label_registered
 from tasks.registry import publish
+from tasks.tracking import mlflow_run, provenance_tags, sync_model_registry
 
 LABELED_KINDS = ("vlm", "classifier")
+LABEL_PLOT = "label_heatmap.png"
 
 
 @flow(name="label-registered", log_prints=True)
@@ -50,8 +54,46 @@ def label_registered_flow(names: list[str]) -> dict:
     hub_version = publish(publication, settings)
     summary = {"labeled": sorted(set(sources) - set(failed)), "failed": failed}
     summary["hub_version"] = hub_version
+    track_labeling(results, hub_version, settings)
     print(summary)
     return summary
+
+
+def track_labeling(
+    results: dict[str, pl.DataFrame | str], hub_version: int, settings: Settings
+) -> None:
+    """One MLflow run for the flow run (experiment `lifecycle`; tags: the Prefect flow run,
+    the hub version, the git commit, the DVC data hash) with the labels' heatmap, a nested run
+    per model (its label table and mean label values, or the reason it failed), then the hub
+    mirrored in MLflow's Model Registry."""
+    tables = [table for table in results.values() if isinstance(table, pl.DataFrame)]
+    with mlflow_run(settings, "lifecycle", "label-registered", provenance_tags(hub_version)):
+        mlflow.log_metrics({"labeled": len(tables), "failed": len(results) - len(tables)})
+        leaves = pl.concat(tables).filter(pl.col("metric") == "acc_leaves") if tables else None
+        if leaves is not None and leaves.height:
+            title = "label: accuracy among leaves"
+            mlflow.log_figure(heatmap(leaves, "node_id", "model_id", "value", title), LABEL_PLOT)
+        for name, result in sorted(results.items()):
+            with mlflow.start_run(run_name=name, nested=True, tags={"hubscout.model": name}):
+                if isinstance(result, str):
+                    mlflow.set_tags({"hubscout.status": "failed", "hubscout.reason": result[:5000]})
+                    continue
+                mlflow.set_tags(
+                    {
+                        "hubscout.status": "ready",
+                        "hubscout.label_version": result["label_version"][0],
+                    }
+                )
+                means = result.group_by("metric").agg(pl.col("value").mean()).sort("metric")
+                mlflow.log_metrics(  # MLflow refuses "@" in names: score@blue -> score:blue
+                    {f"mean_{m.replace('@', ':')}": value for m, value in means.iter_rows()}
+                )
+                mlflow.log_table(result.to_pandas(), artifact_file="label.json")
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        sync_model_registry(store.hub(), settings)
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

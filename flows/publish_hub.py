@@ -4,7 +4,8 @@ After `dvc repro` has labeled the starter hub, built the identification specific
 the three benchmarks, this registers every starter model (VLMs, classifiers and generators)
 through the same path as any registration and publishes, in one transaction, their current
 labels, the generator and RKME specifications and the benchmark summaries. Publishing what
-the registry already holds changes nothing (the hub version stays).
+the registry already holds changes nothing (the hub version stays). Every hub model is then
+mirrored in MLflow's Model Registry.
 """
 
 import json
@@ -24,7 +25,9 @@ from registry.publication import (
     rkme_publication,
 )
 from registry.sources import file_hash
+from registry.store import RegistryStore
 from tasks.registry import publish, register_sources
+from tasks.tracking import sync_model_registry
 
 REPORTS = ("selection", "transferability", "identification")
 
@@ -74,6 +77,11 @@ def publish_hub_flow(reports: Path = Path("reports")) -> dict:
         ),
         settings,
     )
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        sync_model_registry(store.hub(), settings)  # the hub, as MLflow's UI shows it
+    finally:
+        store.close()
     summary = {"registered_now": changed, "models": len(entries), "hub_version": hub_version}
     print(summary)
     return summary

@@ -4,6 +4,7 @@ picks all, stale or named models of a registry that already holds the labeled ti
 import shutil
 
 import pytest
+from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 
 from flows.on_model_registered import (
@@ -79,3 +80,29 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     # nothing is stale any more, and a second event for the same model publishes nothing
     assert relabel("stale") == {"labeled": [], "failed": {}, "hub_version": None}
     assert on_model_registered("my-clip")["hub_version"] == 2
+
+    # MLflow: a run per labeling flow run with its provenance and a nested run for the model
+    client = MlflowClient(hub_with_new_clip.mlflow_uri)
+    experiment = client.get_experiment_by_name("lifecycle").experiment_id
+    runs = client.search_runs([experiment], order_by=["attributes.start_time ASC"])
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    assert [p.data.tags["hubscout.hub_version"] for p in parents] == ["2", "2"]
+    assert all(len(p.data.tags["prefect.flow_run_id"]) == 36 for p in parents)
+    [first] = [
+        run for run in runs if run.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
+    ]
+    assert first.data.tags["hubscout.model"] == "my-clip"
+    assert first.data.tags["hubscout.label_version"] == model["label_versions"][0]["label_version"]
+    assert "mean_acc_leaves" in first.data.metrics
+    # MLflow's Model Registry lists the whole hub, my-clip with one version for its weights
+    registered = {m.name: m for m in client.search_registered_models()}
+    with_hub = RegistryStore(hub_with_new_clip.registry_database_url)
+    try:
+        assert set(registered) == set(with_hub.hub().models)
+    finally:
+        with_hub.close()
+    assert registered["my-clip"].tags["status"] == "ready"
+    assert registered["my-clip"].tags["label_version"] == model["label_version"]
+    [version] = client.search_model_versions("name='my-clip'")
+    assert version.tags["content_hash"] == model["content_hash"]
+    assert version.source == model["source"]
