@@ -1,0 +1,49 @@
+import polars as pl
+from mlflow import MlflowClient
+
+from hubscout.hub import Hub, HubModel
+from hubscout.settings import Settings
+from tasks.tracking import _dvc_hash, provenance_tags, sync_model_registry
+
+
+def _hub(version: int, *models: HubModel) -> Hub:
+    return Hub(version, {m.name: m for m in models}, pl.DataFrame())
+
+
+def test_the_model_registry_mirrors_the_hub_with_a_version_per_content_hash(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    clip = HubModel(
+        "my-clip", "open_clip:tiny@/m/a.pt", "vlm", "a" * 64, "ready", label_version="v1"
+    )
+    gen = HubModel("gen", "starter:gen", "generator", "b" * 64, "registered")
+    assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
+    assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
+    new_weights = HubModel("my-clip", clip.source, "vlm", "c" * 64, "retired")
+    assert sync_model_registry(_hub(2, new_weights, gen), settings) == {"gen": 1, "my-clip": 2}
+
+    client = MlflowClient(settings.mlflow_uri)
+    model = client.get_registered_model("my-clip")
+    assert model.tags == {
+        "kind": "vlm",
+        "source": "open_clip:tiny@/m/a.pt",
+        "status": "retired",
+        "label_version": "none",
+    }
+    versions = sorted(client.search_model_versions("name='my-clip'"), key=lambda v: v.version)
+    assert [v.tags["content_hash"] for v in versions] == ["a" * 64, "c" * 64]
+    assert {v.source for v in versions} == {clip.source}
+
+
+def test_provenance_names_the_data_hash_from_the_lock_file(tmp_path):
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(
+        "schema: '2.0'\nstages:\n  starter_hub:\n    outs:\n    - path: data/hub\n"
+        "      hash: md5\n      md5: ffd4.dir\n"
+    )
+    assert _dvc_hash(lock, "data/hub") == "ffd4.dir"
+    assert _dvc_hash(lock, "data/world") == "unknown"
+    assert _dvc_hash(tmp_path / "missing.lock", "data/hub") == "unknown"
+    tags = provenance_tags(3)
+    assert tags["prefect.flow_run_id"] == "none"  # outside a flow run
+    assert tags["hubscout.hub_version"] == "3"
+    assert len(tags["git.commit"]) == 40  # the tests run in a git checkout
