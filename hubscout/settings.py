@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("HUBSCOUT_RAY_ADDRESS", "RAY_ADDRESS"),
         description="Ray cluster address; default: a local Ray started on demand.",
     )
+    ray_gpus_per_job: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of a GPU each per-model Ray job asks for where the cluster has GPUs.",
+    )  # two jobs per GPU; not measured (no GPU here)
     device: str = Field(default="auto", description="auto, cpu, cuda or cuda:N.")
     batch_size: int = Field(default=256, gt=0, description="Images per forward pass.")
     registry_url: str | None = Field(

@@ -8,7 +8,7 @@ from prefect import task
 from hubscout.data.store import World
 from hubscout.labeling.store import label_model
 from hubscout.settings import Settings
-from tasks.ray_jobs import map_on_ray, ray_session
+from tasks.ray_jobs import gpus_per_job, map_on_ray, ray_session, retry_transient
 
 
 def _label_one(job: tuple[str, Path, Settings]) -> tuple[str, bool, int]:
@@ -29,9 +29,10 @@ def label_models(
 
 def _label_or_reason(job: tuple[str, str, Settings]) -> tuple[pl.DataFrame | None, str | None]:
     name, source, settings = job
+    world = World(settings.layout.world)
+    store = settings.layout.registered_labels
     try:
-        world = World(settings.layout.world)
-        table = label_model(source, world, settings, store=settings.layout.registered_labels).table
+        table = retry_transient(lambda: label_model(source, world, settings, store=store).table)
     except Exception as error:  # one model's failure is its own, with the reason kept
         return None, f"{type(error).__name__}: {error}"
     return table.with_columns(model_id=pl.lit(name)), None
@@ -46,7 +47,8 @@ def label_registered(
     names = sorted(sources)
     jobs = [(name, sources[name], settings) for name in names]
     with ray_session(settings, num_cpus=parallel_jobs):
-        results = map_on_ray(_label_or_reason, jobs, names, num_cpus=1)
+        gpus = gpus_per_job(settings)
+        results = map_on_ray(_label_or_reason, jobs, names, num_cpus=1, num_gpus=gpus)
     return {
         name: table if table is not None else str(reason)
         for name, (table, reason) in zip(names, results, strict=True)

@@ -1,17 +1,21 @@
 """Running core functions as Ray tasks: local Ray on demand, or the cluster at RAY_ADDRESS.
 
 On 2 CPUs Ray can hang silently when actors hold the cores, so jobs are plain tasks with an
-explicit CPU/GPU request, and every wait has a timeout.
+explicit CPU/GPU request, and every wait has a timeout. Per-model jobs ask for a share of a GPU
+where the cluster has GPUs, and retry transient errors with backoff.
 """
 
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.progress import Progress
 
 from hubscout.settings import Settings
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -39,6 +43,29 @@ def ray_session(settings: Settings, num_cpus: int) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+TRANSIENT_ERRORS = (ConnectionError, TimeoutError)  # a checkpoint on a network mount, a cluster
+RETRY_DELAYS_S = (2.0, 8.0, 30.0)  # 40 s in all before a model fails (not tuned: no flaky mount)
+
+
+def retry_transient(call: Callable[[], T], delays_s: Sequence[float] = RETRY_DELAYS_S) -> T:
+    """`call()`, again after each delay while it raises a transient error (connection,
+    timeout); any other error, or the last transient one, is raised."""
+    for delay in delays_s:
+        try:
+            return call()
+        except TRANSIENT_ERRORS:
+            time.sleep(delay)
+    return call()
+
+
+def gpus_per_job(settings: Settings) -> float:
+    """The GPU share a per-model job asks Ray for: HUBSCOUT_RAY_GPUS_PER_JOB when the cluster
+    (inside a `ray_session`) has GPUs, else 0 (CPU jobs)."""
+    import ray
+
+    return settings.ray_gpus_per_job if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
 
 
 def _call_with_threads(function: Callable, threads: int, argument: Any) -> Any:
