@@ -2,7 +2,8 @@
 
 - `on-model-registered`: its trigger starts a run when the registry's
   `hubscout.model.registered` event reaches Prefect, with the model's name from the event.
-- `nightly`: re-labels the hub on the cron of `HUBSCOUT_NIGHTLY_CRON` (UTC).
+- `nightly`: re-labels the hub on the cron of `HUBSCOUT_NIGHTLY_CRON` (UTC) and lists the
+  models whose labels drifted (flows/nightly.py).
 - `relabel`: re-labels on demand (stale models by default). The worker starts one run of it
   when it starts, so that a model registered while no deployment listened (an event delivered
   to a Prefect server that had just started, before the trigger existed) is labeled too.
@@ -31,6 +32,7 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.events import DeploymentEventTrigger
 from pydantic import ValidationError
 
+from flows.nightly import nightly
 from flows.on_model_registered import on_model_registered, relabel
 from hubscout.errors import ConfigError
 from hubscout.settings import Settings
@@ -65,11 +67,10 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
             parameters={"which": "stale"},
             description="Re-label models: all, stale (default) or names joined by commas.",
         ),
-        relabel.to_deployment(
+        nightly.to_deployment(
             name="nightly",
             schedules=[nightly_schedule],
-            parameters={"which": "all"},
-            description="Re-label the whole hub against the current concept graph.",
+            description="Re-label the whole hub against the current concept graph; list drift.",
         ),
     ]
 

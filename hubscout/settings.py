@@ -62,6 +62,11 @@ class DataLayout:
         """Labels of models registered through the registry (local state, not versioned)."""
         return self.root / "registered" / "labels"
 
+    def label_store(self, source: str) -> Path:
+        """Where the label of the model at `source` is kept: the starter hub's models in
+        `labels` (what the DVC stage computed is reused), any other in `registered_labels`."""
+        return self.labels if source.startswith("starter:") else self.registered_labels
+
     @property
     def benchmarks(self) -> Path:
         """The selection benchmark's tables."""

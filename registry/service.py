@@ -117,13 +117,24 @@ class StatusEventOut(BaseModel):
     at: str
 
 
+class DriftRow(BaseModel):
+    """A node on which a label version moved against the model's previous one."""
+
+    node_id: str
+    previous: float
+    current: float
+    change: float
+
+
 class LabelVersionOut(BaseModel):
-    """One published label version."""
+    """One published label version, with its drift from the previous one (nodes whose
+    f1_siblings moved by more than 0.1)."""
 
     label_version: str
     graph_hash: str
     rows: int
     published_at: str
+    drift: list[DriftRow] = []
 
 
 class ModelDetail(ModelSummary):

@@ -43,6 +43,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from hubscout.errors import HubscoutError
 from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
+from hubscout.labeling.drift import label_drift
 from registry.migrate import upgrade
 from registry.publication import (
     BENCHMARKS,
@@ -112,6 +113,7 @@ class LabelRecord(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     hub_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     label_table: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    drift: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: moves vs previous
 
 
 class SpecRecord(Base):
@@ -302,6 +304,7 @@ class RegistryStore:
                             rows=label.table.height,
                             published_at=now,
                             label_table=table_bytes(label.table),
+                            drift=_drift(session, label.model_id, label.table),
                         )
                     )
             for spec in publication.specs:
@@ -465,6 +468,7 @@ class RegistryStore:
                         "rows": label.rows,
                         "published_at": label.published_at.isoformat(),
                         "hub_version": label.hub_version,
+                        "drift": json.loads(label.drift) if label.drift else [],
                     }
                     for label in labels
                 ],
@@ -478,6 +482,24 @@ class RegistryStore:
                     for spec in specs
                 ],
             }
+
+    def drift(self, hub_version: int) -> pl.DataFrame:
+        """The drift of the label versions published at `hub_version`: model_id,
+        label_version and the moved nodes (node_id, previous, current, change)."""
+        with Session(self.engine) as session:
+            labels = session.scalars(
+                select(LabelRecord)
+                .where(LabelRecord.hub_version == hub_version, LabelRecord.drift.is_not(None))
+                .order_by(LabelRecord.model_id)
+            ).all()
+            rows = [
+                {"model_id": label.model_id, "label_version": label.label_version, **move}
+                for label in labels
+                for move in json.loads(label.drift or "[]")
+            ]
+        schema = {"model_id": pl.String, "label_version": pl.String, "node_id": pl.String}
+        schema |= {"previous": pl.Float64, "current": pl.Float64, "change": pl.Float64}
+        return pl.DataFrame(rows, schema=schema)
 
     def claim_events(self, limit: int = 50, lease_s: float = CLAIM_LEASE_SECONDS) -> list[dict]:
         """Outbox events due for a (re)send, oldest first, each claimed for `lease_s`
@@ -646,6 +668,20 @@ def _hub_model(record: ModelRecord, label_version: str | None) -> HubModel:
         class_names=tuple(json.loads(record.class_names)),
         label_version=label_version,
     )
+
+
+def _drift(session: Session, model_id: str, table: pl.DataFrame) -> str | None:
+    """The nodes a new label moves on against the model's current label (JSON), or None for
+    a model's first label."""
+    previous = session.scalar(
+        select(LabelRecord.label_table)
+        .where(LabelRecord.model_id == model_id, LabelRecord.label_table.is_not(None))
+        .order_by(LabelRecord.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return None
+    return json.dumps(label_drift(table_from_bytes(previous), table).to_dicts())
 
 
 def _summary(record: ModelRecord, label_version: str | None) -> dict:

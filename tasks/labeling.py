@@ -30,7 +30,7 @@ def label_models(
 def _label_or_reason(job: tuple[str, str, Settings]) -> tuple[pl.DataFrame | None, str | None]:
     name, source, settings = job
     world = World(settings.layout.world)
-    store = settings.layout.registered_labels
+    store = settings.layout.label_store(source)
     try:
         table = retry_transient(lambda: label_model(source, world, settings, store=store).table)
     except Exception as error:  # one model's failure is its own, with the reason kept

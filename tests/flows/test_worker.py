@@ -51,11 +51,10 @@ def test_a_registration_starts_one_run_of_on_model_registered_with_its_name(appl
     assert runs[0].parameters == {"name": "my-clip"}
 
 
-def test_the_nightly_deployment_runs_relabel_all_on_the_configured_cron(applied):
+def test_the_nightly_deployment_runs_on_the_configured_cron(applied):
     with get_client(sync_client=True) as client:
-        nightly = client.read_deployment_by_name("relabel/nightly")
+        nightly = client.read_deployment_by_name("nightly/nightly")
     assert str(nightly.id) == applied["nightly"]
-    assert nightly.parameters == {"which": "all"}
     [schedule] = nightly.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("30 3 * * 1-5", "UTC")
     assert schedule.active

@@ -49,6 +49,25 @@ def test_register_publish_and_list(store):
     assert models["clf-b"]["status"] == "registered" and models["clf-b"]["label_version"] is None
 
 
+def test_a_new_label_version_records_the_nodes_it_moved_on(store):
+    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
+    store.publish(Publication("v1", labels=(label("vlm-a", "v1", (0.9, 0.5, 0.2)),)))
+    store.publish(Publication("v2", labels=(label("vlm-a", "v2", (0.6, 0.55, 0.45)),)))
+    first, second = store.model("vlm-a")["label_versions"]
+    assert first["drift"] == []  # a first label has nothing to drift from
+    assert [(d["node_id"], round(d["change"], 9)) for d in second["drift"]] == [
+        ("n0", -0.3),
+        ("n2", 0.25),
+    ]
+    assert (second["drift"][0]["previous"], second["drift"][0]["current"]) == (0.9, 0.6)
+    drift = store.drift(second["hub_version"])
+    assert drift.select("model_id", "label_version", "node_id").rows() == [
+        ("vlm-a", "v2", "n0"),
+        ("vlm-a", "v2", "n2"),
+    ]
+    assert store.drift(first["hub_version"]).is_empty()
+
+
 def test_new_weights_send_a_model_back_to_registered(store):
     store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
     publish_label(store, "vlm-a", "v1")
