@@ -91,7 +91,7 @@ def track_labeling(
                 mlflow.log_table(result.to_pandas(), artifact_file="label.json")
     store = RegistryStore(settings.registry_database_url)
     try:
-        sync_model_registry(store.hub(), settings)
+        sync_model_registry(store.hub(), settings, names=list(results))
     finally:
         store.close()
 

@@ -1,8 +1,9 @@
 """MLflow tracking: one place that points MLflow at the profile's store, tags runs with where
 they came from, and mirrors the hub into MLflow's Model Registry."""
 
+import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from mlflow.exceptions import MlflowException
 from hubscout.hub import Hub
 from hubscout.settings import Settings
 
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+
 
 @contextmanager
 def mlflow_run(
@@ -21,7 +24,15 @@ def mlflow_run(
 ) -> Iterator[mlflow.ActiveRun]:
     """A run in `experiment` on the profile's tracking store (artifacts in the data dir when
     embedded)."""
+    exported = os.environ.get(TRACKING_URI_VARIABLE)
     mlflow.set_tracking_uri(settings.mlflow_uri)
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI, which Settings reads: without the
+    # restore, every later Settings() of this process would take this store for a
+    # production tracking server (measured on MLflow 3.17.2)
+    if exported is None:
+        os.environ.pop(TRACKING_URI_VARIABLE, None)
+    else:
+        os.environ[TRACKING_URI_VARIABLE] = exported
     if mlflow.get_experiment_by_name(experiment) is None:
         location = None
         if settings.mlflow_uri.startswith("sqlite:"):
@@ -67,13 +78,18 @@ def _dvc_hash(lock: Path, out: str) -> str:
     return "unknown"
 
 
-def sync_model_registry(hub: Hub, settings: Settings) -> dict[str, int]:
-    """Mirror the hub in MLflow's Model Registry: a registered model per hub model, tagged
-    with its kind, source, status and current label version, and a model version per content
-    hash (its source and hash as tags). The version number of each model's current hash."""
+def sync_model_registry(
+    hub: Hub, settings: Settings, names: Collection[str] | None = None
+) -> dict[str, int]:
+    """Mirror the hub (or its models `names`) in MLflow's Model Registry: a registered model
+    per hub model, tagged with its kind, source, status and current label version, and a model
+    version per content hash (its source and hash as tags). The version number of each
+    model's current hash."""
     client = MlflowClient(settings.mlflow_uri)
     current = {}
     for name, model in sorted(hub.models.items()):
+        if names is not None and name not in names:
+            continue
         try:
             client.get_registered_model(name)
         except MlflowException:

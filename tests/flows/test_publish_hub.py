@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+from mlflow import MlflowClient
 from PIL import Image
 
 from flows.label_hub import label_hub_flow
@@ -37,6 +38,15 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     assert hub.benchmarks["identification"]["summary"] == reference
     assert publish_hub_flow(flow_data_dir)["hub_version"] == hub.version  # nothing new
     store.close()
+    # MLflow's Model Registry lists the whole hub, a version for each model's weights
+    client = MlflowClient(flow_settings.mlflow_uri)
+    listed = {m.name: m.tags for m in client.search_registered_models()}
+    assert set(hub.models) <= set(listed)
+    for name in hub.ready():
+        assert listed[name.name]["status"] == "ready"
+        assert listed[name.name]["kind"] == name.kind
+        [version] = client.search_model_versions(f"name='{name.name}'")
+        assert version.tags["content_hash"] == name.content_hash
 
     images = load_model("starter:gen-dark").generate(["a red circle"], 2, seed=7)[0]
     paths = []

@@ -1,9 +1,12 @@
+import os
+
+import mlflow
 import polars as pl
 from mlflow import MlflowClient
 
 from hubscout.hub import Hub, HubModel
 from hubscout.settings import Settings
-from tasks.tracking import _dvc_hash, provenance_tags, sync_model_registry
+from tasks.tracking import _dvc_hash, mlflow_run, provenance_tags, sync_model_registry
 
 
 def _hub(version: int, *models: HubModel) -> Hub:
@@ -19,7 +22,7 @@ def test_the_model_registry_mirrors_the_hub_with_a_version_per_content_hash(tmp_
     assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
     assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
     new_weights = HubModel("my-clip", clip.source, "vlm", "c" * 64, "retired")
-    assert sync_model_registry(_hub(2, new_weights, gen), settings) == {"gen": 1, "my-clip": 2}
+    assert sync_model_registry(_hub(2, new_weights, gen), settings, ["my-clip"]) == {"my-clip": 2}
 
     client = MlflowClient(settings.mlflow_uri)
     model = client.get_registered_model("my-clip")
@@ -47,3 +50,16 @@ def test_provenance_names_the_data_hash_from_the_lock_file(tmp_path):
     assert tags["prefect.flow_run_id"] == "none"  # outside a flow run
     assert tags["hubscout.hub_version"] == "3"
     assert len(tags["git.commit"]) == 40  # the tests run in a git checkout
+
+
+def test_a_run_does_not_leave_its_store_in_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    settings = Settings(data_dir=tmp_path)
+    with mlflow_run(settings, "checks", "one") as run:
+        mlflow.log_metric("x", 1.0)
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    assert Settings(data_dir=tmp_path / "other").mlflow_uri.startswith(
+        f"sqlite:///{tmp_path}/other"
+    )
+    logged = MlflowClient(settings.mlflow_uri).get_run(run.info.run_id)
+    assert logged.data.metrics == {"x": 1.0}
