@@ -1,0 +1,113 @@
+"""Incremental labeling: the wall time of registering one model into a hub of M models.
+
+For M = 4 and M = 32, a data dir holds a tiny world and a hub of M ready VLMs (their labels
+published in the registry, as a hub labeled before); a tiny open_clip checkpoint is then
+registered and `on_model_registered` labels and publishes it. Each run has a data dir (and
+caches) of its own, and the two sizes alternate, three times each after a warm-up of each, on
+one Prefect test server and one local Ray. Target: the median time at M = 32 at most 1.3
+times the one at M = 4.
+"""
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import ray
+import torch
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.on_model_registered import on_model_registered
+from hubscout.data.store import WorldParams, build_world
+from hubscout.models.open_clip_loader import CONFIG_DIR
+from hubscout.models.starter_loader import manifest_path
+from hubscout.settings import Settings, apply_offline_defaults
+from registry.publication import LabelPublication, Publication
+from registry.sources import register_source
+from registry.store import RegistryStore
+
+HUB_SIZES = (4, 32)
+REPEATS = 3
+ARCH = "hs-vit-w64-p8"  # the tiny open_clip architecture of the tests
+WORLD = {
+    "probes_per_leaf": 10,
+    "train_per_class": 10,
+    "val_per_class": 5,
+    "test_per_class": 20,
+    "pool_size": 3000,
+}
+
+
+def hub_of(size: int, data: Path, world: Path, checkpoint: Path) -> Settings:
+    """A data dir with the world, `size` ready VLMs and the checkpoint registered (not yet
+    labeled) as new-clip."""
+    (data / "world").symlink_to(world, target_is_directory=True)
+    settings = Settings(data_dir=data)
+    store = RegistryStore(settings.registry_database_url)
+    nodes = pl.read_parquet(world / "nodes.parquet")["node_id"]
+    rng = np.random.default_rng(size)
+    labels = []
+    for i in range(size):
+        name = f"hub-{i:02d}"
+        store.register(name, f"open_clip:{ARCH}@/hub/{name}.pt", "vlm", f"{i:064x}")
+        table = pl.DataFrame(
+            {
+                "model_id": [name] * len(nodes),
+                "node_id": nodes,
+                "metric": ["f1_siblings"] * len(nodes),
+                "value": rng.uniform(0, 1, len(nodes)),
+                "label_version": [f"l{i}"] * len(nodes),
+            }
+        )
+        labels.append(LabelPublication(name, f"l{i}", "g", table))
+    store.publish(Publication(f"a hub of {size}", labels=tuple(labels)))
+    source = f"open_clip:{ARCH}@{checkpoint}"
+    register_source(store, "new-clip", source, [checkpoint.parent], manifest_path(settings))
+    store.close()
+    return settings
+
+
+def main() -> None:
+    import os
+
+    import open_clip
+
+    apply_offline_defaults()
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    with tempfile.TemporaryDirectory() as folder, prefect_test_harness(server_startup_timeout=120):
+        root = Path(folder)
+        build_world(WorldParams(**WORLD), root / "world")
+        open_clip.add_model_config(CONFIG_DIR)
+        torch.manual_seed(0)
+        model = open_clip.create_model(ARCH, pretrained=None)
+        checkpoint = root / "models" / "new-clip.pt"
+        checkpoint.parent.mkdir()
+        torch.save(model.state_dict(), checkpoint)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        seconds: dict[int, list[float]] = {size: [] for size in HUB_SIZES}
+        try:
+            for repeat in range(-1, REPEATS):  # repeat -1 warms up (imports, Ray workers)
+                for size in HUB_SIZES:
+                    data = root / f"hub-{size}-{repeat}"
+                    data.mkdir()
+                    settings = hub_of(size, data, root / "world", checkpoint)
+                    os.environ["HUBSCOUT_DATA_DIR"] = str(settings.data_dir)
+                    start = time.perf_counter()
+                    summary = on_model_registered("new-clip")
+                    assert summary["labeled"] == ["new-clip"], summary
+                    if repeat >= 0:
+                        seconds[size].append(time.perf_counter() - start)
+        finally:
+            ray.shutdown()
+    medians = {size: statistics.median(times) for size, times in seconds.items()}
+    for size, times in seconds.items():
+        runs = ", ".join(f"{t:.1f}" for t in times)
+        print(f"hub of {size:2d} models: register one, labeled in {medians[size]:.1f} s ({runs})")
+    ratio = medians[HUB_SIZES[1]] / medians[HUB_SIZES[0]]
+    print(f"ratio M={HUB_SIZES[1]} / M={HUB_SIZES[0]}: {ratio:.2f} (target at most 1.3)")
+
+
+if __name__ == "__main__":
+    main()
