@@ -41,7 +41,7 @@ hubscout models register my-clip "open_clip:$arch@$PWD/data/user-models/my-clip.
   --license MIT --tag demo --registry "$registry"
 status=""
 for _ in $(seq 300); do   # at most 10 minutes
-  now=$(curl -sf "$registry/models/my-clip" | python -c 'import json, sys; print(json.load(sys.stdin)["status"])')
+  now=$(curl -sf "$registry/models/my-clip" | python -c 'import json, sys; print(json.load(sys.stdin)["model"]["status"])')
   [ "$now" != "$status" ] && echo "my-clip: $now ($SECONDS s into the demo)" && status="$now"
   [ "$status" = ready ] || [ "$status" = failed ] && break
   sleep 2

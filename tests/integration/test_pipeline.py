@@ -3,13 +3,16 @@ does nothing the second time, and round-trips through the local DVC remote."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import TINY_HUB
 from tests.flows.conftest import TINY_PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +81,36 @@ def test_repro_builds_then_does_nothing_then_round_trips(repo):
     assert (path / "data" / "hub" / "manifest.json").read_text() == manifest
     status = run([*dvc, "status"], path, env)
     assert "up to date" in status.stdout
+
+
+def test_a_starter_hub_build_killed_half_way_resumes_without_retraining(repo):
+    path, env = repo
+    hub = path / "data" / "hub"
+    shutil.rmtree(hub, ignore_errors=True)  # the build starts from nothing
+    command = [sys.executable, "-m", "dvc", "repro", "starter_hub"]
+    build = subprocess.Popen(
+        command,
+        cwd=path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 600
+        while len(list(hub.glob("*/*.safetensors"))) < 2:
+            assert build.poll() is None, "the build ended before it was killed"
+            assert time.monotonic() < deadline, "no two models were trained in 10 minutes"
+            time.sleep(0.2)
+    finally:
+        os.killpg(build.pid, signal.SIGKILL)
+        build.wait(timeout=60)
+    done = sorted(hub.glob("*/*.safetensors"))
+    stamps = [checkpoint.stat().st_mtime_ns for checkpoint in done]
+    models = len(TINY_HUB.specs())
+    assert 2 <= len(done) < models
+
+    run(command, path, env)
+    # the models trained before the kill were kept (data/hub persists) and reused, not rewritten
+    assert [checkpoint.stat().st_mtime_ns for checkpoint in done] == stamps
+    assert len(list(hub.glob("*/*.safetensors"))) == models
