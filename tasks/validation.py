@@ -1,8 +1,8 @@
-"""Great Expectations suites for the world and its task splits.
+"""Great Expectations suites for the world and its task splits, and for model labels.
 
-Each suite validates one pandas frame derived from the world's files (GX takes pandas, not
-Polars). A failing suite raises DataValidationError naming every failing expectation, which
-stops the DVC stage.
+Each suite validates one pandas frame (GX takes pandas, not Polars). A failing world suite
+raises DataValidationError naming every failing expectation, which stops the DVC stage; a
+failing label suite fails that model only, with the failing expectations as its reason.
 """
 
 from dataclasses import dataclass
@@ -145,24 +145,69 @@ def world_expectations(image_size: int, probes_per_leaf: int) -> dict[str, list]
     }
 
 
-def run_suites(frames: dict[str, pl.DataFrame], expectations: dict[str, list]) -> list[SuiteResult]:
+def label_expectations(names: list[str], node_ids: list[str]) -> dict[str, list]:
+    """The expectations on the label table of each model in `names`: one label version, one
+    value per node and metric, on the graph's nodes, rates (all but score@) within 0 and 1."""
+    import great_expectations.expectations as gxe
+
+    def suite() -> list:  # a suite owns its expectation objects
+        return [
+            gxe.ExpectColumnValuesToNotBeNull(column="value"),
+            gxe.ExpectColumnValuesToBeInSet(column="node_id", value_set=node_ids),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["node_id", "metric"]),
+            gxe.ExpectColumnUniqueValueCountToBeBetween(
+                column="label_version", min_value=1, max_value=1
+            ),
+            gxe.ExpectColumnValuesToBeBetween(column="rate", min_value=0.0, max_value=1.0),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        ]
+
+    return {name: suite() for name in names}
+
+
+def label_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Each model's label rows, with `rate`: the value of a rate metric, else null."""
+    return {
+        name: table.select("node_id", "metric", "value", "label_version").with_columns(
+            rate=pl.when(pl.col("metric").str.starts_with("score@").not_())
+            .then(pl.col("value"))
+            .otherwise(None)
+        )
+        for name, table in tables.items()
+    }
+
+
+@task(name="validate-labels")
+def validate_labels(tables: dict[str, pl.DataFrame], node_ids: list[str]) -> dict[str, SuiteResult]:
+    """The outcome of each model's label suite (its `failed` list is empty when it passed)."""
+    if not tables:
+        return {}
+    results = run_suites(
+        label_frames(tables), label_expectations(sorted(tables), node_ids), "labels"
+    )
+    return {result.suite: result for result in results}
+
+
+def run_suites(
+    frames: dict[str, pl.DataFrame], expectations: dict[str, list], prefix: str = "world"
+) -> list[SuiteResult]:
     """Validate every frame against its suite with an ephemeral GX context."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    source = context.data_sources.add_pandas(name="world")
+    source = context.data_sources.add_pandas(name=prefix)
     results = []
     for name, frame in frames.items():
         batch_definition = source.add_dataframe_asset(
             name=name
         ).add_batch_definition_whole_dataframe("all")
-        suite = context.suites.add(gx.ExpectationSuite(name=f"world_{name}"))
+        suite = context.suites.add(gx.ExpectationSuite(name=f"{prefix}_{name}"))
         for expectation in expectations[name]:
             suite.add_expectation(expectation)
         definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"world_{name}", data=batch_definition, suite=suite)
+            gx.ValidationDefinition(name=f"{prefix}_{name}", data=batch_definition, suite=suite)
         )
         outcome = definition.run(batch_parameters={"dataframe": frame.to_pandas()})
         failed = [

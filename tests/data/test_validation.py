@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from hubscout.data.store import World, image_hashes
-from tasks.validation import DataValidationError, validate_world
+from tasks.validation import DataValidationError, validate_labels, validate_world
 
 
 @pytest.fixture
@@ -71,3 +71,47 @@ def test_a_leaf_without_probes_and_a_wrong_image_size_fail(world_copy):
     message = str(caught.value)
     assert "leaves: expect_column_values_to_be_between(probe_count)" in message
     assert "arrays: expect_column_values_to_be_in_set(height)" in message
+
+
+def _label_rows(rows: list[tuple[str, str, float | None, str]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "node_id": pl.String,
+            "metric": pl.String,
+            "value": pl.Float64,
+            "label_version": pl.String,
+        },
+        orient="row",
+    )
+
+
+def test_a_sound_label_passes_and_each_broken_one_names_what_it_broke():
+    good = _label_rows(
+        [
+            ("red", "f1_siblings", 0.8, "v1"),
+            ("red", "score@blue", -0.2, "v1"),  # a mean similarity, not a rate
+            ("blue", "acc_siblings", 1.0, "v1"),
+        ]
+    )
+    broken = _label_rows(
+        [
+            ("red", "f1_siblings", 1.3, "v1"),
+            ("red", "f1_siblings", 0.5, "v1"),
+            ("moon", "f1_siblings", 0.5, "v2"),
+            ("blue", "acc_siblings", None, "v1"),
+        ]
+    )
+    checks = validate_labels.fn({"good": good, "broken": broken}, ["red", "blue"])
+    assert checks["good"].failed == [] and checks["good"].evaluated == 6
+    failed = " | ".join(checks["broken"].failed)
+    assert len(checks["broken"].failed) == 5, failed
+    for broken_expectation in (
+        "expect_column_values_to_not_be_null(value)",
+        "expect_column_values_to_be_in_set(node_id): 1 unexpected, e.g. ['moon']",
+        "expect_compound_columns_to_be_unique",
+        "expect_column_unique_value_count_to_be_between(label_version)",
+        "expect_column_values_to_be_between(rate): 1 unexpected, e.g. [1.3]",
+    ):
+        assert broken_expectation in failed
+    assert validate_labels.fn({}, ["red"]) == {}

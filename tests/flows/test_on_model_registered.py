@@ -3,6 +3,7 @@ picks all, stale or named models of a registry that already holds the labeled ti
 
 import shutil
 
+import mlflow
 import pytest
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
@@ -94,6 +95,10 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     assert first.data.tags["hubscout.model"] == "my-clip"
     assert first.data.tags["hubscout.label_version"] == model["label_versions"][0]["label_version"]
     assert "mean_acc_leaves" in first.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(first.info.run_id)}
+    assert {"label.json", "label_validation.json"} <= artifacts
+    validation = mlflow.artifacts.load_dict(f"{first.info.artifact_uri}/label_validation.json")
+    assert validation == {"suite": "my-clip", "evaluated": 6, "failed": []}
     # MLflow's Model Registry: the model it labeled, one version for its weights
     registered = {m.name: m for m in client.search_registered_models()}
     assert list(registered) == ["my-clip"]
