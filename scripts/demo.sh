@@ -16,6 +16,7 @@ hubscout rank swatches --metric logme,sfda,knn
 # local Prefect server; both are stopped by their process ids at the end.
 port="${HUBSCOUT_DEMO_PORT:-8700}"
 prefect_port="${HUBSCOUT_DEMO_PREFECT_PORT:-4200}"
+mlflow_port="${HUBSCOUT_DEMO_MLFLOW_PORT:-5000}"
 registry="http://127.0.0.1:$port"
 export HUBSCOUT_REGISTRY_TOKEN="${HUBSCOUT_REGISTRY_TOKEN:-demo-token}"   # writes need it
 hubscout worker --prefect-port "$prefect_port" > data/worker.log 2>&1 &
@@ -23,7 +24,15 @@ worker=$!
 HUBSCOUT_PREFECT_API_URL="http://127.0.0.1:$prefect_port/api" \
   hubscout serve --port "$port" > data/registry-service.log 2>&1 &
 service=$!
-trap 'kill "$service" "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true' EXIT
+setsid mlflow ui --backend-store-uri "sqlite:///$PWD/data/mlflow.db" --host 127.0.0.1 \
+  --port "$mlflow_port" > data/mlflow-ui.log 2>&1 &
+mlflow_ui=$!   # its own process group, with the server's workers
+stop() {
+  kill "$service" "$worker" 2>/dev/null || true
+  kill -- -"$mlflow_ui" 2>/dev/null || true
+  wait "$worker" 2>/dev/null || true
+}
+trap stop EXIT
 for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
   sleep 0.5
@@ -50,3 +59,14 @@ done
 hubscout select "crimson, navy, olive" --k 2 --license MIT --registry "$registry"
 curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
   'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'
+
+echo
+echo "registry API:  $registry/docs"
+echo "Prefect UI:    http://127.0.0.1:$prefect_port (flow runs of the worker's deployments)"
+echo "MLflow UI:     http://127.0.0.1:$mlflow_port (experiments; Models: the hub)"
+if [ "${HUBSCOUT_DEMO_EXIT:-0}" = 1 ]; then
+  exit 0
+fi
+echo "serving until Ctrl-C"
+trap 'exit 0' INT TERM
+wait "$service"
