@@ -12,12 +12,14 @@ Prefect global concurrency limit of 1 named after the model), so no model is lab
 runs at once.
 """
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists
 
 from flows.label_registered import LABELED_KINDS, label_registered_flow
 from hubscout.data.store import World
@@ -40,7 +42,9 @@ def model_slots(names: list[str]) -> Iterator[None]:
     slots = [model_slot_name(name) for name in sorted(names)]
     with get_client(sync_client=True) as client:
         for slot in slots:
-            client.upsert_global_concurrency_limit_by_name(slot, limit=1)
+            # a run for the same model may create it between upsert's read and its create
+            with contextlib.suppress(ObjectAlreadyExists):
+                client.upsert_global_concurrency_limit_by_name(slot, limit=1)
     with concurrency(slots, occupy=1, timeout_seconds=SLOT_WAIT_SECONDS, strict=True):
         yield
 

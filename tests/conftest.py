@@ -224,6 +224,32 @@ class Service(NamedTuple):
     env: dict[str, str]
 
 
+def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.5):
+    """The first truthy value of `condition()`, polled every `poll_s` seconds; an
+    AssertionError naming `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
+
+
+def register_checkpoint(settings, name: str, checkpoint: Path) -> None:
+    """Register a tiny open_clip checkpoint file as `name` through the registry's one path."""
+    from hubscout.models.starter_loader import manifest_path
+    from registry.sources import register_source
+    from registry.store import RegistryStore
+
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
+        register_source(store, name, source, settings.source_roots, manifest_path(settings))
+    finally:
+        store.close()
+
+
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
     with socket.socket() as probe:

@@ -12,20 +12,9 @@ from mlflow import MlflowClient
 from flows.nightly import nightly
 from flows.on_model_registered import on_model_registered
 from hubscout.labeling.drift import DRIFT_THRESHOLD
-from hubscout.models.starter_loader import manifest_path
 from hubscout.settings import Settings
-from registry.sources import register_source
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH
-
-
-def _register(settings: Settings, checkpoint) -> None:
-    store = RegistryStore(settings.registry_database_url)
-    try:
-        source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
-        register_source(store, "my-clip", source, settings.source_roots, manifest_path(settings))
-    finally:
-        store.close()
+from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
 
 
 def _f1(settings: Settings) -> dict[str, float]:
@@ -49,14 +38,14 @@ def test_new_weights_drift_and_a_quiet_night_publishes_nothing(
     settings = Settings()
     checkpoint = data / "my-clip.pt"
     shutil.copy(tiny_clip[1], checkpoint)
-    _register(settings, checkpoint)
+    register_checkpoint(settings, "my-clip", checkpoint)
     assert on_model_registered("my-clip")["hub_version"] == 2
     before = _f1(settings)
 
     torch.manual_seed(1)  # other weights under the same source: registered again
     other = open_clip.create_model(TINY_CLIP_ARCH, pretrained=None)
     torch.save(other.state_dict(), checkpoint)
-    _register(settings, checkpoint)
+    register_checkpoint(settings, "my-clip", checkpoint)
     night = nightly()
     assert night["hub_version"] == 3 and "my-clip" in night["labeled"]
     after = _f1(settings)

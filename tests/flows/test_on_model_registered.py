@@ -15,11 +15,9 @@ from flows.on_model_registered import (
     relabel,
 )
 from hubscout.errors import ConfigError
-from hubscout.models.starter_loader import manifest_path
 from hubscout.settings import Settings
-from registry.sources import register_source
 from registry.store import RegistryStore, UnknownModelError
-from tests.conftest import TINY_CLIP_ARCH
+from tests.conftest import register_checkpoint
 
 
 @pytest.fixture
@@ -31,12 +29,7 @@ def hub_with_new_clip(labeled_data_dir, tiny_clip, tmp_path, monkeypatch) -> Set
     shutil.copy(tiny_clip[1], data / "my-clip.pt")
     monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(data))
     settings = Settings()
-    store = RegistryStore(settings.registry_database_url)
-    try:
-        source = f"open_clip:{TINY_CLIP_ARCH}@{data / 'my-clip.pt'}"
-        register_source(store, "my-clip", source, settings.source_roots, manifest_path(settings))
-    finally:
-        store.close()
+    register_checkpoint(settings, "my-clip", data / "my-clip.pt")
     return settings
 
 

@@ -21,7 +21,7 @@ from hubscout.errors import ConfigError
 from hubscout.settings import Settings
 from registry.events import OutboxSender
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, running_service
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, running_service, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +65,6 @@ def test_a_bad_cron_is_refused_before_anything_starts():
         deployments(Settings(nightly_cron="61 2 * * *"))
 
 
-def _wait_for(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
-
-
 def test_the_worker_labels_a_model_registered_while_prefect_was_down(
     tmp_path, tiny_clip, tiny_world
 ):
@@ -103,7 +93,7 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
         )
         try:
             ready = lambda: store.model("tiny-clip")["status"] == "ready"  # noqa: E731
-            _wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
+            wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
             request = {"class_names": ["crimson", "navy"], "k": 1}
             answer = httpx.post(f"{service.base}/select", json=request, timeout=60).json()
             assert answer["hub_version"] == 1
@@ -111,7 +101,7 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
             assert len(store.model("tiny-clip")["label_versions"]) == 1
             assert store.outbox()[0]["sent"]
             with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
-                runs = _wait_for(lambda: _all_final(client.read_flow_runs()), 180, "final runs")
+                runs = wait_for(lambda: _all_final(client.read_flow_runs()), 180, "final runs")
             states = [(run.name, run.parameters, run.state_name) for run in runs]
             assert all(run.state.is_completed() for run in runs), states
             # the worker's catch-up run; the trigger's run too when the event came after it
