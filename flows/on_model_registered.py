@@ -65,6 +65,8 @@ def models_to_relabel(which: str, settings: Settings) -> list[str]:
         if which == "all":
             return live
         if which == "stale":
+            if not live:  # nothing to compare: the world need not exist yet
+                return []
             graph_hash = ConceptProbes.from_world(World(settings.layout.world)).graph_hash
             return [name for name in live if _label_graph(store, name) != graph_hash]
         names = sorted({name.strip() for name in which.split(",") if name.strip()})

@@ -54,6 +54,9 @@ def test_relabel_picks_all_stale_or_named_models(hub_with_new_clip):
         models_to_relabel(f"who,{retired}", settings)
     with pytest.raises(ConfigError, match="all, stale or"):
         models_to_relabel(" , ", settings)
+    (settings.data_dir / "empty").mkdir()
+    empty = Settings(data_dir=settings.data_dir / "empty")  # no models, no world
+    assert models_to_relabel("stale", empty) == models_to_relabel("all", empty) == []
 
 
 def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothing(

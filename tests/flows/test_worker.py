@@ -4,16 +4,21 @@ and `hubscout worker` for real: a model registered over HTTP while Prefect is do
 by the worker's flows once the worker has started its local Prefect server."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.worker import deployments
@@ -77,21 +82,8 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
         write = {"Authorization": f"Bearer {TOKEN}"}
         assert httpx.post(f"{service.base}/models", json=body, headers=write).status_code == 202
         store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))
-        }
-        env |= service.env | {"RAY_AUTH_MODE": "disabled", "PREFECT_SERVER_UI_ENABLED": "false"}
-        env["HUBSCOUT_NIGHTLY_CRON"] = "0 0 1 1 *"  # no nightly run is due during the test
-        log = (tmp_path / "worker.log").open("w")
-        command = [sys.executable, "-c", "from hubscout.cli import main; main()", "worker"]
-        worker = subprocess.Popen(
-            [*command, "--prefect-port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
+        env = service.env | {"HUBSCOUT_NIGHTLY_CRON": "0 0 1 1 *"}  # no nightly run is due
+        with running_worker(env, port, tmp_path / "worker.log"):
             ready = lambda: store.model("tiny-clip")["status"] == "ready"  # noqa: E731
             wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
             request = {"class_names": ["crimson", "navy"], "k": 1}
@@ -106,11 +98,7 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
             assert all(run.state.is_completed() for run in runs), states
             # the worker's catch-up run; the trigger's run too when the event came after it
             assert {"which": "stale"} in [run.parameters for run in runs], states
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
-            log.close()
-            store.close()
+        store.close()
         with pytest.raises(httpx.TransportError):  # the worker stopped its Prefect server
             httpx.get(f"{api}/health", timeout=2)
 
@@ -123,3 +111,61 @@ def _all_final(runs: list) -> list | None:
     if started and all(run.state.is_final() for run in started):
         return started
     return None
+
+
+@contextmanager
+def running_worker(settings_env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """`hubscout worker` (its own local Prefect server on `port`) with these HUBSCOUT_
+    settings, logging to `log`; stopped by its process group's id afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
+    env |= settings_env | {"RAY_AUTH_MODE": "disabled", "PREFECT_SERVER_UI_ENABLED": "false"}
+    command = [sys.executable, "-c", "from hubscout.cli import main; main()", "worker"]
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            [*command, "--prefect-port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+
+
+def test_the_nightly_schedule_runs_on_the_workers_local_server(tmp_path, tiny_world):
+    data = tmp_path / "data"
+    shutil.copytree(tiny_world, data / "world")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        "HUBSCOUT_DATA_DIR": str(data),
+        "HUBSCOUT_NIGHTLY_CRON": "* * * * *",  # every minute
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",  # default 60
+    }
+    with running_worker(env, port, tmp_path / "worker.log"):
+        wait_for(lambda: _healthy(api), 120, "the worker's Prefect server")
+        with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
+
+            def nightly_runs() -> list:
+                try:
+                    deployment = client.read_deployment_by_name("nightly/nightly")
+                except ObjectNotFound:  # the worker has not applied it yet
+                    return []
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+                )
+                return [run for run in runs if run.state and run.state.is_completed()]
+
+            [first, *_] = wait_for(nightly_runs, 200, "a completed scheduled nightly run", 2)
+    assert first.auto_scheduled and first.expected_start_time.second == 0
+    assert first.parameters == {}
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
