@@ -39,7 +39,7 @@ COMMANDS = sorted(_command_paths())
 
 
 def test_the_command_list_is_complete():
-    assert ("hub", "summary") in COMMANDS and ("identify",) in COMMANDS and len(COMMANDS) == 15
+    assert ("hub", "summary") in COMMANDS and ("worker",) in COMMANDS and len(COMMANDS) == 16
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
@@ -211,3 +211,11 @@ def test_rank_orders_the_hub_by_the_first_metric(labeled_data_dir, monkeypatch):
     ]:
         failed = hubscout(*args)
         assert failed.returncode == 2 and message in failed.stderr
+
+
+def test_a_worker_with_a_bad_cron_stops_before_starting_anything(data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_NIGHTLY_CRON", "0 2 * *")
+    result = hubscout("worker", "--prefect-port", "1")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip().startswith("error: HUBSCOUT_NIGHTLY_CRON='0 2 * *' is not a cron")
+    assert not (data_dir / "prefect").exists()  # no Prefect server was started
