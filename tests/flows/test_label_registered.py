@@ -1,12 +1,22 @@
 """A model that is not from the starter hub, registered over HTTP, labeled by the label flow
-and then answered by /select with a new hub version (SQLite and PostgreSQL)."""
+and then answered by /select with a new hub version (SQLite and PostgreSQL); a labeling run
+killed half-way resumes from the label store without relabeling what it finished."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
 
 import httpx
 import polars as pl
+import torch
+from prefect.settings import PREFECT_API_URL
 
 from flows.label_registered import label_registered_flow
+from hubscout.settings import Settings
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, register_checkpoint, wait_for
 
 WRITE = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -68,3 +78,41 @@ def registry_url(service) -> str:
     return service.env.get(
         "HUBSCOUT_DATABASE_URL", f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db"
     )
+
+
+def test_a_labeling_run_killed_half_way_resumes_without_relabeling(tiny_world, tiny_clip, tmp_path):
+    import open_clip
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_world, data / "world")
+    settings = Settings(data_dir=data)
+    names = [f"clip-{seed}" for seed in range(4)]
+    for seed, name in enumerate(names):
+        torch.manual_seed(seed)
+        model = open_clip.create_model(TINY_CLIP_ARCH, pretrained=None)
+        torch.save(model.state_dict(), data / f"{name}.pt")
+        register_checkpoint(settings, name, data / f"{name}.pt")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
+    env |= {"HUBSCOUT_DATA_DIR": str(data), "PREFECT_API_URL": PREFECT_API_URL.value()}
+    command = [sys.executable, "-m", "flows.label_registered", *names]
+    labels = data / "registered" / "labels"
+    run = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: list(labels.glob("*.parquet")), 300, "a first label", poll_s=0.05)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait(timeout=60)
+    done = {path: path.stat().st_mtime_ns for path in labels.glob("*.parquet")}
+    assert 1 <= len(done) < len(names)
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert {path: path.stat().st_mtime_ns for path in done} == done  # finished ones reused
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        assert {store.model(name)["status"] for name in names} == {"ready"}
+    finally:
+        store.close()
