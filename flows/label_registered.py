@@ -2,9 +2,9 @@
 
 Each model goes registered -> labeling -> ready, or failed with the reason when it does not
 load or label or its label breaks its Great Expectations suite; a failing model does not stop
-the others. A ready model stays ready (and in
-selections) while it is re-labeled; a retired one is left alone. Labels are published through the
-registry's one publish path, which raises the hub version once for the batch.
+the others. A ready model stays ready (and in selections) while it is re-labeled; a retired
+one is left alone. Labels are published through the registry's one publish path, which raises
+the hub version once for the batch.
 """
 
 from dataclasses import asdict

@@ -60,8 +60,11 @@ def models_to_relabel(which: str, settings: Settings) -> list[str]:
     """The labeled-kind models that `which` (all, stale, or names joined by commas) selects."""
     store = RegistryStore(settings.registry_database_url)
     try:
-        summaries = {m["model_id"]: m for m in store.models() if m["kind"] in LABELED_KINDS}
-        live = sorted(name for name, m in summaries.items() if m["status"] != "retired")
+        live = [
+            m["model_id"]
+            for m in store.models()  # ordered by name
+            if m["kind"] in LABELED_KINDS and m["status"] != "retired"
+        ]
         if which == "all":
             return live
         if which == "stale":

@@ -42,7 +42,7 @@ SERVER_START_SECONDS = 120.0  # the server took 16-25 s to answer on 2 busy core
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
-    """The event-triggered and the nightly deployment."""
+    """The event-triggered, the on-demand (relabel) and the nightly deployment."""
     try:
         nightly_schedule = CronSchedule(cron=settings.nightly_cron, timezone="UTC")
     except ValidationError as error:
@@ -89,11 +89,7 @@ def local_prefect_server(settings: Settings, port: int | None = None) -> Iterato
     home.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"
-    env = os.environ | {
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_UI_ENABLED": os.environ.get("PREFECT_SERVER_UI_ENABLED", "true"),
-    }
+    env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
     command = [sys.executable, "-m", "prefect", "server", "start"]

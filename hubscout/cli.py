@@ -111,7 +111,8 @@ def worker(
         int, typer.Option(help="Port of the local Prefect server (without PREFECT_API_URL)")
     ] = 4200,
 ) -> None:
-    """Serve the deployments (on-model-registered, nightly) and run their flows until Ctrl-C.
+    """Serve the deployments (on-model-registered, relabel, nightly) and run their flows
+    until Ctrl-C.
 
     Without PREFECT_API_URL it starts a local `prefect server` (SQLite in the data dir) and
     stops it on exit; point the registry's HUBSCOUT_PREFECT_API_URL at the URL it prints."""

@@ -66,9 +66,7 @@ class HubIndex:
         nothing rebuilt), else None: `current()` builds them."""
         version = self.store.hub_version()
         hub, selection = self._hub, self._selection
-        if hub is None or selection is None or hub.version != version:
-            return None
-        if selection.hub_version != version:
+        if hub is None or selection is None or not hub.version == selection.hub_version == version:
             return None
         return hub, selection
 

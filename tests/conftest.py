@@ -325,6 +325,19 @@ def running_service(
             admin.dispose()
 
 
+@contextmanager
+def service_awaiting_prefect(
+    tmp_path: Path, tiny_clip_file: Path, world: Path
+) -> Iterator[tuple[Service, int, str]]:
+    """The registry service (SQLite) sending its events to a free loopback port where no
+    Prefect answers yet: (the service, that port, the Prefect API URL on it)."""
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    extra = {"HUBSCOUT_PREFECT_API_URL": api}
+    with running_service(tmp_path, "sqlite", tiny_clip_file, world, extra) as service:
+        yield service, port, api
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service(request, tmp_path, tiny_clip, tiny_world) -> Iterator[Service]:
     """The registry service on SQLite and on PostgreSQL."""

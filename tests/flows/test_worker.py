@@ -26,7 +26,7 @@ from hubscout.errors import ConfigError
 from hubscout.settings import Settings
 from registry.events import OutboxSender
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, running_service, wait_for
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, service_awaiting_prefect, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +73,7 @@ def test_a_bad_cron_is_refused_before_anything_starts():
 def test_the_worker_labels_a_model_registered_while_prefect_was_down(
     tmp_path, tiny_clip, tiny_world
 ):
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    extra = {"HUBSCOUT_PREFECT_API_URL": api}
-    with running_service(tmp_path, "sqlite", tiny_clip[1], tiny_world, extra) as service:
+    with service_awaiting_prefect(tmp_path, tiny_clip[1], tiny_world) as (service, port, api):
         source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
         body = {"name": "tiny-clip", "source": source}
         write = {"Authorization": f"Bearer {TOKEN}"}

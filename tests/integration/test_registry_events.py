@@ -10,7 +10,7 @@ import pytest
 from flows.worker import local_prefect_server
 from hubscout.settings import Settings
 from registry.store import REGISTERED_EVENT, RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, running_service, wait_for
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, service_awaiting_prefect, wait_for
 
 WRITE = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -18,10 +18,7 @@ WRITE = {"Authorization": f"Bearer {TOKEN}"}
 def test_an_event_waits_while_prefect_is_down_and_is_delivered_once(
     tmp_path, tiny_clip, tiny_world
 ):
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    extra = {"HUBSCOUT_PREFECT_API_URL": api}
-    with running_service(tmp_path, "sqlite", tiny_clip[1], tiny_world, extra) as service:
+    with service_awaiting_prefect(tmp_path, tiny_clip[1], tiny_world) as (service, port, api):
         store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
         source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
         body = {"name": "tiny-clip", "source": source}
