@@ -20,11 +20,11 @@ from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import (
     Publication,
+    SpecPublication,
     generator_publication,
     label_publications,
     rkme_publication,
 )
-from registry.sources import file_hash
 from registry.store import RegistryStore
 from tasks.registry import publish, register_sources
 from tasks.tracking import sync_model_registry
@@ -50,6 +50,25 @@ def benchmark_documents(settings: Settings, reports: Path) -> dict[str, dict]:
     return documents
 
 
+def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication, ...]:
+    """The identification stage's generator and RKME specifications of the starter models
+    among `models`, embedded by the reference encoder (itself a starter model)."""
+    entries = read_manifest(manifest_path(settings)).models
+    reference = json.loads((settings.layout.identification / "reference.json").read_text())
+    encoder = {f"starter:{e.name}": e.name for e in entries}[reference["encoder"]]
+    specs = [
+        generator_publication(spec, encoder)
+        for name, spec in load_generator_specs(settings).items()
+        if name in models
+    ]
+    specs += [
+        rkme_publication(name, spec, encoder)
+        for name, spec in load_rkme_specs(settings).items()
+        if name in models
+    ]
+    return tuple(specs)
+
+
 @flow(name="publish-hub", log_prints=True)
 def publish_hub_flow(reports: Path = Path("reports")) -> dict:
     """Register the starter hub's models and publish everything the pipeline produced."""
@@ -58,21 +77,11 @@ def publish_hub_flow(reports: Path = Path("reports")) -> dict:
     sources = {e.name: f"starter:{e.name}" for e in entries}
     changed = register_sources(sources, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(list(sources)))
-    reference = json.loads((settings.layout.identification / "reference.json").read_text())
-    encoder = {source: name for name, source in sources.items()}[reference["encoder"]]
-    specs = [
-        generator_publication(spec, encoder) for spec in load_generator_specs(settings).values()
-    ]
-    rkme_folder = settings.layout.identification / "rkme"
-    specs += [
-        rkme_publication(name, spec, file_hash(rkme_folder / f"{name}.rkme.npz"), encoder)
-        for name, spec in load_rkme_specs(settings).items()
-    ]
     hub_version = publish(
         Publication(
             "the starter hub's labels, specifications and benchmarks",
             labels=label_publications(labels),
-            specs=tuple(specs),
+            specs=starter_specs(settings, set(sources)),
             benchmarks=benchmark_documents(settings, reports),
         ),
         settings,

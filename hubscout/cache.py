@@ -1,17 +1,19 @@
-"""A content-addressed on-disk store of NumPy arrays, written atomically.
+"""A content-addressed on-disk store of NumPy arrays (and JSON documents), written atomically.
 
-Each entry is one .npz file named by its key. Writes go to a temporary file in the same
+Each entry is one .npz (or .json) file named by its key. Writes go to a temporary file in the same
 folder, are flushed to disk and then renamed into place, so a crash mid-write leaves either
 the old state or the complete entry, never a half-written one. Entries that fail to read
 are treated as missing and removed.
 """
 
 import hashlib
+import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -23,13 +25,33 @@ def cache_key(*parts: str) -> str:
 
 def write_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """Write `arrays` to `path` so that readers see all of it or nothing."""
+    _write_atomic(path, lambda handle: np.savez(handle, **arrays))
+
+
+def write_json_atomic(path: Path, document: object) -> None:
+    """Write `document` as JSON to `path` so that readers see all of it or nothing."""
+    _write_atomic(path, lambda handle: handle.write(json.dumps(document).encode()))
+
+
+def read_json(path: Path) -> object | None:
+    """A complete JSON entry, or None when it is missing or unreadable (then removed)."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

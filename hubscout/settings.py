@@ -87,6 +87,13 @@ class DataLayout:
         """Content-addressed caches (features)."""
         return self.root / "cache"
 
+    @property
+    def pipeline(self) -> Path | None:
+        """The DVC project whose pipeline builds this data dir (the folder above it, when it
+        holds dvc.yaml), or None for a data dir that no pipeline builds."""
+        project = self.root.resolve().parent
+        return project if (project / "dvc.yaml").is_file() else None
+
 
 class Settings(BaseSettings):
     """Resolved configuration. Construct with `Settings()`; pass keywords to override in code."""

@@ -3,6 +3,7 @@ specifications as NPZ (read back with allow_pickle=False) plus JSON, benchmark s
 JSON. The flows build a Publication; `RegistryStore.publish` writes it in one transaction.
 """
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass, field
@@ -41,6 +42,16 @@ class SpecPublication:
 
 
 @dataclass(frozen=True)
+class ModelRows:
+    """A benchmark's rows about one model, measured by a flow for that model alone (they
+    replace the model's rows in the benchmark's published document)."""
+
+    model_id: str
+    benchmark: str
+    rows: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
 class Publication:
     """Everything one publish makes current, with the reason kept in the hub's history."""
 
@@ -48,6 +59,7 @@ class Publication:
     labels: tuple[LabelPublication, ...] = ()
     specs: tuple[SpecPublication, ...] = ()
     benchmarks: dict[str, dict] = field(default_factory=dict)
+    model_rows: tuple[ModelRows, ...] = ()
 
 
 def label_publications(labels: pl.DataFrame) -> tuple[LabelPublication, ...]:
@@ -72,9 +84,14 @@ def generator_publication(spec: GeneratorSpecification, encoder: str) -> SpecPub
     return SpecPublication(spec.generator, "generator", spec.version, encoder, meta, arrays)
 
 
-def rkme_publication(model_id: str, spec: RKME, version: str, encoder: str) -> SpecPublication:
-    """An RKME specification, ready to publish."""
+def rkme_publication(model_id: str, spec: RKME, encoder: str) -> SpecPublication:
+    """An RKME specification, ready to publish; its version is a hash of its content, so the
+    same spec built by the pipeline or by a flow is the same version."""
     arrays = {"points": spec.points, "weights": spec.weights}
+    digest = hashlib.sha256(repr(spec.gamma).encode())
+    for array in arrays.values():
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    version = digest.hexdigest()[:16]
     return SpecPublication(model_id, "rkme", version, encoder, {"gamma": spec.gamma}, arrays)
 
 

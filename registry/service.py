@@ -52,7 +52,6 @@ from hubscout.transferability.hub import leaf_names
 from hubscout.transferability.suite import parse_metrics
 from registry.events import OutboxSender
 from registry.index import HubIndex
-from registry.publication import BENCHMARKS
 from registry.sources import register_source
 from registry.store import (
     KINDS,
@@ -563,16 +562,11 @@ def app_from_environment() -> FastAPI:
 def _answer(registry: RegistryStore, name: str) -> dict[str, Any]:
     version = registry.hub_version()
     model = registry.model(name)
-    rows = []
-    for benchmark in BENCHMARKS:
-        published = registry.benchmark(benchmark)
-        if published is not None:
-            rows += [
-                {"benchmark": benchmark} | row
-                for row in published[0].get("rows", [])
-                if row.get("model") == name
-            ]
-    model["benchmark_rows"] = rows
+    model["benchmark_rows"] = [
+        {"benchmark": benchmark} | row
+        for benchmark, rows in registry.benchmark_rows(name).items()
+        for row in rows
+    ]
     return {"model": model, "url": f"/models/{name}", "hub_version": version}
 
 

@@ -144,6 +144,21 @@ class BenchmarkRecord(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ModelRowsRecord(Base):
+    """A benchmark's rows about one model; the newest of each (model, benchmark) is current
+    and replaces that model's rows in the benchmark's document."""
+
+    __tablename__ = "model_benchmark_rows"
+    __table_args__ = (UniqueConstraint("model_id", "benchmark", "digest"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    benchmark: Mapped[str] = mapped_column(String(50))
+    digest: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[str] = mapped_column(Text)  # a JSON list
+    hub_version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class OutboxRecord(Base):
     """An event waiting to be sent (sent_at unset) or sent."""
 
@@ -274,7 +289,8 @@ class RegistryStore:
         new version when it brings a label version, specification or benchmark summary the
         registry does not hold (the models it labels or specifies become ready), else the
         current version unchanged."""
-        unknown = set(publication.benchmarks) - set(BENCHMARKS)
+        unknown = {*publication.benchmarks, *(r.benchmark for r in publication.model_rows)}
+        unknown -= set(BENCHMARKS)
         if unknown or any(spec.spec_kind not in SPEC_KINDS for spec in publication.specs):
             raise RegistryError(
                 f"a publication holds benchmarks of {', '.join(BENCHMARKS)} and specifications "
@@ -284,7 +300,7 @@ class RegistryStore:
         with Session(self.engine) as session, session.begin():
             _lock_versions(session)
             version = int(session.scalar(select(func.max(HubVersion.version))) or 0)
-            new_rows: list[LabelRecord | SpecRecord | BenchmarkRecord] = []
+            new_rows: list[LabelRecord | SpecRecord | BenchmarkRecord | ModelRowsRecord] = []
             for label in publication.labels:
                 record = self._record(session, label.model_id)
                 known = session.scalar(
@@ -343,6 +359,29 @@ class RegistryStore:
                     new_rows.append(
                         BenchmarkRecord(
                             name=name, document=document, digest=digest, published_at=now
+                        )
+                    )
+            for rows in publication.model_rows:
+                self._record(session, rows.model_id)
+                document = json.dumps(list(rows.rows), sort_keys=True)
+                digest = hashlib.sha256(document.encode()).hexdigest()
+                current = session.scalar(
+                    select(ModelRowsRecord.digest)
+                    .where(
+                        ModelRowsRecord.model_id == rows.model_id,
+                        ModelRowsRecord.benchmark == rows.benchmark,
+                    )
+                    .order_by(ModelRowsRecord.id.desc())
+                    .limit(1)
+                )
+                if current != digest:
+                    new_rows.append(
+                        ModelRowsRecord(
+                            model_id=rows.model_id,
+                            benchmark=rows.benchmark,
+                            digest=digest,
+                            rows=document,
+                            published_at=now,
                         )
                     )
             if not new_rows:
@@ -426,6 +465,25 @@ class RegistryStore:
                 .limit(1)
             )
             return None if record is None else (json.loads(record.document), record.hub_version)
+
+    def benchmark_rows(self, model_id: str) -> dict[str, list[dict]]:
+        """benchmark -> the rows about `model_id`: its own newest rows where a flow measured
+        it alone, else its rows in the benchmark's current document."""
+        with Session(self.engine) as session:
+            own = session.scalars(
+                select(ModelRowsRecord)
+                .where(ModelRowsRecord.model_id == model_id)
+                .order_by(ModelRowsRecord.id)
+            ).all()
+            documents = session.scalars(select(BenchmarkRecord).order_by(BenchmarkRecord.id)).all()
+        rows = {
+            d.name: [
+                r for r in json.loads(d.document).get("rows", []) if r.get("model") == model_id
+            ]
+            for d in documents
+        }
+        rows |= {record.benchmark: json.loads(record.rows) for record in own}
+        return {name: rows[name] for name in BENCHMARKS if rows.get(name)}
 
     def models(
         self, kind: str | None = None, status: str | None = None, tag: str | None = None

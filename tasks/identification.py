@@ -9,7 +9,7 @@ from prefect import task
 
 from hubscout.data.store import World
 from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
-from hubscout.identification.slices import slice_key, training_indices
+from hubscout.identification.slices import slice_key, split_slice, training_indices
 from hubscout.identification.specs import (
     GeneratorSpecification,
     build_spec,
@@ -87,11 +87,10 @@ def rkme_specs(
     specs, slices, queries = {}, {}, {}
     for name in model_names:
         indices = training_indices(catalog[name], world)
-        order = np.random.default_rng(seed).permutation(indices)
-        query_part, spec_part = order[:held_out], order[held_out : held_out + samples]
-        specs[name] = fit_rkme(encoder.encode_images(pool[np.sort(spec_part)]), points, gamma, seed)
+        spec_part, query_part = split_slice(indices, samples, held_out, seed)
+        specs[name] = fit_rkme(encoder.encode_images(pool[spec_part]), points, gamma, seed)
         slices[name] = slice_key(indices)
-        queries[name] = encoder.encode_images(pool[np.sort(query_part)])
+        queries[name] = encoder.encode_images(pool[query_part])
         np.savez(
             folder / f"{name}.rkme.npz",
             points=specs[name].points,

@@ -24,3 +24,12 @@ def slice_key(indices: np.ndarray) -> str:
     """Models with the same key were trained on the same images: unlabeled data cannot tell
     them apart, so identification is scored per slice."""
     return hashlib.sha256(np.ascontiguousarray(indices, dtype=np.int64).tobytes()).hexdigest()[:12]
+
+
+def split_slice(
+    indices: np.ndarray, samples: int, queries: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(spec part, query part) of a training slice, each sorted: `queries` indices held out
+    for identification queries, the next `samples` for the RKME specification."""
+    order = np.random.default_rng(seed).permutation(indices)
+    return np.sort(order[queries : queries + samples]), np.sort(order[:queries])

@@ -37,6 +37,12 @@ class ModelCard(BaseModel):
     class_to_node: dict[str, str] = Field(
         default_factory=dict, description="Explicit source-class -> concept-node mapping."
     )
+    training_sample: str | None = Field(
+        default=None,
+        pattern=r"^[^/\\]+\.npz$",
+        description="An .npz beside the checkpoint with an 'images' array (uint8 [N, H, W, 3]) "
+        "drawn from the training data: what the model's RKME specification summarises.",
+    )
 
 
 def card_path(checkpoint: Path) -> Path:

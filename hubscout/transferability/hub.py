@@ -15,7 +15,7 @@ from rich.progress import track
 
 from hubscout.data.datasets import ImageDataset, load_image_dataset
 from hubscout.data.store import World
-from hubscout.errors import DatasetError
+from hubscout.errors import DatasetError, TransferabilityInputError
 from hubscout.features import extract_features
 from hubscout.models.base import ImageClassifier, ImageEncoder, VisionLanguageModel
 from hubscout.reuse.ensemble import softmax
@@ -184,6 +184,34 @@ def benchmark_task(
         truth, schema=["model", "accuracy", "inverse_regularisation"], orient="row"
     ).with_columns(task=pl.lit(task), ground_truth=pl.lit(GROUND_TRUTH_LINEAR_PROBE))
     return scores, truth_frame
+
+
+def score_one_model(
+    world: World,
+    name: str,
+    model: ImageEncoder,
+    cache_root: Path,
+    metric_names: Sequence[str],
+    seed: int = 0,
+) -> pl.DataFrame:
+    """A model measured alone on every world task: task, accuracy and
+    inverse_regularisation (its linear probe), and a column per metric. Pool-relative
+    metrics (ETran, NCTI) mean nothing for one model and are refused."""
+    relative = [metric for metric in metric_names if METRICS[metric].pool_relative]
+    if relative:
+        raise TransferabilityInputError(
+            f"{', '.join(relative)} rank a pool: score them with the whole hub (the benchmark)"
+        )
+    rows = []
+    for task in world.tasks["task"].to_list():
+        scores, truth = benchmark_task(world, task, {name: model}, cache_root, metric_names, seed)
+        rows.append(
+            {"task": task, "accuracy": truth["accuracy"][0]}
+            | {"inverse_regularisation": truth["inverse_regularisation"][0]}
+            | dict(zip(scores["metric"], scores["score"], strict=True))
+        )
+    schema = {"task": pl.String, "accuracy": pl.Float64, "inverse_regularisation": pl.Float64}
+    return pl.DataFrame(rows, schema=schema | dict.fromkeys(metric_names, pl.Float64))
 
 
 def run_benchmark(

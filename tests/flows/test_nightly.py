@@ -47,7 +47,7 @@ def test_new_weights_drift_and_a_quiet_night_publishes_nothing(
     torch.save(other.state_dict(), checkpoint)
     register_checkpoint(settings, "my-clip", checkpoint)
     night = nightly()
-    assert night["hub_version"] == 3 and "my-clip" in night["labeled"]
+    assert night["hub_version"] == 3 and "my-clip" in night["processed"]
     after = _f1(settings)
     expected = sorted(
         (node, after[node] - before[node])

@@ -2,8 +2,10 @@
 picks all, stale or named models of a registry that already holds the labeled tiny hub."""
 
 import shutil
+from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
@@ -14,10 +16,18 @@ from flows.on_model_registered import (
     on_model_registered,
     relabel,
 )
+from hubscout.data.store import World
 from hubscout.errors import ConfigError
+from hubscout.identification.rkme import fit_rkme, median_gamma
+from hubscout.identification.specs import build_spec, world_prompts
+from hubscout.models import load_model
+from hubscout.models.cards import ModelCard, write_card
+from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings
+from hubscout.transferability.hub import benchmark_task
+from registry.publication import Publication, generator_publication
 from registry.store import RegistryStore, UnknownModelError
-from tests.conftest import register_checkpoint
+from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
 
 
 @pytest.fixture
@@ -37,16 +47,17 @@ def test_relabel_picks_all_stale_or_named_models(hub_with_new_clip):
     settings = hub_with_new_clip
     store = RegistryStore(settings.registry_database_url)
     try:
-        ready = store.models(status="ready")
-        labeled = sorted(m["model_id"] for m in ready if m["kind"] != "generator")
+        labeled = sorted(m["model_id"] for m in store.models(status="ready"))
+        generators = sorted(m["model_id"] for m in store.models(kind="generator"))
         retired = labeled.pop()
         store.retire(retired)
     finally:
         store.close()
-    assert len(labeled) >= 3
-    # every ready label was made on this world's graph: only the new model is stale
-    assert models_to_relabel("stale", settings) == ["my-clip"]
-    assert models_to_relabel("all", settings) == sorted([*labeled, "my-clip"])
+    assert len(labeled) >= 3 and len(generators) >= 2
+    # every ready label was made on this world's graph: only the new model and the
+    # generators without a specification are stale
+    assert models_to_relabel("stale", settings) == sorted([*generators, "my-clip"])
+    assert models_to_relabel("all", settings) == sorted([*labeled, *generators, "my-clip"])
     assert models_to_relabel(f" my-clip,{labeled[0]} ,", settings) == sorted(
         [labeled[0], "my-clip"]
     )
@@ -63,7 +74,12 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     hub_with_new_clip, ray_cluster
 ):
     summary = on_model_registered("my-clip")
-    assert summary == {"labeled": ["my-clip"], "failed": {}, "hub_version": 2}
+    assert summary == {
+        "processed": ["my-clip"],
+        "failed": {},
+        "hub_version": 2,
+        "notes": {"my-clip": ["no RKME spec: no reference encoder is published yet"]},
+    }
     store = RegistryStore(hub_with_new_clip.registry_database_url)
     try:
         model = store.model("my-clip")
@@ -74,16 +90,19 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     with get_client(sync_client=True) as client:
         slot = client.read_global_concurrency_limit_by_name(model_slot_name("my-clip"))
     assert (slot.limit, slot.active_slots) == (1, 0)  # taken during the run, released after
-    # nothing is stale any more, and a second event for the same model publishes nothing
-    assert relabel("stale") == {"labeled": [], "failed": {}, "hub_version": None}
+    # a second event for the same model publishes nothing; the generators wait for a
+    # reference encoder, without failing
     assert on_model_registered("my-clip")["hub_version"] == 2
+    stale = relabel("stale")
+    assert stale["processed"] == [] and stale["hub_version"] == 2
+    assert sorted(stale["notes"]) == models_to_relabel("stale", hub_with_new_clip)
 
     # MLflow: a run per labeling flow run with its provenance and a nested run for the model
     client = MlflowClient(hub_with_new_clip.mlflow_uri)
     experiment = client.get_experiment_by_name("lifecycle").experiment_id
     runs = client.search_runs([experiment], order_by=["attributes.start_time ASC"])
     parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
-    assert [p.data.tags["hubscout.hub_version"] for p in parents] == ["2", "2"]
+    assert [p.data.tags["hubscout.hub_version"] for p in parents] == ["2", "2", "2"]
     assert all(len(p.data.tags["prefect.flow_run_id"]) == 36 for p in parents)
     [first] = [
         run for run in runs if run.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
@@ -103,3 +122,96 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     [version] = client.search_model_versions("name='my-clip'")
     assert version.tags["content_hash"] == model["content_hash"]
     assert version.source == model["source"]
+
+
+@pytest.fixture
+def hub_with_reference(hub_with_new_clip) -> Settings:
+    """hub_with_new_clip where gen-light's spec, embedded by vlm-colours, is published (so
+    vlm-colours is the hub's reference encoder), and where my-clip's card names a training
+    sample: 300 images of the world's pool."""
+    settings = hub_with_new_clip
+    params = read_section(Path("params.yaml"), "identification", IdentificationParams)
+    encoder = load_model("starter:vlm-colours")
+    prompts = world_prompts(params.spec_prompts, params.seed)
+    spec = build_spec(
+        "gen-light", load_model("starter:gen-light"), encoder, prompts, params.per_prompt
+    )
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        store.publish(Publication("reference", specs=(generator_publication(spec, "vlm-colours"),)))
+    finally:
+        store.close()
+    checkpoint = settings.data_dir / "my-clip.pt"
+    images = World(settings.layout.world).pool_images[:300]
+    np.savez(settings.data_dir / "my-clip-sample.npz", images=images)
+    card = ModelCard(
+        name="my-clip",
+        kind="vlm",
+        architecture=TINY_CLIP_ARCH,
+        source=f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}",
+        training_sample="my-clip-sample.npz",
+    )
+    write_card(checkpoint, card)
+    return settings
+
+
+def test_a_registered_vlm_and_generator_are_specified_and_scored_and_kept_in_cache(
+    hub_with_reference, ray_cluster
+):
+    settings = hub_with_reference
+    params = read_section(Path("params.yaml"), "identification", IdentificationParams)
+    first = on_model_registered("my-clip")
+    assert first["processed"] == ["my-clip"] and first["notes"] == {} and first["failed"] == {}
+    generator = on_model_registered("gen-dark")
+    assert generator["processed"] == ["gen-dark"]
+    assert generator["hub_version"] == first["hub_version"] + 1
+
+    store = RegistryStore(settings.registry_database_url)
+    try:
+        hub = store.hub()
+        model = store.model("my-clip")
+        rows = store.benchmark_rows("my-clip")["transferability"]
+    finally:
+        store.close()
+    assert hub.models["gen-dark"].status == "ready" and hub.reference_encoder == "vlm-colours"
+    assert [(s["spec_kind"], s["encoder"]) for s in model["specifications"]] == [
+        ("rkme", "vlm-colours")
+    ]
+    # the RKME spec: the reference encoder's embedding of the card's sample, fitted with the
+    # identification parameters and the bandwidth drawn from the world's pool
+    encoder = load_model("starter:vlm-colours")
+    world = World(settings.layout.world)
+    pool = world.pool_images
+    draw = np.random.default_rng(params.seed).choice(len(pool), min(500, len(pool)), False)
+    gamma = median_gamma(encoder.encode_images(pool[draw]))
+    sample = encoder.encode_images(pool[:300])
+    expected = fit_rkme(sample, params.rkme_points, gamma, params.seed)
+    np.testing.assert_allclose(hub.rkme_specs["my-clip"].points, expected.points, rtol=1e-6)
+    np.testing.assert_allclose(hub.rkme_specs["my-clip"].weights, expected.weights, atol=1e-12)
+    # the generator's spec: its images of the spec prompts, embedded by the reference encoder
+    prompts = world_prompts(params.spec_prompts, params.seed)
+    wanted = build_spec(
+        "gen-dark", load_model("starter:gen-dark"), encoder, prompts, params.per_prompt
+    )
+    np.testing.assert_allclose(
+        hub.generator_specs["gen-dark"].image_embeddings, wanted.image_embeddings, rtol=1e-5
+    )
+    # transferability rows: every world task, the linear probe and the per-model metrics,
+    # equal to what the benchmark computes for the model on that task
+    assert [row["task"] for row in rows] == world.tasks["task"].to_list()
+    assert not {"etran", "ncti"} & set(rows[0])  # pool-relative: left to the benchmark
+    task = rows[-1]["task"]
+    clip = load_model(hub.models["my-clip"].source)
+    scores, truth = benchmark_task(world, task, {"my-clip": clip}, settings.cache_dir, ["logme"])
+    assert rows[-1]["logme"] == pytest.approx(scores["score"][0], rel=1e-9)
+    assert rows[-1]["accuracy"] == pytest.approx(truth["accuracy"][0])
+
+    # the same event again: everything comes from the caches, nothing is published
+    root = settings.cache_dir / "registered"
+    cached = sorted(path for path in root.rglob("*") if path.is_file())
+    stamps = [path.stat().st_mtime_ns for path in cached]
+    kinds = sorted(path.relative_to(root).parts[0] for path in cached)
+    assert kinds[0] == "generator-specs" and kinds[-2:] == ["rkme", "rows"]
+    again = on_model_registered("my-clip")
+    assert again["hub_version"] == generator["hub_version"] and again["notes"] == {}
+    assert [path.stat().st_mtime_ns for path in cached] == stamps

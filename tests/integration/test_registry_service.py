@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
-from registry.publication import LabelPublication, Publication
+from registry.publication import LabelPublication, ModelRows, Publication
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN
 
@@ -170,6 +170,11 @@ def test_published_benchmarks_are_served_with_a_models_rows(service):
     assert served["hub_version"] == 1 and served["document"]["summary"] == {"tau": 0.8}
     shown = httpx.get(f"{base}/models/clip-a").json()["model"]
     assert shown["benchmark_rows"] == [{"benchmark": "transferability"} | rows[0]]
+    # rows a flow measured for the model alone replace its rows in the document
+    own = ({"model": "clip-a", "task": "swatches", "accuracy": 0.75, "logme": -1.5},)
+    store.publish(Publication("c", model_rows=(ModelRows("clip-a", "transferability", own),)))
+    shown = httpx.get(f"{base}/models/clip-a").json()["model"]
+    assert shown["benchmark_rows"] == [{"benchmark": "transferability"} | own[0]]
     store.close()
 
 

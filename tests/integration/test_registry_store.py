@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from hubscout.identification.rkme import RKME
-from registry.publication import LabelPublication, Publication, rkme_publication
+from registry.publication import LabelPublication, ModelRows, Publication, rkme_publication
 from registry.store import (
     REGISTERED_EVENT,
     RegistryConflictError,
@@ -148,7 +148,7 @@ def test_a_snapshot_holds_what_the_ready_models_published_and_the_card_metadata(
         Publication(
             "first",
             labels=(label("vlm-a", "a1", (0.9, 0.1)), label("vlm-b", "b1", (0.2, 0.8))),
-            specs=(rkme_publication("vlm-a", spec, "r1", "vlm-a"),),
+            specs=(rkme_publication("vlm-a", spec, "vlm-a"),),
             benchmarks={"selection": {"accuracy_model": [0.1, 0.5, 0.2], "rows": []}},
         )
     )
@@ -220,3 +220,22 @@ def test_two_senders_never_claim_the_same_event(store):
     with ThreadPoolExecutor(max_workers=2) as pool:
         first, second = pool.map(claim, range(2))
     assert not set(first) & set(second) and len(first) + len(second) == 20
+
+
+def test_a_models_own_benchmark_rows_replace_its_document_rows_and_repeat_publishes_nothing(
+    store,
+):
+    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
+    document = {"summary": {}, "rows": [{"model": "vlm-a", "task": "t", "accuracy": 0.5}]}
+    assert store.publish(Publication("doc", benchmarks={"transferability": document})) == 1
+    assert store.benchmark_rows("vlm-a") == {"transferability": document["rows"]}
+    assert store.benchmark_rows("vlm-b") == {}
+    own = ModelRows("vlm-a", "transferability", ({"model": "vlm-a", "task": "t", "logme": 2.0},))
+    assert store.publish(Publication("own", model_rows=(own,))) == 2
+    assert store.publish(Publication("same again", model_rows=(own,))) == 2
+    assert store.benchmark_rows("vlm-a") == {"transferability": list(own.rows)}
+    with pytest.raises(RegistryError, match="publication holds benchmarks of"):
+        store.publish(Publication("bad", model_rows=(ModelRows("vlm-a", "teapots", ()),)))
+    with pytest.raises(UnknownModelError):
+        store.publish(Publication("who", model_rows=(ModelRows("who", "transferability", ()),)))
+    assert store.hub_version() == 2

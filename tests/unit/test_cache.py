@@ -3,7 +3,14 @@ import os
 import numpy as np
 import pytest
 
-from hubscout.cache import ArrayCache, cache_key, read_npz, write_npz_atomic
+from hubscout.cache import (
+    ArrayCache,
+    cache_key,
+    read_json,
+    read_npz,
+    write_json_atomic,
+    write_npz_atomic,
+)
 
 
 def test_put_then_get(tmp_path):
@@ -39,3 +46,12 @@ def test_keys_depend_on_every_part():
     assert cache_key("a", "b") == cache_key("a", "b")
     assert cache_key("a", "b") != cache_key("a", "c")
     assert cache_key("ab", "c") != cache_key("a", "bc")
+
+
+def test_json_entries_round_trip_and_a_broken_one_reads_as_missing(tmp_path):
+    path = tmp_path / "rows" / "entry.json"
+    assert read_json(path) is None
+    write_json_atomic(path, [{"task": "swatches", "logme": -1.25, "sfda": None}])
+    assert read_json(path) == [{"task": "swatches", "logme": -1.25, "sfda": None}]
+    path.write_text('[{"task": "swa')
+    assert read_json(path) is None and not path.exists()

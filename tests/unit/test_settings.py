@@ -67,3 +67,9 @@ def test_the_layout_keeps_starter_labels_with_the_pipeline_and_others_apart(tmp_
     assert layout.label_store("starter:vlm-colours") == tmp_path / "labels"
     assert layout.label_store("open_clip:tiny@/m/a.pt") == tmp_path / "registered" / "labels"
     assert layout.world == tmp_path / "world" and layout.hub == tmp_path / "hub"
+
+
+def test_the_pipeline_is_the_dvc_project_around_the_data_dir(tmp_path):
+    assert Settings(data_dir=tmp_path / "data").layout.pipeline is None
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    assert Settings(data_dir=tmp_path / "data").layout.pipeline == tmp_path.resolve()

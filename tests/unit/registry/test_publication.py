@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import polars as pl
 
@@ -57,7 +59,15 @@ def test_specifications_round_trip_through_npz_without_pickle():
     np.testing.assert_array_equal(restored.image_embeddings, spec.image_embeddings)
     np.testing.assert_array_equal(restored.prompt_embeddings, spec.prompt_embeddings)
     rkme = RKME(rng.normal(size=(3, 4)), np.array([0.2, 0.3, 0.5]), 0.125)
-    stored = rkme_publication("clf-a", rkme, "r1", "vlm-a")
+    stored = rkme_publication("clf-a", rkme, "vlm-a")
     back = rkme_spec(json.dumps(stored.meta), arrays_bytes(stored.arrays))
     np.testing.assert_array_equal(back.points, rkme.points)
     assert back.gamma == 0.125 and stored.spec_kind == "rkme" and stored.encoder == "vlm-a"
+    # the version is the content's hash: the same spec from anywhere is the same version
+    digest = hashlib.sha256(b"0.125" + rkme.points.tobytes() + rkme.weights.tobytes())
+    assert stored.version == digest.hexdigest()[:16]
+    assert rkme_publication("clf-b", RKME(rkme.points, rkme.weights, 0.125), "x").version == (
+        stored.version
+    )
+    moved = RKME(rkme.points, np.array([0.3, 0.2, 0.5]), 0.125)
+    assert rkme_publication("clf-a", moved, "vlm-a").version != stored.version

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 
 from hubscout.data.store import World
-from hubscout.errors import DatasetError
+from hubscout.errors import DatasetError, TransferabilityInputError
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.settings import Settings
@@ -12,6 +12,7 @@ from hubscout.transferability.hub import (
     labeled_dataset,
     leaf_names,
     rank_models,
+    score_one_model,
     source_probabilities,
 )
 from hubscout.transferability.suite import METRICS
@@ -70,3 +71,22 @@ def test_benchmark_task_scores_every_metric_and_probes_every_model(hub_and_setti
     per_metric = dict(scores.group_by("metric").agg(pl.len()).iter_rows())
     assert per_metric == dict.fromkeys(METRICS, len(models))
     assert scores["score"].is_finite().all()
+
+
+def test_a_model_scored_alone_gets_its_scores_in_the_pool_and_pool_metrics_are_refused(
+    hub_and_settings,
+):
+    world, models, settings = hub_and_settings
+    alone_metrics = [m for m in METRICS if not METRICS[m].pool_relative]
+    name = "clf-colours"
+    alone = score_one_model(world, name, models[name], settings.cache_dir, alone_metrics)
+    assert alone["task"].to_list() == world.tasks["task"].to_list()
+    scores, truth = benchmark_task(world, "patterns", models, settings.cache_dir, alone_metrics)
+    row = alone.filter(pl.col("task") == "patterns").row(0, named=True)
+    in_pool = scores.filter(pl.col("model") == name)
+    assert {m: row[m] for m in alone_metrics} == pytest.approx(
+        dict(zip(in_pool["metric"], in_pool["score"], strict=True)), rel=1e-12
+    )
+    assert row["accuracy"] == truth.filter(pl.col("model") == name)["accuracy"][0]
+    with pytest.raises(TransferabilityInputError, match="etran, ncti rank a pool"):
+        score_one_model(world, name, models[name], settings.cache_dir, ["logme", "etran", "ncti"])

@@ -13,7 +13,7 @@ import polars as pl
 import torch
 from prefect.settings import PREFECT_API_URL
 
-from flows.label_registered import label_registered_flow
+from flows.process_registered import process_registered_flow
 from hubscout.settings import Settings
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN, register_checkpoint, wait_for
@@ -41,8 +41,8 @@ def test_a_registered_checkpoint_is_labeled_and_selected(
     before = httpx.post(f"{service.base}/select", json=request, timeout=120)
     assert before.status_code == 409 and before.json()["detail"].startswith("hub version 0 has")
 
-    summary = label_registered_flow(["tiny-clip", "broken-clip"])
-    assert summary["labeled"] == ["tiny-clip"] and summary["hub_version"] == 1
+    summary = process_registered_flow(["tiny-clip", "broken-clip"])
+    assert summary["processed"] == ["tiny-clip"] and summary["hub_version"] == 1
     assert list(summary["failed"]) == ["broken-clip"]
 
     store = RegistryStore(registry_url(service))
@@ -94,7 +94,7 @@ def test_a_labeling_run_killed_half_way_resumes_without_relabeling(tiny_world, t
         register_checkpoint(settings, name, data / f"{name}.pt")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
     env |= {"HUBSCOUT_DATA_DIR": str(data), "PREFECT_API_URL": PREFECT_API_URL.value()}
-    command = [sys.executable, "-m", "flows.label_registered", *names]
+    command = [sys.executable, "-m", "flows.process_registered", *names]
     labels = data / "registered" / "labels"
     run = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -1,0 +1,213 @@
+"""The Ray job of a model registered in the registry, one per model: label it (VLMs and
+classifiers), build its specification (a generator's identification spec; a VLM's or
+classifier's RKME spec of its training data) and measure it on the transferability
+benchmark's tasks. A model that fails, fails alone, with its reason.
+
+Every step's result is cached by what determines it (labels in the label store; RKME specs,
+generator specs and transferability rows under <cache>/registered, keyed by the model's
+content hash, the data's hash and the method version), so a model processed again computes
+only what it had not finished, and a night with nothing new computes nothing.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from prefect import task
+
+from hubscout.cache import cache_key, read_json, read_npz, write_json_atomic, write_npz_atomic
+from hubscout.data.datasets import load_image_dataset
+from hubscout.data.store import World
+from hubscout.errors import ConfigError
+from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
+from hubscout.identification.slices import split_slice, training_indices
+from hubscout.identification.specs import (
+    GeneratorSpecification,
+    build_spec,
+    spec_version,
+    world_prompts,
+)
+from hubscout.labeling.store import card_of, label_model
+from hubscout.models import load_model
+from hubscout.models.base import Generator, VisionLanguageModel
+from hubscout.params import IdentificationParams
+from hubscout.settings import Settings
+from hubscout.starter.catalog import CLASSIFIERS, VLMS
+from hubscout.transferability.hub import score_one_model
+from hubscout.transferability.suite import METRICS
+from registry.publication import SpecPublication, generator_publication, rkme_publication
+from registry.sources import file_hash
+from tasks.ray_jobs import gpus_per_job, job_data_dir, map_on_ray, ray_session, retry_transient
+
+RKME_FORMAT = "rkme-1"  # part of every RKME spec's version: bump when fitting changes
+ROWS_FORMAT = "transferability-rows-1"  # bump when score_one_model's output changes
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The hub model whose image tower embeds every specification, and the RKME kernel
+    bandwidth the hub's RKME specs share (None: none published yet, computed from the world)."""
+
+    name: str
+    source: str
+    gamma: float | None
+
+
+@dataclass(frozen=True)
+class RegisteredJob:
+    """What one model's job needs."""
+
+    name: str
+    source: str
+    kind: str
+    content_hash: str
+    settings: Settings
+    reference: Reference | None
+    identification: IdentificationParams
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegisteredResult:
+    """One model's outputs, or the reason it failed; `notes` say what was not built and why."""
+
+    name: str
+    label: pl.DataFrame | None = None
+    spec: SpecPublication | None = None
+    rows: tuple[dict, ...] = ()
+    notes: tuple[str, ...] = ()
+    failure: str | None = None
+
+
+def per_model_metrics(names: list[str]) -> tuple[str, ...]:
+    """The metrics that score a model alone (pool-relative ones are left to the benchmark)."""
+    return tuple(name for name in names if not METRICS[name].pool_relative)
+
+
+def _process(job: RegisteredJob) -> RegisteredResult:
+    try:
+        with job_data_dir(job.settings):
+            return retry_transient(lambda: _process_once(job))
+    except Exception as error:  # one model's failure is its own, with the reason kept
+        return RegisteredResult(job.name, failure=f"{type(error).__name__}: {error}")
+
+
+def _process_once(job: RegisteredJob) -> RegisteredResult:
+    settings = job.settings
+    world = World(settings.layout.world)
+    if job.kind == "generator":  # the flow sends generators only with a reference encoder
+        return RegisteredResult(job.name, spec=_generator_spec(job))
+    store = settings.layout.label_store(job.source)
+    label = label_model(job.source, world, settings, store=store).table
+    spec, notes = None, ()
+    if job.reference is None:
+        notes = ("no RKME spec: no reference encoder is published yet",)
+    else:
+        images = _training_images(job, world)
+        if images is None:
+            notes = ("no RKME spec: its card names no training_sample (.npz of training images)",)
+        else:
+            spec = _rkme_spec(job, world, images)
+    return RegisteredResult(
+        job.name, label.with_columns(model_id=pl.lit(job.name)), spec, _rows(job, world), notes
+    )
+
+
+def _rows(job: RegisteredJob, world: World) -> tuple[dict, ...]:
+    """The model's transferability rows: a linear probe and the per-model metrics on every
+    world task, from the cache when the model, the tasks' data and the metrics are the same."""
+    seed = job.identification.seed
+    data_hash = file_hash(world.root / "task_images.parquet")
+    key = cache_key(ROWS_FORMAT, job.content_hash, data_hash, ",".join(job.metrics), str(seed))
+    path = job.settings.cache_dir / "registered" / "rows" / f"{key}.json"
+    cached = read_json(path)
+    if cached is not None:
+        return tuple(cached)
+    model = load_model(job.source, job.settings.resolved_device())
+    scores = score_one_model(world, job.name, model, job.settings.cache_dir, job.metrics, seed)
+    rows = [{"model": job.name, "ground_truth": "linear_probe"} | r for r in scores.to_dicts()]
+    write_json_atomic(path, rows)
+    return tuple(rows)
+
+
+def _encoder(job: RegisteredJob) -> VisionLanguageModel:
+    encoder = load_model(job.reference.source, job.settings.resolved_device())
+    if not isinstance(encoder, VisionLanguageModel):
+        raise ConfigError(f"the reference encoder {job.reference.name} is not a VLM")
+    return encoder
+
+
+def _generator_spec(job: RegisteredJob) -> SpecPublication:
+    generator = load_model(job.source, job.settings.resolved_device())
+    if not isinstance(generator, Generator):
+        raise ConfigError(f"{job.source} is a {generator.kind}, registered as a generator")
+    params = job.identification
+    prompts = world_prompts(params.spec_prompts, params.seed)
+    encoder = _encoder(job)
+    version = spec_version(generator, encoder, prompts)
+    folder = job.settings.cache_dir / "registered" / "generator-specs" / version
+    path = folder / f"{job.name}.spec.npz"
+    if path.is_file():
+        spec = GeneratorSpecification.load(path)
+    else:
+        spec = build_spec(job.name, generator, encoder, prompts, params.per_prompt, params.seed)
+        spec.save(folder)
+    return generator_publication(spec, job.reference.name)
+
+
+def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
+    """Images of the model's training data: a starter model's slice of the world (as the
+    identification stage draws it), or the sample its card names; None without either."""
+    params = job.identification
+    if job.source.startswith("starter:"):
+        catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
+        indices = training_indices(catalog[job.source.removeprefix("starter:")], world)
+        spec_part, _ = split_slice(indices, params.rkme_samples, params.rkme_queries, params.seed)
+        return world.pool_images[spec_part]
+    card = card_of(job.source, job.settings)
+    if card is None or card.training_sample is None:
+        return None
+    checkpoint = job.source.partition("@")[2]
+    images = load_image_dataset(Path(checkpoint).with_name(card.training_sample)).images
+    if len(images) > params.rkme_samples:
+        keep = np.random.default_rng(params.seed).choice(len(images), params.rkme_samples, False)
+        images = images[np.sort(keep)]
+    return images
+
+
+def _rkme_spec(job: RegisteredJob, world: World, images: np.ndarray) -> SpecPublication:
+    """The RKME spec of the training images, embedded by the reference encoder, from the
+    cache when the images, the encoder and the parameters are the same."""
+    params = job.identification
+    encoder = _encoder(job)
+    gamma = job.reference.gamma
+    if gamma is None:
+        pool = world.pool_images
+        rng = np.random.default_rng(params.seed)
+        sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
+        gamma = median_gamma(encoder.encode_images(sample))
+    images_hash = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
+    parts = (encoder.content_hash, images_hash, str(params.rkme_points), repr(gamma))
+    key = cache_key(RKME_FORMAT, *parts, str(params.seed))
+    path = job.settings.cache_dir / "registered" / "rkme" / f"{key}.npz"
+    stored = read_npz(path)
+    if stored is None:
+        spec = fit_rkme(encoder.encode_images(images), params.rkme_points, gamma, params.seed)
+        write_npz_atomic(path, {"points": spec.points, "weights": spec.weights})
+    else:
+        spec = RKME(stored["points"], stored["weights"], gamma)
+    return rkme_publication(job.name, spec, job.reference.name)
+
+
+@task(name="process-registered")
+def process_registered(jobs: list[RegisteredJob], parallel_jobs: int = 2) -> list[RegisteredResult]:
+    """Every job's result, in order; one CPU (and the configured GPU share) per model."""
+    if not jobs:
+        return []
+    settings = jobs[0].settings
+    with ray_session(settings, num_cpus=parallel_jobs):
+        gpus = gpus_per_job(settings)
+        names = [job.name for job in jobs]
+        return map_on_ray(_process, jobs, names, num_cpus=1, num_gpus=gpus)
