@@ -2,9 +2,9 @@
 
 - `on-model-registered`: its trigger starts a run when the registry's
   `hubscout.model.registered` event reaches Prefect, with the model's name from the event.
-- `nightly`: re-labels the hub on the cron of `HUBSCOUT_NIGHTLY_CRON` (UTC) and lists the
-  models whose labels drifted (flows/nightly.py).
-- `relabel`: re-labels on demand (stale models by default). The worker starts one run of it
+- `nightly`: on the cron of `HUBSCOUT_NIGHTLY_CRON` (UTC) refreshes the benchmarks (DVC),
+  re-processes the hub and lists the models whose labels drifted (flows/nightly.py).
+- `relabel`: re-processes on demand (stale models by default). The worker starts one run of it
   when it starts, so that a model registered while no deployment listened (an event delivered
   to a Prefect server that had just started, before the trigger existed) is labeled too.
 
@@ -65,12 +65,12 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
         relabel.to_deployment(
             name="relabel",
             parameters={"which": "stale"},
-            description="Re-label models: all, stale (default) or names joined by commas.",
+            description="Re-process models: all, stale (default) or names joined by commas.",
         ),
         nightly.to_deployment(
             name="nightly",
             schedules=[nightly_schedule],
-            description="Re-label the whole hub against the current concept graph; list drift.",
+            description="Refresh the benchmarks, re-process the hub, publish once; list drift.",
         ),
     ]
 

@@ -40,12 +40,35 @@ done
 hubscout models list --status ready --registry "$registry"
 hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
 
-# A model from outside the starter hub: a checkpoint file, registered over HTTP, labeled by
-# the worker's flow that the registration's event triggers, then selected with a new hub
-# version.
+# A model from outside the starter hub: a checkpoint file with a card that names a sample of
+# its training images, registered over HTTP; the worker's flow that the registration's event
+# triggers labels it, builds its RKME spec and scores it on the transferability tasks; it is
+# then selected with a new hub version.
 mkdir -p data/user-models
 cp data/hub/vlm/vlm-colours.safetensors data/user-models/my-clip.safetensors
 arch=$(python -c 'import json; print(next(m["architecture"] for m in json.load(open("data/hub/manifest.json"))["models"] if m["name"] == "vlm-colours"))')
+python - "$arch" <<'PY'
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from hubscout.data.store import World
+from hubscout.identification.slices import training_indices
+from hubscout.models.cards import ModelCard, write_card
+from hubscout.starter.catalog import VLMS
+
+folder = Path("data/user-models").resolve()
+world = World(Path("data/world"))
+slice_ = training_indices(next(s for s in VLMS if s.name == "vlm-colours"), world)
+np.savez(folder / "my-clip-sample.npz", images=world.pool_images[slice_[-300:]])
+checkpoint = folder / "my-clip.safetensors"
+write_card(checkpoint, ModelCard(
+    name="my-clip", kind="vlm", architecture=sys.argv[1],
+    source=f"open_clip:{sys.argv[1]}@{checkpoint}", license="MIT",
+    training_sample="my-clip-sample.npz",
+))
+PY
 hubscout models register my-clip "open_clip:$arch@$PWD/data/user-models/my-clip.safetensors" \
   --license MIT --tag demo --registry "$registry"
 status=""
@@ -56,6 +79,19 @@ for _ in $(seq 300); do   # at most 10 minutes
   sleep 2
 done
 [ "$status" = ready ] || { echo "my-clip was not labeled: see data/worker.log" >&2; exit 1; }
+python - "$registry" <<'PY'
+import json
+import sys
+import urllib.request
+
+model = json.load(urllib.request.urlopen(f"{sys.argv[1]}/models/my-clip"))["model"]
+for spec in model["specifications"]:
+    print(f"my-clip spec: {spec['spec_kind']} {spec['version']} (encoder {spec['encoder']})")
+rows = [r for r in model["benchmark_rows"] if r["benchmark"] == "transferability"]
+print(f"my-clip on {len(rows)} transferability tasks (linear-probe accuracy, LogME), first 4:")
+for row in rows[:4]:
+    print(f"  {row['task']:<16} {row['accuracy']:.3f}  {row['logme']:.3f}")
+PY
 hubscout select "crimson, navy, olive" --k 2 --license MIT --registry "$registry"
 curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
   'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'

@@ -6,10 +6,12 @@ benchmark's tasks. A model that fails, fails alone, with its reason.
 Every step's result is cached by what determines it (labels in the label store; RKME specs,
 generator specs and transferability rows under <cache>/registered, keyed by the model's
 content hash, the data's hash and the method version), so a model processed again computes
-only what it had not finished, and a night with nothing new computes nothing.
+only what it had not finished, and a night with nothing new computes nothing. A starter
+model's specs are the ones the identification stage built, when it used the same encoder.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,7 +106,7 @@ def _process_once(job: RegisteredJob) -> RegisteredResult:
     spec, notes = None, ()
     if job.reference is None:
         notes = ("no RKME spec: no reference encoder is published yet",)
-    else:
+    elif (spec := _stage_rkme(job)) is None:
         images = _training_images(job, world)
         if images is None:
             notes = ("no RKME spec: its card names no training_sample (.npz of training images)",)
@@ -149,12 +151,37 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     version = spec_version(generator, encoder, prompts)
     folder = job.settings.cache_dir / "registered" / "generator-specs" / version
     path = folder / f"{job.name}.spec.npz"
-    if path.is_file():
+    staged = _stage_file(job, "generators", ".spec.npz")
+    if staged is not None and GeneratorSpecification.load(staged).version == version:
+        spec = GeneratorSpecification.load(staged)
+    elif path.is_file():
         spec = GeneratorSpecification.load(path)
     else:
         spec = build_spec(job.name, generator, encoder, prompts, params.per_prompt, params.seed)
         spec.save(folder)
     return generator_publication(spec, job.reference.name)
+
+
+def _stage_file(job: RegisteredJob, folder: str, suffix: str) -> Path | None:
+    """What the identification stage built for a starter model, when it embedded it with
+    the hub's current reference encoder: the pipeline's spec is the model's spec."""
+    reference = job.settings.layout.identification / "reference.json"
+    if not job.source.startswith("starter:") or not reference.is_file():
+        return None
+    if json.loads(reference.read_text())["encoder"] != job.reference.source:
+        return None
+    path = job.settings.layout.identification / folder / f"{job.name}{suffix}"
+    return path if path.is_file() else None
+
+
+def _stage_rkme(job: RegisteredJob) -> SpecPublication | None:
+    """The identification stage's RKME spec of a starter model, or None."""
+    path = _stage_file(job, "rkme", ".rkme.npz")
+    if path is None:
+        return None
+    stored = read_npz(path)
+    spec = RKME(stored["points"], stored["weights"], float(stored["gamma"]))
+    return rkme_publication(job.name, spec, job.reference.name)
 
 
 def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:

@@ -78,13 +78,20 @@ def _dvc_hash(lock: Path, out: str) -> str:
     return "unknown"
 
 
+def model_version_uri(name: str, content_hash: str) -> str:
+    """The source of a hub model's version in MLflow's Model Registry. Not the loader URI
+    (`open_clip:<arch>@/path` is no URI to MLflow, and a tracking server refuses local paths
+    outside a run's artifacts), but a URI that names the registry entry and its weights."""
+    return f"hubscout://models/{name}/{content_hash}"
+
+
 def sync_model_registry(
     hub: Hub, settings: Settings, names: Collection[str] | None = None
 ) -> dict[str, int]:
     """Mirror the hub (or its models `names`) in MLflow's Model Registry: a registered model
     per hub model, tagged with its kind, source, status and current label version, and a model
-    version per content hash (its source and hash as tags). The version number of each
-    model's current hash."""
+    version per content hash (source `hubscout://models/<name>/<hash>`; the loader URI and the
+    hash as tags). The version number of each model's current hash."""
     client = MlflowClient(settings.mlflow_uri)
     current = {}
     for name, model in sorted(hub.models.items()):
@@ -108,7 +115,7 @@ def sync_model_registry(
             versions = [
                 client.create_model_version(
                     name,
-                    source=model.source,
+                    source=model_version_uri(name, model.content_hash),
                     tags={"content_hash": model.content_hash, "source": model.source},
                     description=f"weights with SHA-256 {model.content_hash}",
                 )

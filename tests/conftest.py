@@ -338,6 +338,30 @@ def service_awaiting_prefect(
         yield service, port, api
 
 
+@contextmanager
+def running_worker(
+    settings_env: dict[str, str], log: Path, prefect_port: int | None = None
+) -> Iterator[None]:
+    """`hubscout worker` with these settings (HUBSCOUT_ and engine variables), logging to
+    `log`: with `prefect_port` it starts its own local Prefect server there, else it serves
+    the deployments to the PREFECT_API_URL of `settings_env`; stopped by its process group's
+    id afterwards."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
+    env |= settings_env | {"RAY_AUTH_MODE": "disabled", "PREFECT_SERVER_UI_ENABLED": "false"}
+    command = [sys.executable, "-c", "from hubscout.cli import main; main()", "worker"]
+    if prefect_port is not None:
+        command += ["--prefect-port", str(prefect_port)]
+    with log.open("w") as output:
+        worker = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def service(request, tmp_path, tiny_clip, tiny_world) -> Iterator[Service]:
     """The registry service on SQLite and on PostgreSQL."""

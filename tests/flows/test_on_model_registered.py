@@ -121,7 +121,8 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     assert registered["my-clip"].tags["label_version"] == model["label_version"]
     [version] = client.search_model_versions("name='my-clip'")
     assert version.tags["content_hash"] == model["content_hash"]
-    assert version.source == model["source"]
+    assert version.source == f"hubscout://models/my-clip/{model['content_hash']}"
+    assert version.tags["source"] == model["source"]
 
 
 @pytest.fixture

@@ -3,16 +3,9 @@ a run of on-model-registered with the model's name; the nightly deployment carri
 and `hubscout worker` for real: a model registered over HTTP while Prefect is down is labeled
 by the worker's flows once the worker has started its local Prefect server."""
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +19,14 @@ from hubscout.errors import ConfigError
 from hubscout.settings import Settings
 from registry.events import OutboxSender
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN, free_port, service_awaiting_prefect, wait_for
+from tests.conftest import (
+    TINY_CLIP_ARCH,
+    TOKEN,
+    free_port,
+    running_worker,
+    service_awaiting_prefect,
+    wait_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
         assert httpx.post(f"{service.base}/models", json=body, headers=write).status_code == 202
         store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
         env = service.env | {"HUBSCOUT_NIGHTLY_CRON": "0 0 1 1 *"}  # no nightly run is due
-        with running_worker(env, port, tmp_path / "worker.log"):
+        with running_worker(env, tmp_path / "worker.log", port):
             ready = lambda: store.model("tiny-clip")["status"] == "ready"  # noqa: E731
             wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
             request = {"class_names": ["crimson", "navy"], "k": 1}
@@ -108,28 +108,6 @@ def _all_final(runs: list) -> list | None:
     if started and all(run.state.is_final() for run in started):
         return started
     return None
-
-
-@contextmanager
-def running_worker(settings_env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """`hubscout worker` (its own local Prefect server on `port`) with these HUBSCOUT_
-    settings, logging to `log`; stopped by its process group's id afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
-    env |= settings_env | {"RAY_AUTH_MODE": "disabled", "PREFECT_SERVER_UI_ENABLED": "false"}
-    command = [sys.executable, "-c", "from hubscout.cli import main; main()", "worker"]
-    with log.open("w") as output:
-        worker = subprocess.Popen(
-            [*command, "--prefect-port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield
-        finally:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
 
 
 def test_the_nightly_schedule_runs_on_the_workers_local_server(tmp_path, tiny_world):

@@ -1,5 +1,6 @@
 """`dvc repro` of the real pipeline (tiny parameters) in a fresh git repository: it builds,
-does nothing the second time, and round-trips through the local DVC remote."""
+does nothing the second time, and round-trips through the local DVC remote; the nightly flow
+re-runs only the benchmark whose inputs changed; a killed starter-hub build resumes."""
 
 import os
 import shutil
@@ -81,6 +82,53 @@ def test_repro_builds_then_does_nothing_then_round_trips(repo):
     assert (path / "data" / "hub" / "manifest.json").read_text() == manifest
     status = run([*dvc, "status"], path, env)
     assert "up to date" in status.stdout
+
+
+def test_the_nightly_reruns_only_changed_benchmarks_and_publishes_them_once(repo):
+    from mlflow import MlflowClient
+
+    from registry.store import RegistryStore
+
+    path, env = repo
+    registry = f"sqlite:///{path / 'data' / 'registry.db'}"
+    store = RegistryStore(registry)  # the labels stage published the starter labels
+    try:
+        start = store.hub_version()
+    finally:
+        store.close()
+    nightly = [sys.executable, "-m", "flows.nightly"]
+    run(nightly, path, env)  # the pipeline is current: it publishes what the stages left
+    run(nightly, path, env)  # nothing changed: nothing runs, nothing is published
+    store = RegistryStore(registry)
+    try:
+        assert store.hub_version() == start + 1
+        before = store.benchmark("identification")[0]["summary"]["generator_tasks"]
+    finally:
+        store.close()
+    params = yaml.safe_load((path / "params.yaml").read_text())
+    params["identification"]["held_out_prompts"] -= 1
+    (path / "params.yaml").write_text(yaml.safe_dump(params))
+    run(nightly, path, env)  # only the identification stage reads these parameters
+    store = RegistryStore(registry)
+    try:
+        assert store.hub_version() == start + 2
+        identification, version = store.benchmark("identification")
+        assert version == start + 2 and identification["summary"]["generator_tasks"] < before
+        assert store.benchmark("selection")[1] == store.benchmark("transferability")[1] == start + 1
+    finally:
+        store.close()
+    client = MlflowClient(f"sqlite:///{path / 'data' / 'mlflow.db'}")
+    lifecycle = client.get_experiment_by_name("lifecycle").experiment_id
+    runs = client.search_runs(
+        [lifecycle], "attributes.run_name = 'nightly'", order_by=["attributes.start_time ASC"]
+    )
+    assert [r.data.params["reproduced_stages"] for r in runs] == [
+        "none",
+        "none",
+        "identification",
+    ]
+    versions = [int(r.data.tags["hubscout.hub_version"]) for r in runs]
+    assert versions == [start + 1, start + 1, start + 2]
 
 
 def test_a_starter_hub_build_killed_half_way_resumes_without_retraining(repo):

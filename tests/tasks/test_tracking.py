@@ -34,7 +34,11 @@ def test_the_model_registry_mirrors_the_hub_with_a_version_per_content_hash(tmp_
     }
     versions = sorted(client.search_model_versions("name='my-clip'"), key=lambda v: v.version)
     assert [v.tags["content_hash"] for v in versions] == ["a" * 64, "c" * 64]
-    assert {v.source for v in versions} == {clip.source}
+    assert [v.source for v in versions] == [
+        "hubscout://models/my-clip/" + "a" * 64,
+        "hubscout://models/my-clip/" + "c" * 64,
+    ]
+    assert {v.tags["source"] for v in versions} == {clip.source}
 
 
 def test_provenance_names_the_data_hash_from_the_lock_file(tmp_path):
