@@ -172,6 +172,7 @@ class OutboxRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    deliveries: Mapped[int] = mapped_column(Integer, server_default="0")  # 1: exactly once
     last_error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
 
 
@@ -604,10 +605,14 @@ class RegistryStore:
             ]
 
     def event_sent(self, event_id: str) -> None:
-        """Mark an outbox event as delivered."""
+        """Mark an outbox event as delivered, counting every delivery (a second one would be
+        a double send)."""
         with Session(self.engine) as session, session.begin():
             record = session.scalar(select(OutboxRecord).where(OutboxRecord.event_id == event_id))
-            if record is not None and record.sent_at is None:
+            if record is None:
+                return
+            record.deliveries += 1
+            if record.sent_at is None:
                 record.sent_at = datetime.now(UTC)
                 record.attempts += 1
 
@@ -633,6 +638,7 @@ class RegistryStore:
                     "payload": json.loads(r.payload),
                     "attempts": r.attempts,
                     "sent": r.sent_at is not None,
+                    "deliveries": r.deliveries,
                     "last_error": r.last_error,
                 }
                 for r in records
@@ -650,6 +656,7 @@ class RegistryStore:
                 payload=json.dumps(payload, sort_keys=True),
                 created_at=at,
                 attempts=0,
+                deliveries=0,
                 next_attempt_at=at,
             )
         )
