@@ -1,0 +1,188 @@
+"""Static checks of infra/: every YAML parses; the Compose file and the Kubernetes and KubeRay
+manifests have the keys their schemas require (checked key by key: no schema package fits
+the pinned environment), refer only to services, config maps, secrets and volumes that exist,
+run commands that exist, and set only settings hubscout knows; the DVC remote is defined."""
+
+import configparser
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hubscout.cli import app
+from hubscout.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA = ROOT / "infra"
+MANIFESTS = sorted((INFRA / "k8s").glob("*.yaml"))
+COMPOSE_TOP = {"services", "volumes", "networks", "configs", "secrets", "name"}
+COMPOSE_SERVICE = {  # the Compose specification's service keys that these files may use
+    "image", "build", "command", "entrypoint", "environment", "volumes", "ports",
+    "depends_on", "healthcheck", "shm_size", "profiles", "deploy", "restart",
+}  # fmt: skip
+DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+ENGINE_VARIABLES = {"PREFECT_API_URL", "MLFLOW_TRACKING_URI", "RAY_ADDRESS"}
+OTHER_VARIABLES = {  # read by the engines' own clients, not by hubscout's settings
+    "RAY_AUTH_MODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL",
+}  # fmt: skip
+
+
+def _documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def _known_variable(name: str) -> bool:
+    if name in ENGINE_VARIABLES | OTHER_VARIABLES:
+        return True
+    return name.startswith("HUBSCOUT_") and name[9:].lower() in Settings.model_fields
+
+
+def _check_command(command: list[str] | str) -> None:
+    """A hubscout command names a CLI command; a python -m one names a module that exists."""
+    words = shlex.split(command) if isinstance(command, str) else [str(w) for w in command]
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    commands |= {group.name for group in app.registered_groups}
+    if words[0] == "hubscout":
+        assert words[1] in commands, f"hubscout has no command {words[1]!r}"
+    if words[:2] == ["python", "-m"]:
+        module = ROOT / (words[2].replace(".", "/") + ".py")
+        assert module.is_file(), f"{words[2]} is not a module of the repository"
+
+
+@pytest.mark.parametrize(
+    "path", [*INFRA.rglob("*.yml"), *INFRA.rglob("*.yaml"), ROOT / "dvc.yaml", ROOT / "params.yaml"]
+)
+def test_every_yaml_parses(path):
+    assert _documents(path), f"{path} is empty"
+
+
+def test_the_compose_file_has_valid_services_that_refer_to_what_exists():
+    compose = _documents(INFRA / "docker-compose.yml")[0]
+    assert {key for key in compose if not key.startswith("x-")} <= COMPOSE_TOP
+    services, volumes = compose["services"], set(compose.get("volumes", {}))
+    assert {"postgres", "prefect", "mlflow", "minio", "ray-head", "ray-worker"} <= set(services)
+    assert {"registry", "worker", "ray-gpu-worker"} <= set(services)
+    for name, service in services.items():
+        assert set(service) <= COMPOSE_SERVICE, (
+            f"{name}: unknown keys {set(service) - COMPOSE_SERVICE}"
+        )
+        assert "image" in service or "build" in service, f"{name} has no image"
+        if "build" in service:
+            assert (INFRA / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+        depends = service.get("depends_on", {})
+        for other in depends:
+            assert other in services, f"{name} depends on the unknown service {other}"
+        if isinstance(depends, dict):
+            assert {d["condition"] for d in depends.values()} <= DEPENDS_CONDITIONS
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith("."):
+                assert source in volumes, f"{name} mounts the undeclared volume {source}"
+            else:
+                assert (INFRA / source).exists() or source == "../data", source
+        for port in service.get("ports", []):
+            assert re.fullmatch(r"\d+:\d+", port), f"{name}: port {port!r}"
+        for variable in service.get("environment", {}):
+            if service.get("image", "").startswith("hubscout:"):
+                assert _known_variable(variable), f"{name}: hubscout knows no {variable}"
+        if service.get("image", "").startswith("hubscout:"):
+            _check_command(service["command"])
+    gpu = services["ray-gpu-worker"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["capabilities"] == ["gpu"] and services["ray-gpu-worker"]["profiles"] == ["gpu"]
+    init = (INFRA / "postgres-init.sql").read_text()
+    for database in ("prefect", "mlflow"):  # the engines' URLs name databases that are created
+        assert f"CREATE DATABASE {database};" in init
+
+
+def _containers(manifest: dict) -> list[dict]:
+    """Every container template of a Deployment, RayCluster or RayJob."""
+    spec = manifest["spec"]
+    if manifest["kind"] == "Deployment":
+        return spec["template"]["spec"]["containers"]
+    cluster = spec["rayClusterSpec"] if manifest["kind"] == "RayJob" else spec
+    templates = [cluster["headGroupSpec"]["template"]]
+    templates += [group["template"] for group in cluster["workerGroupSpecs"]]
+    if manifest["kind"] == "RayJob":
+        templates.append(spec["submitterPodTemplate"])
+    return [c for template in templates for c in template["spec"]["containers"]]
+
+
+def test_the_manifests_have_their_required_keys_and_refer_to_what_exists():
+    documents = [doc for path in MANIFESTS for doc in _documents(path)]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for doc in documents:
+        assert {"apiVersion", "kind", "metadata"} <= set(doc), doc
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", doc["metadata"]["name"])
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    assert set(by_kind) == {
+        "ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service", "RayCluster",
+        "RayJob",
+    }  # fmt: skip
+    api = {"Deployment": "apps/v1", "RayCluster": "ray.io/v1", "RayJob": "ray.io/v1"}
+    config = by_kind["ConfigMap"]["hubscout-engines"]["data"]
+    secret = by_kind["Secret"]["hubscout-secrets"]["stringData"]
+    for variable in [*config, *secret]:
+        assert _known_variable(variable), f"hubscout knows no {variable}"
+    for kind in ("Deployment", "RayCluster", "RayJob"):
+        for name, manifest in by_kind[kind].items():
+            assert manifest["apiVersion"] == api[kind], name
+            for container in _containers(manifest):
+                assert {"name", "image"} <= set(container) and container["image"].startswith(
+                    "hubscout:"
+                )
+                for source in container.get("envFrom", []):
+                    [(ref_kind, ref)] = source.items()
+                    pool = by_kind["ConfigMap" if ref_kind == "configMapRef" else "Secret"]
+                    assert ref["name"] in pool, f"{name}: no {ref_kind} {ref['name']}"
+                if "command" in container:
+                    _check_command(container["command"])
+    for name, deployment in by_kind["Deployment"].items():
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items(), f"{name}: the selector matches no pod"
+        for volume in deployment["spec"]["template"]["spec"].get("volumes", []):
+            claim = volume["persistentVolumeClaim"]["claimName"]
+            assert claim in by_kind["PersistentVolumeClaim"], claim
+    for name, service in by_kind["Service"].items():
+        matched = [
+            d
+            for d in by_kind["Deployment"].values()
+            if service["spec"]["selector"].items()
+            <= d["spec"]["template"]["metadata"]["labels"].items()
+        ]
+        assert matched, f"the service {name} selects no deployment"
+    ray = by_kind["RayCluster"]["hubscout-ray"]["spec"]
+    assert config["RAY_ADDRESS"] == "hubscout-ray-head-svc:6379"  # KubeRay's head service name
+    assert ray["rayVersion"] == _pinned("ray")
+    gpu = next(g for g in ray["workerGroupSpecs"] if g["groupName"] == "gpu")
+    assert "nvidia.com/gpu" in gpu["template"]["spec"]["containers"][0]["resources"]["limits"]
+    job = by_kind["RayJob"]["hubscout-relabel"]["spec"]
+    _check_command(job["entrypoint"])
+    assert job["rayClusterSpec"]["rayVersion"] == _pinned("ray")
+
+
+def _pinned(package: str) -> str:
+    """The version requirements.lock pins for `package`."""
+    lock = (ROOT / "requirements.lock").read_text()
+    return re.search(rf"^{package}==([^\s;]+)", lock, flags=re.MULTILINE).group(1)
+
+
+def test_the_images_and_engines_match_the_pinned_versions():
+    compose = _documents(INFRA / "docker-compose.yml")[0]["services"]
+    assert compose["mlflow"]["image"].endswith(f":v{_pinned('mlflow')}")
+    assert compose["prefect"]["image"].startswith(f"prefecthq/prefect:{_pinned('prefect')}-")
+    dockerfile = (INFRA / "Dockerfile").read_text()
+    assert "-r requirements.lock" in dockerfile and "ARG VARIANT=cpu" in dockerfile
+    stages = re.findall(r"^FROM \S+ AS base-(\w+)$", dockerfile, flags=re.MULTILINE)
+    assert stages == ["cpu", "cuda"] and "FROM base-${VARIANT}" in dockerfile
+
+
+def test_the_dvc_remote_is_defined():
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".dvc" / "config")
+    default = config["core"]["remote"]
+    [section] = [s for s in config.sections() if s.strip("'") == f'remote "{default}"']
+    url = config[section]["url"]
+    assert url.startswith("s3://") or (ROOT / ".dvc" / url).resolve().parent == ROOT
