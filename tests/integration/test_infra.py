@@ -1,13 +1,19 @@
-"""Static checks of infra/: every YAML parses; the Compose file and the Kubernetes and KubeRay
-manifests have the keys their schemas require (checked key by key: no schema package fits
-the pinned environment), refer only to services, config maps, secrets and volumes that exist,
-run commands that exist, and set only settings hubscout knows; the DVC remote is defined."""
+"""Static checks of infra/: every YAML parses; the Compose file validates against the Compose
+specification's schema (as check-jsonschema ships it) and the Kubernetes manifests against
+Kubernetes' schemas (kubernetes-validate, strict); the KubeRay resources, which no package
+has schemas for, are checked key by key; all of them refer only to services, config maps,
+secrets and volumes that exist, run commands that exist, and set only settings hubscout
+knows; the DVC remote is defined."""
 
 import configparser
+import importlib.resources
+import json
 import re
 import shlex
 from pathlib import Path
 
+import jsonschema
+import kubernetes_validate
 import pytest
 import yaml
 
@@ -17,12 +23,7 @@ from hubscout.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 MANIFESTS = sorted((INFRA / "k8s").glob("*.yaml"))
-COMPOSE_TOP = {"services", "volumes", "networks", "configs", "secrets", "name"}
-COMPOSE_SERVICE = {  # the Compose specification's service keys that these files may use
-    "image", "build", "command", "entrypoint", "environment", "volumes", "ports",
-    "depends_on", "healthcheck", "shm_size", "profiles", "deploy", "restart",
-}  # fmt: skip
-DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+KUBERNETES = "1.33"  # the Kubernetes version the manifests are validated for
 ENGINE_VARIABLES = {"PREFECT_API_URL", "MLFLOW_TRACKING_URI", "RAY_ADDRESS"}
 OTHER_VARIABLES = {  # read by the engines' own clients, not by hubscout's settings
     "RAY_AUTH_MODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL",
@@ -60,30 +61,26 @@ def test_every_yaml_parses(path):
 
 def test_the_compose_file_has_valid_services_that_refer_to_what_exists():
     compose = _documents(INFRA / "docker-compose.yml")[0]
-    assert {key for key in compose if not key.startswith("x-")} <= COMPOSE_TOP
+    schema_file = importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+    schema = json.loads((schema_file / "compose-spec.json").read_text())
+    errors = jsonschema.validators.validator_for(schema)(schema).iter_errors(compose)
+    assert [error.message for error in errors] == []
     services, volumes = compose["services"], set(compose.get("volumes", {}))
     assert {"postgres", "prefect", "mlflow", "minio", "ray-head", "ray-worker"} <= set(services)
     assert {"registry", "worker", "ray-gpu-worker"} <= set(services)
     for name, service in services.items():
-        assert set(service) <= COMPOSE_SERVICE, (
-            f"{name}: unknown keys {set(service) - COMPOSE_SERVICE}"
-        )
         assert "image" in service or "build" in service, f"{name} has no image"
         if "build" in service:
             assert (INFRA / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
         depends = service.get("depends_on", {})
         for other in depends:
             assert other in services, f"{name} depends on the unknown service {other}"
-        if isinstance(depends, dict):
-            assert {d["condition"] for d in depends.values()} <= DEPENDS_CONDITIONS
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if not source.startswith("."):
                 assert source in volumes, f"{name} mounts the undeclared volume {source}"
             else:
                 assert (INFRA / source).exists() or source == "../data", source
-        for port in service.get("ports", []):
-            assert re.fullmatch(r"\d+:\d+", port), f"{name}: port {port!r}"
         for variable in service.get("environment", {}):
             if service.get("image", "").startswith("hubscout:"):
                 assert _known_variable(variable), f"{name}: hubscout knows no {variable}"
@@ -113,8 +110,11 @@ def test_the_manifests_have_their_required_keys_and_refer_to_what_exists():
     documents = [doc for path in MANIFESTS for doc in _documents(path)]
     by_kind: dict[str, dict[str, dict]] = {}
     for doc in documents:
-        assert {"apiVersion", "kind", "metadata"} <= set(doc), doc
-        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", doc["metadata"]["name"])
+        if doc["apiVersion"].startswith("ray.io/"):  # KubeRay's: no schema, key by key below
+            assert {"apiVersion", "kind", "metadata", "spec"} <= set(doc), doc
+            assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", doc["metadata"]["name"])
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     assert set(by_kind) == {
         "ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service", "RayCluster",
