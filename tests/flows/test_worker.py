@@ -120,7 +120,7 @@ def test_the_nightly_schedule_runs_on_the_workers_local_server(tmp_path, tiny_wo
         "HUBSCOUT_NIGHTLY_CRON": "* * * * *",  # every minute
         "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5",  # default 60
     }
-    with running_worker(env, port, tmp_path / "worker.log"):
+    with running_worker(env, tmp_path / "worker.log", port):
         wait_for(lambda: _healthy(api), 120, "the worker's Prefect server")
         with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
 
