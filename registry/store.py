@@ -476,15 +476,15 @@ class RegistryStore:
                 .where(ModelRowsRecord.model_id == model_id)
                 .order_by(ModelRowsRecord.id)
             ).all()
-            documents = session.scalars(select(BenchmarkRecord).order_by(BenchmarkRecord.id)).all()
-        rows = {
-            d.name: [
-                r for r in json.loads(d.document).get("rows", []) if r.get("model") == model_id
-            ]
-            for d in documents
-        }
-        rows |= {record.benchmark: json.loads(record.rows) for record in own}
-        return {name: rows[name] for name in BENCHMARKS if rows.get(name)}
+            newest_own = {record.benchmark: json.loads(record.rows) for record in own}
+        rows = {}
+        for name in BENCHMARKS:
+            published = self.benchmark(name)
+            if name in newest_own:
+                rows[name] = newest_own[name]
+            elif published is not None:
+                rows[name] = [r for r in published[0].get("rows", []) if r.get("model") == model_id]
+        return {name: found for name, found in rows.items() if found}
 
     def models(
         self, kind: str | None = None, status: str | None = None, tag: str | None = None

@@ -64,6 +64,15 @@ def generator_specs(
     return specs
 
 
+def pool_gamma(encoder: VisionLanguageModel, world: World, seed: int = 0) -> float:
+    """The RKME kernel bandwidth every spec of the hub shares: the median heuristic on the
+    reference encoder's embedding of 500 images drawn from the world's pool."""
+    pool = world.pool_images
+    rng = np.random.default_rng(seed)
+    sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
+    return median_gamma(encoder.encode_images(sample))
+
+
 @task(name="rkme-specs")
 def rkme_specs(
     model_names: list[str],
@@ -81,9 +90,7 @@ def rkme_specs(
     folder = identification_dir(settings) / "rkme"
     folder.mkdir(parents=True, exist_ok=True)
     pool = world.pool_images
-    rng = np.random.default_rng(seed)
-    sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
-    gamma = median_gamma(encoder.encode_images(sample))
+    gamma = pool_gamma(encoder, world, seed)
     specs, slices, queries = {}, {}, {}
     for name in model_names:
         indices = training_indices(catalog[name], world)

@@ -23,7 +23,7 @@ from hubscout.cache import cache_key, read_json, read_npz, write_json_atomic, wr
 from hubscout.data.datasets import load_image_dataset
 from hubscout.data.store import World
 from hubscout.errors import ConfigError
-from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
+from hubscout.identification.rkme import RKME, fit_rkme
 from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import (
     GeneratorSpecification,
@@ -31,6 +31,7 @@ from hubscout.identification.specs import (
     spec_version,
     world_prompts,
 )
+from hubscout.identification.store import read_rkme
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
@@ -41,6 +42,7 @@ from hubscout.transferability.hub import score_one_model
 from hubscout.transferability.suite import METRICS
 from registry.publication import SpecPublication, generator_publication, rkme_publication
 from registry.sources import file_hash
+from tasks.identification import pool_gamma
 from tasks.ray_jobs import gpus_per_job, job_data_dir, map_on_ray, ray_session, retry_transient
 
 RKME_FORMAT = "rkme-1"  # part of every RKME spec's version: bump when fitting changes
@@ -179,9 +181,7 @@ def _stage_rkme(job: RegisteredJob) -> SpecPublication | None:
     path = _stage_file(job, "rkme", ".rkme.npz")
     if path is None:
         return None
-    stored = read_npz(path)
-    spec = RKME(stored["points"], stored["weights"], float(stored["gamma"]))
-    return rkme_publication(job.name, spec, job.reference.name)
+    return rkme_publication(job.name, read_rkme(path), job.reference.name)
 
 
 def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
@@ -211,10 +211,7 @@ def _rkme_spec(job: RegisteredJob, world: World, images: np.ndarray) -> SpecPubl
     encoder = _encoder(job)
     gamma = job.reference.gamma
     if gamma is None:
-        pool = world.pool_images
-        rng = np.random.default_rng(params.seed)
-        sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
-        gamma = median_gamma(encoder.encode_images(sample))
+        gamma = pool_gamma(encoder, world, params.seed)
     images_hash = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
     parts = (encoder.content_hash, images_hash, str(params.rkme_points), repr(gamma))
     key = cache_key(RKME_FORMAT, *parts, str(params.seed))

@@ -54,10 +54,10 @@ def load_rkme_specs(settings: Settings) -> dict[str, RKME]:
     paths = sorted((identification_dir(settings) / "rkme").glob("*.rkme.npz"))
     if not paths:
         raise ConfigError("no RKME specs: run `dvc repro identification` first")
-    specs = {}
-    for path in paths:
-        with np.load(path, allow_pickle=False) as arrays:
-            specs[path.name.removesuffix(".rkme.npz")] = RKME(
-                arrays["points"], arrays["weights"], float(arrays["gamma"])
-            )
-    return specs
+    return {path.name.removesuffix(".rkme.npz"): read_rkme(path) for path in paths}
+
+
+def read_rkme(path: Path) -> RKME:
+    """An RKME spec stored by the identification stage (points, weights, gamma)."""
+    with np.load(path, allow_pickle=False) as arrays:
+        return RKME(arrays["points"], arrays["weights"], float(arrays["gamma"]))
