@@ -43,7 +43,7 @@ def main() -> None:
     """Run the CLI, turning user errors into one line on stderr and exit code 2."""
     apply_offline_defaults()
     try:
-        app(standalone_mode=False, prog_name="hubscout")
+        code = app(standalone_mode=False, prog_name="hubscout")
     except HubscoutError as error:
         err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -56,6 +56,8 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    if isinstance(code, int) and code:  # click returns typer.Exit's code without standalone
+        sys.exit(code)
 
 
 @app.command()

@@ -219,3 +219,12 @@ def test_a_worker_with_a_bad_cron_stops_before_starting_anything(data_dir, monke
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert result.stderr.strip().startswith("error: HUBSCOUT_NIGHTLY_CRON='0 2 * *' is not a cron")
     assert not (data_dir / "prefect").exists()  # no Prefect server was started
+
+
+def test_doctor_exits_1_when_a_backend_does_not_answer(data_dir, monkeypatch):
+    monkeypatch.setenv("HUBSCOUT_MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    result = hubscout("doctor")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [mlflow] = [line for line in result.stdout.splitlines() if " mlflow " in line]
+    assert mlflow.startswith("FAIL")
