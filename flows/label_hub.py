@@ -1,8 +1,10 @@
 """Flow: label every VLM and classifier of the starter hub (only those whose label is missing
-or stale are computed), register them and publish their label versions to the registry
-through the same path as any registration, and log them to MLflow.
+or stale are computed) into the label store, and log them to MLflow.
 
-Run by the DVC stage `labels` (`python -m flows.label_hub`).
+Run by the DVC stage `labels` (`python -m flows.label_hub`). Like every stage it writes only
+its outputs: the starter models enter the registry as any model does, when they are
+registered (over HTTP in the demo, or by flows/publish_hub.py), and the worker's flows then
+publish these labels from the store.
 """
 
 import mlflow
@@ -13,9 +15,7 @@ from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
-from registry.publication import Publication, label_publications
 from tasks.labeling import label_models
-from tasks.registry import publish, register_sources
 from tasks.tracking import mlflow_run
 
 
@@ -25,18 +25,12 @@ def label_hub_flow(model_names: list[str] | None = None) -> dict:
     settings = Settings()
     entries = read_manifest(manifest_path(settings)).models
     names = model_names or [e.name for e in entries if e.kind in ("vlm", "classifier")]
-    sources = {name: f"starter:{name}" for name in names}
-    register_sources(sources, settings)
-    results = label_models(list(sources.values()), settings.layout.world, settings)
+    results = label_models([f"starter:{name}" for name in names], settings.layout.world, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(names))
-    hub_version = publish(
-        Publication("labels of the starter hub", labels=label_publications(labels)), settings
-    )
     leaf_scores = labels.filter(pl.col("metric") == "acc_leaves")
     summary = {
         "labeled": len(results),
         "computed_now": [model for model, computed, _ in results if computed],
-        "hub_version": hub_version,
         "label_rows": sum(rows for _, _, rows in results),
     }
     with mlflow_run(settings, "labels", "label-hub"):

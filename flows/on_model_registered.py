@@ -56,8 +56,18 @@ def model_slots(names: list[str]) -> Iterator[None]:
 
 @flow(name="on-model-registered", log_prints=True)
 def on_model_registered(name: str) -> dict:
-    """Process the model just registered as `name` and publish what it made."""
+    """Process the model just registered as `name` and publish what it made; nothing when,
+    by the time this run holds the model's slot, another run (a catch-up or nightly
+    re-processing) has made it ready since its registration."""
     with model_slots([name]):
+        store = RegistryStore(Settings().registry_database_url)
+        try:
+            status, hub_version = store.model(name)["status"], store.hub_version()
+        finally:
+            store.close()
+        if status == "ready":
+            print(f"{name} is ready already: processed by another run since its registration")
+            return {"processed": [], "failed": {}, "hub_version": hub_version, "notes": {}}
         return process_models([name])
 
 

@@ -19,6 +19,7 @@ from prefect import flow
 
 from hubscout.data.store import World
 from hubscout.hub import Hub
+from hubscout.identification.store import reference_source
 from hubscout.params import IdentificationParams, TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
@@ -65,7 +66,7 @@ def process_models(
         unknown = sorted(set(names) - set(hub.models))
         if unknown:
             raise UnknownModelError(f"not registered: {', '.join(unknown)}")
-        reference = _reference(hub)
+        reference = _reference(hub, settings)
         live = sorted(n for n in set(names) if hub.models[n].status != "retired")
         # a generator's spec is embedded by the reference encoder: without one it waits
         waiting = [n for n in live if hub.models[n].kind == "generator" and reference is None]
@@ -116,10 +117,16 @@ def process_models(
     return summary
 
 
-def _reference(hub: Hub) -> Reference | None:
+def _reference(hub: Hub, settings: Settings) -> Reference | None:
     """The hub's reference encoder (the VLM that embedded its published specifications) and
-    the bandwidth its RKME specs share; None before any specification is published."""
+    the bandwidth its RKME specs share. Before any specification is published: the registered
+    model the identification stage chose as its encoder (so the starter hub, registered model
+    by model, gets the stage's specs), else None."""
     name = hub.reference_encoder
+    if name is None:
+        chosen = reference_source(settings)
+        live = (n for n, m in hub.models.items() if m.status != "retired" and m.kind == "vlm")
+        name = next((n for n in live if hub.models[n].source == chosen), None)
     if name is None or name not in hub.models:
         return None
     gammas = sorted({spec.gamma for spec in hub.rkme_specs.values()})

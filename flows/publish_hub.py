@@ -14,7 +14,11 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
-from hubscout.identification.store import load_generator_specs, load_rkme_specs
+from hubscout.identification.store import (
+    load_generator_specs,
+    load_rkme_specs,
+    reference_source,
+)
 from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.settings import Settings, apply_offline_defaults
@@ -54,8 +58,7 @@ def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication
     """The identification stage's generator and RKME specifications of the starter models
     among `models`, embedded by the reference encoder (itself a starter model)."""
     entries = read_manifest(manifest_path(settings)).models
-    reference = json.loads((settings.layout.identification / "reference.json").read_text())
-    encoder = {f"starter:{e.name}": e.name for e in entries}[reference["encoder"]]
+    encoder = {f"starter:{e.name}": e.name for e in entries}[reference_source(settings)]
     specs = [
         generator_publication(spec, encoder)
         for name, spec in load_generator_specs(settings).items()

@@ -171,6 +171,55 @@ def models_register(
     _print_model(answer["model"], answer["hub_version"])
 
 
+@models_app.command("register-starter")
+def models_register_starter(registry: RegistryOption = None) -> None:
+    """Register every model of the local starter hub (`starter:<name>`) with the service,
+    as any model is registered; the worker's flows then label and specify them."""
+    from hubscout.models.starter_loader import manifest_path, read_manifest
+
+    entries = read_manifest(manifest_path(load_settings())).models
+    with _client(registry) as client:
+        for entry in entries:
+            client.register(entry.name, f"starter:{entry.name}")
+    console.print(f"registered {len(entries)} starter models")
+
+
+@models_app.command("wait")
+def models_wait(
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds")] = 900,
+    registry: RegistryOption = None,
+) -> None:
+    """Follow the hub until no model waits (registered or labeling), printing the count of
+    each status when it changes; exits 1 when a model failed (its reason is printed)."""
+    import time
+
+    start = time.monotonic()
+    last: dict[str, int] = {}
+    with _client(registry) as client:
+        while True:
+            items = client.models(limit=500)["items"]
+            counts: dict[str, int] = {}
+            for model in items:
+                counts[model["status"]] = counts.get(model["status"], 0) + 1
+            elapsed = time.monotonic() - start
+            if counts != last:
+                shown = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+                console.print(f"{elapsed:5.0f} s: {shown}")
+                last = counts
+            if not counts.get("registered") and not counts.get("labeling"):
+                break
+            if elapsed > timeout:
+                raise ConfigError(
+                    f"models still wait after {timeout:.0f} s: is `hubscout worker` running?"
+                )
+            time.sleep(2)
+    failed = [model for model in items if model["status"] == "failed"]
+    for model in failed:
+        console.print(f"failed: {model['model_id']}: {model['status_reason']}")
+    if failed:
+        raise typer.Exit(1)
+
+
 @models_app.command("list")
 def models_list(
     kind: Annotated[str | None, typer.Option(help="vlm, classifier or generator")] = None,

@@ -7,13 +7,10 @@ export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"   # a local, single-user Ray
 hubscout doctor
 dvc repro        # world -> starter_hub -> labels -> benchmarks (skips what is current)
 dvc push         # to the local DVC remote (dvc-remote/)
-python -m flows.publish_hub   # the starter hub's labels, specs and benchmarks: one hub version
-hubscout hub summary
-hubscout select "crimson, navy, olive"
-hubscout rank swatches --metric logme,sfda,knn
 
-# The registry service answers selections over HTTP and sends registrations to the worker's
-# local Prefect server; both are stopped by their process ids at the end.
+# The platform: the registry service, the worker (with its local Prefect server) and the
+# MLflow UI, each stopped by its process id at the end. Registrations go to the worker as
+# events; the service keeps them in its outbox until Prefect answers.
 port="${HUBSCOUT_DEMO_PORT:-8700}"
 prefect_port="${HUBSCOUT_DEMO_PREFECT_PORT:-4200}"
 mlflow_port="${HUBSCOUT_DEMO_MLFLOW_PORT:-5000}"
@@ -37,6 +34,15 @@ for _ in $(seq 120); do
   curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
   sleep 0.5
 done
+
+# The starter hub enters the registry like any model: registered over HTTP, then labeled,
+# specified and scored by the worker's flows (labels and specs come from the caches the DVC
+# stages filled). Progress is followed over HTTP until no model is waiting.
+hubscout models register-starter --registry "$registry"
+hubscout models wait --timeout 900 --registry "$registry"
+python -m flows.publish_hub   # the DVC benchmarks' summaries (the rest is published already)
+hubscout hub summary
+hubscout rank swatches --metric logme,sfda,knn
 hubscout models list --status ready --registry "$registry"
 hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
 

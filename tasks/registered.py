@@ -11,7 +11,6 @@ model's specs are the ones the identification stage built, when it used the same
 """
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from hubscout.identification.specs import (
     spec_version,
     world_prompts,
 )
-from hubscout.identification.store import read_rkme
+from hubscout.identification.store import read_rkme, reference_source
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
@@ -167,10 +166,9 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
 def _stage_file(job: RegisteredJob, folder: str, suffix: str) -> Path | None:
     """What the identification stage built for a starter model, when it embedded it with
     the hub's current reference encoder: the pipeline's spec is the model's spec."""
-    reference = job.settings.layout.identification / "reference.json"
-    if not job.source.startswith("starter:") or not reference.is_file():
+    if not job.source.startswith("starter:"):
         return None
-    if json.loads(reference.read_text())["encoder"] != job.reference.source:
+    if reference_source(job.settings) != job.reference.source:
         return None
     path = job.settings.layout.identification / folder / f"{job.name}{suffix}"
     return path if path.is_file() else None

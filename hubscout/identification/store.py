@@ -28,14 +28,22 @@ def write_reference(settings: Settings, name: str) -> None:
     (folder / "reference.json").write_text(json.dumps({"encoder": f"starter:{name}"}) + "\n")
 
 
+def reference_source(settings: Settings) -> str | None:
+    """The source URI of the encoder the identification stage embedded its specs with, or
+    None before the stage has run."""
+    path = identification_dir(settings) / "reference.json"
+    return json.loads(path.read_text())["encoder"] if path.is_file() else None
+
+
 def read_reference(settings: Settings) -> VisionLanguageModel:
     """The reference encoder the specs were built with."""
-    path = identification_dir(settings) / "reference.json"
-    if not path.is_file():
+    source = reference_source(settings)
+    if source is None:
+        path = identification_dir(settings) / "reference.json"
         raise ConfigError(f"{path} is missing: run `dvc repro identification` first")
-    model = load_model(json.loads(path.read_text())["encoder"])
+    model = load_model(source)
     if not isinstance(model, VisionLanguageModel):
-        raise ConfigError(f"the reference encoder in {path} is not a VLM")
+        raise ConfigError(f"the reference encoder {source} is not a VLM")
     return model
 
 

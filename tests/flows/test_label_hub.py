@@ -18,16 +18,11 @@ def test_label_flow_labels_each_model_once(hub_summary, flow_settings):
     labels = read_labels(flow_settings)
     assert set(labels["model_id"]) == set(first["computed_now"])
     assert labels.filter(pl.col("metric") == "acc_siblings")["value"].is_between(0, 1).all()
-
-    assert first["hub_version"] == 1
-    registered = RegistryStore(flow_settings.registry_database_url).models()
-    assert {m["model_id"]: m["status"] for m in registered} == dict.fromkeys(
-        first["computed_now"], "ready"
-    )
-    assert {m["label_version"] for m in registered} == set(labels["label_version"])
+    # a DVC stage writes its outputs only: the models enter the registry when registered
+    assert RegistryStore(flow_settings.registry_database_url).models() == []
 
     second = label_hub_flow()
-    assert second["computed_now"] == [] and second["hub_version"] == 1  # nothing new
+    assert second["computed_now"] == []  # nothing new
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)
     run = mlflow.search_runs(

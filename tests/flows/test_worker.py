@@ -1,21 +1,28 @@
 """The worker's deployments on the test harness's Prefect server (the registry's event starts
 a run of on-model-registered with the model's name; the nightly deployment carries its cron),
-and `hubscout worker` for real: a model registered over HTTP while Prefect is down is labeled
-by the worker's flows once the worker has started its local Prefect server."""
+and `hubscout worker` for real: a model registered over HTTP while Prefect is down is labeled,
+specified and scored by the worker's flows once the worker has started its local Prefect
+server, and tracked in MLflow."""
 
+import json
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
+from mlflow import MlflowClient
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from flows.worker import deployments
+from hubscout.data.store import World
 from hubscout.errors import ConfigError
+from hubscout.models.cards import ModelCard, write_card
 from hubscout.settings import Settings
 from registry.events import OutboxSender
 from registry.store import RegistryStore
@@ -70,11 +77,24 @@ def test_a_bad_cron_is_refused_before_anything_starts():
         deployments(Settings(nightly_cron="61 2 * * *"))
 
 
-def test_the_worker_labels_a_model_registered_while_prefect_was_down(
+def test_the_worker_processes_a_model_registered_while_prefect_was_down(
     tmp_path, tiny_clip, tiny_world
 ):
     with service_awaiting_prefect(tmp_path, tiny_clip[1], tiny_world) as (service, port, api):
-        source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
+        checkpoint = service.root / "tiny.pt"
+        source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
+        data = Path(service.env["HUBSCOUT_DATA_DIR"])
+        # its card names a sample of its training images, and it is the encoder that the
+        # identification stage chose (so its RKME spec is embedded by itself)
+        images = World(data / "world").pool_images[:120]
+        np.savez(service.root / "tiny-sample.npz", images=images)
+        card = ModelCard(
+            name="tiny-clip", kind="vlm", architecture=TINY_CLIP_ARCH, source=source,
+            training_sample="tiny-sample.npz",
+        )  # fmt: skip
+        write_card(checkpoint, card)
+        (data / "identification").mkdir()
+        (data / "identification" / "reference.json").write_text(json.dumps({"encoder": source}))
         body = {"name": "tiny-clip", "source": source}
         write = {"Authorization": f"Bearer {TOKEN}"}
         assert httpx.post(f"{service.base}/models", json=body, headers=write).status_code == 202
@@ -87,7 +107,14 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
             answer = httpx.post(f"{service.base}/select", json=request, timeout=60).json()
             assert answer["hub_version"] == 1
             assert [row["model"] for row in answer["ranking"]] == ["tiny-clip"]
-            assert len(store.model("tiny-clip")["label_versions"]) == 1
+            model = store.model("tiny-clip")
+            assert len(model["label_versions"]) == 1
+            assert [(s["spec_kind"], s["encoder"]) for s in model["specifications"]] == [
+                ("rkme", "tiny-clip")
+            ]
+            rows = store.benchmark_rows("tiny-clip")["transferability"]
+            tasks = World(data / "world").tasks["task"].to_list()
+            assert [row["task"] for row in rows] == tasks
             assert store.outbox()[0]["sent"]
             with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
                 runs = wait_for(lambda: _all_final(client.read_flow_runs()), 180, "final runs")
@@ -95,6 +122,17 @@ def test_the_worker_labels_a_model_registered_while_prefect_was_down(
             assert all(run.state.is_completed() for run in runs), states
             # the worker's catch-up run; the trigger's run too when the event came after it
             assert {"which": "stale"} in [run.parameters for run in runs], states
+        # MLflow: the run that processed it, tagged with its Prefect flow run, and a nested
+        # run for the model
+        client = MlflowClient(f"sqlite:///{data / 'mlflow.db'}")
+        experiment = client.get_experiment_by_name("lifecycle").experiment_id
+        nested = client.search_runs([experiment], "tags.`hubscout.model` = 'tiny-clip'")
+        ready = [run for run in nested if run.data.tags["hubscout.status"] == "ready"]
+        assert ready, "no MLflow run processed tiny-clip"
+        for run in ready:  # the catch-up run's and, when it came first, the trigger's
+            assert run.data.tags["hubscout.spec_kind"] == "rkme"
+            parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+            assert parent.data.tags["prefect.flow_run_id"] in {str(r.id) for r in runs}
         store.close()
         with pytest.raises(httpx.TransportError):  # the worker stopped its Prefect server
             httpx.get(f"{api}/health", timeout=2)

@@ -1,13 +1,15 @@
 """The registry's Python client and the `hubscout models` CLI against a real service."""
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
 from registry.client import RegistryClient, RegistryClientError
-from tests.conftest import TINY_CLIP_ARCH, TOKEN
+from registry.store import RegistryStore
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, running_service
 
 
 def test_the_client_registers_lists_shows_and_retires(service):
@@ -36,7 +38,7 @@ def test_a_registry_that_does_not_answer_is_one_clear_error():
     client.close()
 
 
-def _cli(*args, token=TOKEN):
+def _cli(*args, token=TOKEN, data_dir=None):
     """`hubscout` in a fresh process; stderr's last line says whether torch was imported."""
     code = (
         "import sys\nfrom hubscout.cli import main\ntry:\n    main()\nfinally:\n"
@@ -44,6 +46,8 @@ def _cli(*args, token=TOKEN):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSCOUT_")}
     env |= {"HUBSCOUT_REGISTRY_TOKEN": token, "COLUMNS": "200"}
+    if data_dir is not None:
+        env["HUBSCOUT_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
     )
@@ -111,3 +115,36 @@ def test_select_rank_and_identify_ask_the_service_without_importing_torch(servic
     assert "clip-a" in ranked.stdout and ranked.stderr.strip().endswith("torch imported: False")
     refused = _cli("rank", "swatches", "--registry", base)
     assert refused.returncode == 2 and "give an .npz or a .zip" in refused.stderr
+
+
+def test_the_starter_hub_is_registered_over_http_and_followed_until_none_waits(
+    tmp_path, tiny_hub, tiny_clip, tiny_world
+):
+    shutil.copytree(tiny_hub[0], tmp_path / "data" / "hub")  # the service's data dir
+    with running_service(tmp_path, "sqlite", tiny_clip[1], tiny_world) as service:
+        data = service.env["HUBSCOUT_DATA_DIR"]
+        names = sorted(tiny_hub[1])
+        registered = _cli("models", "register-starter", "--registry", service.base, data_dir=data)
+        assert registered.returncode == 0, registered.stderr
+        assert f"registered {len(names)} starter models" in registered.stdout
+        client = RegistryClient(service.base)
+        models = client.models()["items"]
+        client.close()
+        assert [(m["model_id"], m["source"]) for m in models] == [
+            (name, f"starter:{name}") for name in names
+        ]
+        waited = _cli("models", "wait", "--timeout", "2", "--registry", service.base)
+        assert waited.returncode == 2
+        assert waited.stdout.split()[1:] == ["s:", "registered", str(len(names))]
+        assert "models still wait after 2 s: is `hubscout worker` running?" in waited.stderr
+        store = RegistryStore(f"sqlite:///{data}/registry.db")
+        for name in names[1:]:
+            store.set_status(name, "ready")
+        store.set_status(names[0], "failed", "bad weights")
+        store.close()
+        done = _cli("models", "wait", "--registry", service.base)
+        assert done.returncode == 1
+        assert done.stdout.split("\n")[:2] == [
+            f"    0 s: failed 1, ready {len(names) - 1}",
+            f"failed: {names[0]}: bad weights",
+        ]
