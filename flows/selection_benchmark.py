@@ -24,6 +24,7 @@ from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.answer import SelectionIndex
 from hubscout.selection.benchmark import (
     SelectionParameters,
+    bootstrap_intervals,
     concept_texts,
     run_benchmark,
     summarise,
@@ -50,6 +51,24 @@ def starter_hub(settings: Settings) -> Hub:
     return Hub(
         version=0, models=models, labels=labels.filter(pl.col("model_id").is_in(list(models)))
     )
+
+
+def held_out_intervals(table: pl.DataFrame) -> dict[str, list[float]]:
+    """95% bootstrap intervals over the held-out tasks of the headline means, and of the
+    paired differences that say whether selection beats the generalist and whether the
+    ensemble beats the best single selected model."""
+    held = table.filter(pl.col("held_out"))
+    columns = {name: held[name].to_numpy() for name in (*REL1, "R5", "tau", "L1")}
+    columns["rel1_selection_minus_generalist"] = (
+        columns["rel1_selection"] - columns["rel1_generalist"]
+    )
+    columns["acc_ensemble_minus_best_selected"] = (
+        held["acc_ensemble"].to_numpy() - held["acc_best_selected"].to_numpy()
+    )
+    return {
+        name: [round(low, 4), round(high, 4)]
+        for name, (low, high) in bootstrap_intervals(columns).items()
+    }
 
 
 @flow(name="selection-benchmark", log_prints=True)
@@ -100,7 +119,9 @@ def selection_benchmark_flow(
         | {"rel1": round(best["rel1"], 4), "R5": round(best["R5"], 4)},
         "generalist": {"metric": generalist["metric"], "rel1": round(generalist["rel1"], 4)},
     }
-    written = {k: round(v, 4) for k, v in held_out.items()} | {"tuning": tuning}
+    written = {k: round(v, 4) for k, v in held_out.items()}
+    written["intervals_95"] = held_out_intervals(table)
+    written["tuning"] = tuning
     report.write_text(json.dumps(written, indent=2) + "\n")
     with mlflow_run(settings, "selection", f"selection-benchmark-k{k}"):
         mlflow.log_param("k", k)

@@ -378,14 +378,17 @@ def label(
     result = label_model(_source(model), World(settings.data_dir / "world"), settings)
     table = result.table
     metrics = table.filter(~pl.col("metric").str.starts_with("score@"))
-    best = metrics.filter(pl.col("metric") == "acc_siblings").sort("value", descending=True)
+    # informedness, not recall: a model that answers one sibling for all of them is at 0
+    best = metrics.filter(pl.col("metric") == "informedness_siblings").sort(
+        "value", descending=True
+    )
     console.print(
         f"{result.model_id}: {'computed' if result.computed else 'up to date'}, "
         f"{table['node_id'].n_unique()} nodes, {table.height} rows, "
         f"version {table['label_version'][0]} -> {result.path}",
         highlight=False,
     )
-    console.print(f"mean acc_siblings: {best['value'].mean():.3f}")
+    console.print(f"mean informedness among siblings (0: chance): {best['value'].mean():.3f}")
     top = ", ".join(f"{n} {v:.2f}" for n, v in best.head(8).select("node_id", "value").iter_rows())
     console.print(f"strongest nodes: {top}")
 

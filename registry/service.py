@@ -127,7 +127,7 @@ class DriftRow(BaseModel):
 
 class LabelVersionOut(BaseModel):
     """One published label version, with its drift from the previous one (nodes whose
-    f1_siblings moved by more than 0.1)."""
+    informedness_siblings moved by more than 0.1)."""
 
     label_version: str
     graph_hash: str

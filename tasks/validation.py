@@ -147,7 +147,8 @@ def world_expectations(image_size: int, probes_per_leaf: int) -> dict[str, list]
 
 def label_expectations(names: list[str], node_ids: list[str]) -> dict[str, list]:
     """The expectations on the label table of each model in `names`: one label version, one
-    value per node and metric, on the graph's nodes, rates (all but score@) within 0 and 1."""
+    value per node and metric, on the graph's nodes, rates (all but score@ and informedness)
+    within 0 and 1, informedness within -1 and 1."""
     import great_expectations.expectations as gxe
 
     def suite() -> list:  # a suite owns its expectation objects
@@ -159,6 +160,7 @@ def label_expectations(names: list[str], node_ids: list[str]) -> dict[str, list]
                 column="label_version", min_value=1, max_value=1
             ),
             gxe.ExpectColumnValuesToBeBetween(column="rate", min_value=0.0, max_value=1.0),
+            gxe.ExpectColumnValuesToBeBetween(column="signed", min_value=-1.0, max_value=1.0),
             gxe.ExpectTableRowCountToBeBetween(min_value=1),
         ]
 
@@ -166,12 +168,14 @@ def label_expectations(names: list[str], node_ids: list[str]) -> dict[str, list]
 
 
 def label_frames(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Each model's label rows, with `rate`: the value of a rate metric, else null."""
+    """Each model's label rows, with `rate`: the value of a rate metric, else null, and
+    `signed`: the value of an informedness metric, else null."""
+    signed = pl.col("metric").str.starts_with("informedness")
+    rate = pl.col("metric").str.starts_with("score@").not_() & signed.not_()
     return {
         name: table.select("node_id", "metric", "value", "label_version").with_columns(
-            rate=pl.when(pl.col("metric").str.starts_with("score@").not_())
-            .then(pl.col("value"))
-            .otherwise(None)
+            rate=pl.when(rate).then(pl.col("value")).otherwise(None),
+            signed=pl.when(signed).then(pl.col("value")).otherwise(None),
         )
         for name, table in tables.items()
     }

@@ -8,8 +8,8 @@ in only one version are new or removed concepts, not drift.
 
 import polars as pl
 
-DRIFT_METRIC = "f1_siblings"  # the metric selection ranks by (selection/ranking.py)
-# Not tuned: a tenth of the metric's 0-1 range; the registry stores every move above it.
+DRIFT_METRIC = "informedness_siblings"  # the metric selection ranks by (selection/ranking.py)
+# Not tuned: a twentieth of the metric's -1 to 1 range; the registry stores every move above it.
 DRIFT_THRESHOLD = 0.1
 DRIFT_COLUMNS = ("node_id", "previous", "current", "change")
 

@@ -17,7 +17,7 @@ import polars as pl
 from hubscout.data.store import World
 from hubscout.labeling.metrics import node_metrics, sibling_groups
 
-LABEL_FORMAT = "mll-v1"
+LABEL_FORMAT = "mll-v2"  # v2: informedness_siblings
 LABEL_COLUMNS = [
     "model_id",
     "model_hash",

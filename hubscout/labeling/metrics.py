@@ -27,8 +27,13 @@ def group_metrics(
     members: Sequence[str],
     columns: Mapping[str, int],
 ) -> dict[str, dict[str, float]]:
-    """Recall, precision, F1 and confidence of each member when its group's probe images are
-    classified among the group's members only (argmax over their score columns).
+    """Recall, precision, F1, informedness and confidence of each member when its group's
+    probe images are classified among the group's members only (argmax over their score
+    columns). Informedness is the member's recall minus its false-positive rate (the share of
+    the other members' probes called the member): 0 for a model that answers the same member
+    whatever it sees or answers at random, whatever its answer frequencies, 1 for a perfect
+    one, negative below chance. Recall and F1 are not at chance for such models: a constant
+    model has recall 1 and F1 2/(n+1) on the member it always answers.
 
     scores: float64 [P, U] (higher is more likely); probe_rows: node -> row indices of its
     probes; columns: node -> column of `scores`.
@@ -50,10 +55,12 @@ def group_metrics(
         called = float(np.sum(predicted == i))
         precision = true_positives / called if called else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        false_positives = called - true_positives
         result[member] = {
             "recall": recall,
             "precision": precision,
             "f1": f1,
+            "informedness": recall - false_positives / float(np.sum(~own)),
             "confidence": float(probabilities[own, i].mean()),
         }
     return result
@@ -68,8 +75,10 @@ def node_metrics(
 ) -> pl.DataFrame:
     """Long table (node_id, metric, value) of every node a model can be judged on.
 
-    acc_siblings / f1_siblings / confidence: recall, F1 and mean probability among siblings,
-    averaged over the node's sibling groups; acc_leaves: recall among all leaves (leaves only).
+    acc_siblings / f1_siblings / informedness_siblings / confidence: recall, F1, informedness
+    (recall minus false-positive rate, within -1 and 1, 0 at chance) and mean probability
+    among siblings, averaged over the node's sibling groups; acc_leaves: recall among all
+    leaves (leaves only).
     """
     collected: dict[str, list[dict[str, float]]] = {}
     for members in groups.values():
@@ -79,6 +88,8 @@ def node_metrics(
     for node, values in collected.items():
         rows.append((node, "acc_siblings", float(np.mean([v["recall"] for v in values]))))
         rows.append((node, "f1_siblings", float(np.mean([v["f1"] for v in values]))))
+        informedness = float(np.mean([v["informedness"] for v in values]))
+        rows.append((node, "informedness_siblings", informedness))
         rows.append((node, "confidence", float(np.mean([v["confidence"] for v in values]))))
     for node, values in group_metrics(scores, probe_rows, leaves, columns).items():
         rows.append((node, "acc_leaves", values["recall"]))

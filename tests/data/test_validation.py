@@ -92,6 +92,7 @@ def test_a_sound_label_passes_and_each_broken_one_names_what_it_broke():
             ("red", "f1_siblings", 0.8, "v1"),
             ("red", "score@blue", -0.2, "v1"),  # a mean similarity, not a rate
             ("blue", "acc_siblings", 1.0, "v1"),
+            ("blue", "informedness_siblings", -0.4, "v1"),  # below chance: within -1 and 1
         ]
     )
     broken = _label_rows(
@@ -100,18 +101,20 @@ def test_a_sound_label_passes_and_each_broken_one_names_what_it_broke():
             ("red", "f1_siblings", 0.5, "v1"),
             ("moon", "f1_siblings", 0.5, "v2"),
             ("blue", "acc_siblings", None, "v1"),
+            ("blue", "informedness_siblings", -1.5, "v1"),
         ]
     )
     checks = validate_labels.fn({"good": good, "broken": broken}, ["red", "blue"])
-    assert checks["good"].failed == [] and checks["good"].evaluated == 6
+    assert checks["good"].failed == [] and checks["good"].evaluated == 7
     failed = " | ".join(checks["broken"].failed)
-    assert len(checks["broken"].failed) == 5, failed
+    assert len(checks["broken"].failed) == 6, failed
     for broken_expectation in (
         "expect_column_values_to_not_be_null(value)",
         "expect_column_values_to_be_in_set(node_id): 1 unexpected, e.g. ['moon']",
         "expect_compound_columns_to_be_unique",
         "expect_column_unique_value_count_to_be_between(label_version)",
         "expect_column_values_to_be_between(rate): 1 unexpected, e.g. [1.3]",
+        "expect_column_values_to_be_between(signed): 1 unexpected, e.g. [-1.5]",
     ):
         assert broken_expectation in failed
     assert validate_labels.fn({}, ["red"]) == {}

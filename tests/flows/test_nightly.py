@@ -11,19 +11,20 @@ from mlflow import MlflowClient
 
 from flows.nightly import nightly
 from flows.on_model_registered import on_model_registered
-from hubscout.labeling.drift import DRIFT_THRESHOLD
+from hubscout.labeling.drift import DRIFT_METRIC, DRIFT_THRESHOLD
 from hubscout.settings import Settings
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
 
 
-def _f1(settings: Settings) -> dict[str, float]:
+def _drift_values(settings: Settings) -> dict[str, float]:
+    """my-clip's current label values of the metric drift is measured on."""
     store = RegistryStore(settings.registry_database_url)
     try:
         labels = store.hub().labels
     finally:
         store.close()
-    rows = labels.filter((pl.col("model_id") == "my-clip") & (pl.col("metric") == "f1_siblings"))
+    rows = labels.filter((pl.col("model_id") == "my-clip") & (pl.col("metric") == DRIFT_METRIC))
     return dict(rows.select("node_id", "value").iter_rows())
 
 
@@ -40,7 +41,7 @@ def test_new_weights_drift_and_a_quiet_night_publishes_nothing(
     shutil.copy(tiny_clip[1], checkpoint)
     register_checkpoint(settings, "my-clip", checkpoint)
     assert on_model_registered("my-clip")["hub_version"] == 2
-    before = _f1(settings)
+    before = _drift_values(settings)
 
     torch.manual_seed(1)  # other weights under the same source: registered again
     other = open_clip.create_model(TINY_CLIP_ARCH, pretrained=None)
@@ -48,7 +49,7 @@ def test_new_weights_drift_and_a_quiet_night_publishes_nothing(
     register_checkpoint(settings, "my-clip", checkpoint)
     night = nightly()
     assert night["hub_version"] == 3 and "my-clip" in night["processed"]
-    after = _f1(settings)
+    after = _drift_values(settings)
     expected = sorted(
         (node, after[node] - before[node])
         for node in before

@@ -115,7 +115,7 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
     artifacts = {a.path for a in client.list_artifacts(first.info.run_id)}
     assert {"label.json", "label_validation.json"} <= artifacts
     validation = mlflow.artifacts.load_dict(f"{first.info.artifact_uri}/label_validation.json")
-    assert validation == {"suite": "my-clip", "evaluated": 6, "failed": []}
+    assert validation == {"suite": "my-clip", "evaluated": 7, "failed": []}
     # MLflow's Model Registry: the model it labeled, one version for its weights
     registered = {m.name: m for m in client.search_registered_models()}
     assert list(registered) == ["my-clip"]

@@ -14,6 +14,7 @@ import torch
 from prefect.settings import PREFECT_API_URL
 
 from flows.process_registered import process_registered_flow
+from hubscout.selection.ranking import DEFAULT_METRIC
 from hubscout.settings import Settings
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN, register_checkpoint, wait_for
@@ -63,11 +64,11 @@ def test_a_registered_checkpoint_is_labeled_and_selected(
     assert [row["model"] for row in selected["ranking"]] == ["tiny-clip"]
     assert selected["ranking"][0]["label_version"] == label["label_version"][0]
     # the tiny clip's own label values on the matched nodes give its score exactly
-    f1 = dict(
-        label.filter(pl.col("metric") == "f1_siblings").select("node_id", "value").iter_rows()
+    values = dict(
+        label.filter(pl.col("metric") == DEFAULT_METRIC).select("node_id", "value").iter_rows()
     )
     p = [
-        sum(n["weight"] * f1.get(n["node_id"], 0.0) for n in c["nodes"])
+        sum(n["weight"] * values.get(n["node_id"], 0.0) for n in c["nodes"])
         for c in selected["classes"]
     ]
     assert abs(selected["ranking"][0]["mean_r"] - sum(p) / len(p)) < 1e-9

@@ -6,6 +6,7 @@ import pytest
 
 from flows.label_hub import label_hub_flow
 from flows.selection_benchmark import selection_benchmark_flow
+from hubscout.selection.benchmark import bootstrap_intervals
 
 
 def test_selection_benchmark_flow_reports_held_out_metrics(
@@ -23,7 +24,18 @@ def test_selection_benchmark_flow_reports_held_out_metrics(
     assert "rel1_oracle" not in written
     tuning = written["tuning"]
     assert tuning["tasks"] == table.filter(~pl.col("held_out"))["task"].to_list()
-    assert tuning["grid_points"] == 72 + 3  # selection grid + the generalist's label metrics
+    assert tuning["grid_points"] == 96 + 4  # selection grid + the generalist's label metrics
+    # the intervals resample the held-out tasks: the paired difference's interval is the one
+    # bootstrap_intervals gives for the per-task differences, and it contains their mean
+    differences = (held["rel1_selection"] - held["rel1_generalist"]).to_numpy()
+    low, high = bootstrap_intervals({"d": differences})["d"]
+    interval = written["intervals_95"]["rel1_selection_minus_generalist"]
+    assert interval == [round(low, 4), round(high, 4)]
+    assert low <= differences.mean() <= high
+    assert set(written["intervals_95"]) == {
+        "rel1_selection", "rel1_generalist", "rel1_random", "R5", "tau", "L1",
+        "rel1_selection_minus_generalist", "acc_ensemble_minus_best_selected",
+    }  # fmt: skip
     coefficients = json.loads(
         (flow_settings.data_dir / "benchmarks" / "accuracy_model.json").read_text()
     )

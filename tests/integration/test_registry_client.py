@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from hubscout.selection.ranking import DEFAULT_METRIC
 from registry.client import RegistryClient, RegistryClientError
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN, running_service
@@ -88,7 +89,7 @@ def test_select_rank_and_identify_ask_the_service_without_importing_torch(servic
         {
             "model_id": ["clip-a"] * 2,
             "node_id": ["crimson", "navy"],
-            "metric": ["f1_siblings"] * 2,
+            "metric": [DEFAULT_METRIC] * 2,
             "value": [0.75, 0.5],
             "label_version": ["l1"] * 2,
         }

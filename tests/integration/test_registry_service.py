@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 from PIL import Image
 
+from hubscout.selection.ranking import DEFAULT_METRIC
 from registry.publication import LabelPublication, ModelRows, Publication
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN
@@ -95,12 +96,12 @@ def _store(service):
 
 
 def _label(name, values):
-    """A label of `name` on the tiny world's colour nodes (f1_siblings)."""
+    """A label of `name` on the tiny world's colour nodes (the metric selection ranks by)."""
     table = pl.DataFrame(
         {
             "model_id": [name] * len(values),
             "node_id": list(values),
-            "metric": ["f1_siblings"] * len(values),
+            "metric": [DEFAULT_METRIC] * len(values),
             "value": list(values.values()),
             "label_version": [f"{name}-v{sum(values.values()):.2f}"] * len(values),
         }

@@ -5,6 +5,7 @@ import polars as pl
 import pytest
 
 from hubscout.identification.rkme import RKME
+from hubscout.labeling.drift import DRIFT_METRIC
 from registry.publication import LabelPublication, ModelRows, Publication, rkme_publication
 from registry.store import (
     REGISTERED_EVENT,
@@ -16,12 +17,12 @@ from registry.store import (
 
 
 def label(model_id, version, values=(0.5,)):
-    """A LabelPublication of `values` on nodes n0, n1 ... (metric f1_siblings)."""
+    """A LabelPublication of `values` on nodes n0, n1 ... (the metric drift is measured on)."""
     table = pl.DataFrame(
         {
             "model_id": [model_id] * len(values),
             "node_id": [f"n{i}" for i in range(len(values))],
-            "metric": ["f1_siblings"] * len(values),
+            "metric": [DRIFT_METRIC] * len(values),
             "value": list(values),
             "label_version": [version] * len(values),
         }
@@ -172,7 +173,7 @@ def test_a_snapshot_holds_what_the_ready_models_published_and_the_card_metadata(
     assert later.version == 3 and [m.name for m in later.ready()] == ["vlm-a"]
     assert later.labels["label_version"].unique().to_list() == ["a2"]  # current versions only
     assert store.model("vlm-b")["label_versions"][0]["hub_version"] == 1  # history is kept
-    assert store.model("vlm-a")["label_summary"] == {"nodes": 2, "mean": {"f1_siblings": 0.3}}
+    assert store.model("vlm-a")["label_summary"] == {"nodes": 2, "mean": {DRIFT_METRIC: 0.3}}
     assert store.model("clf-c")["label_summary"] is None
 
 

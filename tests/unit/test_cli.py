@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import polars as pl
 import pytest
 
 from hubscout import __version__
@@ -170,6 +171,9 @@ def test_label_select_and_reuse(labeled_data_dir, monkeypatch):
     label = hubscout("label", "vlm-colours")
     assert label.returncode == 0, label.stderr
     assert "vlm-colours: up to date, 64 nodes" in label.stdout
+    table = pl.read_parquet(labeled_data_dir / "labels" / "vlm-colours.parquet")
+    mean = table.filter(pl.col("metric") == "informedness_siblings")["value"].mean()
+    assert f"mean informedness among siblings (0: chance): {mean:.3f}\n" in label.stdout
     chosen = hubscout("select", "crimson, navy, olive, teapot", "--k", "2")
     assert chosen.returncode == 0, chosen.stderr
     assert re.search(r"│ crimson +│ crimson \(0\.\d\d\)", chosen.stdout)

@@ -1,10 +1,10 @@
 import polars as pl
 import pytest
 
-from hubscout.labeling.drift import label_drift
+from hubscout.labeling.drift import DRIFT_METRIC, label_drift
 
 
-def _label(values: dict[str, float], metric: str = "f1_siblings") -> pl.DataFrame:
+def _label(values: dict[str, float], metric: str = DRIFT_METRIC) -> pl.DataFrame:
     return pl.DataFrame(
         {"node_id": list(values), "metric": [metric] * len(values), "value": list(values.values())}
     )

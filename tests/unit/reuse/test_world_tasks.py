@@ -2,12 +2,12 @@ import polars as pl
 
 from hubscout.reuse.world_tasks import selected_for_classes
 from hubscout.selection.matching import ClassMatch
-from hubscout.selection.ranking import LabelMatrix, rank
+from hubscout.selection.ranking import DEFAULT_METRIC, LabelMatrix, rank
 
 
 def test_uncovered_classes_fall_back_to_the_top_ranked_model():
     table = pl.DataFrame(
-        [("a", "crimson", "f1_siblings", 0.9, "v"), ("b", "navy", "f1_siblings", 0.8, "v")],
+        [("a", "crimson", DEFAULT_METRIC, 0.9, "v"), ("b", "navy", DEFAULT_METRIC, 0.8, "v")],
         schema=["model_id", "node_id", "metric", "value", "label_version"],
         orient="row",
     )

@@ -1,3 +1,4 @@
+import numpy as np
 import polars as pl
 import pytest
 
@@ -8,6 +9,7 @@ from hubscout.selection.benchmark import (
     ALPHAS,
     LABEL_METRICS,
     MARGINS,
+    bootstrap_intervals,
     ranking_metrics,
     run_benchmark,
     summarise,
@@ -65,7 +67,7 @@ def test_tuning_covers_the_grid_on_tuning_tasks_and_scores_the_generalist_by_han
     tuning = world.tasks.filter(~pl.col("held_out"))["task"].to_list()
     grid = tune_selection(world, labels, truth, text_embedder(), tuning)
     selection = grid.filter(pl.col("method") == "selection")
-    assert selection.height == len(ALPHAS) * len(MARGINS) * len(LABEL_METRICS) == 72
+    assert selection.height == len(ALPHAS) * len(MARGINS) * len(LABEL_METRICS) == 96
     assert selection["rel1"].to_list() == sorted(selection["rel1"], reverse=True)
     # the generalist picks the model with the higher mean label on every task
     for row in grid.filter(pl.col("method") == "generalist").iter_rows(named=True):
@@ -85,3 +87,22 @@ def test_summary_separates_held_out_tasks(benchmark):
     summary = summarise(benchmark[0])
     assert summary["held_out"].to_list() == [True, False]
     assert "rel1_selection" in summary.columns and "task" not in summary.columns
+
+
+def test_bootstrap_intervals_on_hand_computed_cases():
+    # two tasks: a resample's mean is 0, 0.5 or 1 with probabilities 1/4, 1/2, 1/4, so the
+    # 2.5% and 97.5% quantiles are 0 and 1; a constant column has a point interval; the
+    # paired difference of two columns that always agree is exactly 0
+    intervals = bootstrap_intervals(
+        {"two": np.array([0.0, 1.0]), "constant": np.full(2, 0.7), "diff": np.zeros(2)},
+        resamples=4000,
+    )
+    assert intervals == {"two": (0.0, 1.0), "constant": (0.7, 0.7), "diff": (0.0, 0.0)}
+    # many tasks: the interval is close to mean +- 1.96 standard errors
+    values = np.random.default_rng(1).normal(0.5, 0.2, size=400)
+    low, high = bootstrap_intervals({"v": values})["v"]
+    half = 1.96 * values.std() / np.sqrt(len(values))
+    assert low == pytest.approx(values.mean() - half, abs=0.003)
+    assert high == pytest.approx(values.mean() + half, abs=0.003)
+    with pytest.raises(ValueError, match="one value per task"):
+        bootstrap_intervals({"a": np.zeros(2), "b": np.zeros(3)})
