@@ -21,8 +21,12 @@ from prefect import flow
 from hubscout.data.store import World
 from hubscout.identification.benchmark import (
     KS,
+    OPEN_SET_K,
+    OpenSetCalibration,
     generator_benchmark,
     mixture_benchmark,
+    open_set_summary,
+    open_set_tasks,
     rkme_benchmark,
     summarise_generators,
     tune_pmi,
@@ -89,6 +93,23 @@ def identification_flow(
         specs, held_out, fresh, prompt_embeddings, KS, seed, parameters
     )
     generator_summary = summarise_generators(tasks_table)
+    # open set: calibrated on the tuning prompts, reported on the held-out ones
+    open_tuning = open_set_tasks(specs, tuning, OPEN_SET_K, seed + 5, parameters)
+    calibration = OpenSetCalibration.fit(open_tuning["score"], open_tuning["from_hub"])
+    open_held_out = open_set_tasks(specs, held_out, OPEN_SET_K, seed + 6, parameters)
+    open_set = {
+        "about": "examples of a generator left out of the hub against examples of hub "
+        f"generators, k={OPEN_SET_K}, scored by the best generator's log S; the calibration "
+        "(P(from the hub) = expit(slope * score + intercept), 'none of the hub's "
+        "generators' below 1/2) is fitted on the tuning prompts",
+        "calibration": {
+            "slope": round(calibration.slope, 6),
+            "intercept": round(calibration.intercept, 6),
+            "threshold": round(calibration.threshold, 4),
+        },
+        "tuning": _rounded(open_set_summary(open_tuning, calibration)),
+        "held_out": _rounded(open_set_summary(open_held_out, calibration)),
+    }
 
     start = time.perf_counter()
     examples = encoder.encode_images(
@@ -119,6 +140,7 @@ def identification_flow(
     out = identification_dir(settings)
     tasks_table.write_parquet(out / "generator_tasks.parquet")
     searches.write_parquet(out / "rkme_searches.parquet")
+    open_held_out.write_parquet(out / "open_set.parquet")
     mixtures.write_parquet(out / "rkme_mixtures.parquet")
     result = {
         "reference_encoder": encoder_name,
@@ -147,6 +169,8 @@ def identification_flow(
             else {"top1": round(top1, 4), "top3": round(top3, 4), "fd": round(fd, 4)}
             for method, k, _, top1, top3, fd in generator_summary.iter_rows()
         },
+        "open_set_auroc": open_set["held_out"]["auroc"],
+        "open_set": open_set,
         "rkme_models": len(models),
         "rkme_distinct_slices": len(set(slices.values())),
         "rkme_by_n": {
@@ -166,6 +190,10 @@ def identification_flow(
             if method != "oracle":
                 mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
         mlflow.log_table(grid.to_pandas(), artifact_file="pmi_tuning_grid.json")
+        mlflow.log_metrics(
+            {f"open_set.{key}": value for key, value in open_set["held_out"].items()}
+        )
+        mlflow.log_table(open_held_out.to_pandas(), artifact_file="open_set.json")
         mlflow.log_table(generator_summary.to_pandas(), artifact_file="generators_by_k.json")
         mlflow.log_table(search_summary.to_pandas(), artifact_file="rkme_by_n.json")
         figure, axes = plt.subplots(figsize=(6, 4))
@@ -182,6 +210,10 @@ def identification_flow(
     print(generator_summary)
     print(search_summary)
     return result
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 4) for key, value in values.items()}
 
 
 if __name__ == "__main__":

@@ -575,15 +575,17 @@ def identify(
             answer = client.identify(list(images), prompt, kind)
     else:
         from hubscout.identification.examples import read_examples
-        from hubscout.queries import identify_models
+        from hubscout.queries import identify_models, open_set_answer
 
         examples = read_examples(images or [])
         hub, _ = _local_hub()
+        ranking = identify_models(examples, hub, kind, prompt)
         answer = {
             "hub_version": hub.version,
             "kind": kind,
             "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
-            "ranking": [vars(found) for found in identify_models(examples, hub, kind, prompt)],
+            "ranking": [vars(found) for found in ranking],
+            "open_set": open_set_answer(hub, ranking) if kind == "generator" else None,
         }
     what = "generators" if kind == "generator" else "models trained on data"
     table = Table(title=f"{what} like {len(images or [])} example image(s)")
@@ -592,6 +594,12 @@ def identify(
     for position, found in enumerate(answer["ranking"], start=1):
         table.add_row(str(position), found["model"], f"{found['score']:.4f}", found["evidence"])
     console.print(table)
+    if answer.get("open_set"):
+        verdict = answer["open_set"]
+        console.print(
+            f"answer: {verdict['answer']} (P(from the hub) {verdict['p_from_hub']:.2f})",
+            highlight=False,
+        )
     console.print(f"hub version {answer['hub_version']}", highlight=False)
 
 

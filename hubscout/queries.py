@@ -5,9 +5,11 @@ Candidates always come from the `Hub` (its ready models); models load by their s
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
@@ -18,6 +20,7 @@ from hubscout.models import load_model
 from hubscout.models.base import VisionLanguageModel
 from hubscout.transferability.hub import rank_models
 
+NONE_OF_THE_HUB = "none of the hub's generators"
 RANK_KINDS = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
 KIND_WORDS = {"vlm": "VLM", "classifier": "classifier", "all": "VLM or classifier"}
 
@@ -86,3 +89,20 @@ def identify_models(
         Identified(result.generator, float(result.score), "; ".join(result.matched_prompts))
         for result in identify(embedded, hub.generator_specs, text)
     ]
+
+
+def open_set_answer(hub: Hub, ranking: list[Identified]) -> dict[str, Any] | None:
+    """Whether a hub generator made the examples at all: P(from the hub) of the best
+    generator's log score by the calibration the identification benchmark fitted on its
+    tuning prompts (4 examples each), and the answer: that generator, or none of the hub's
+    below one half. None when the hub holds no calibration or the ranking is empty."""
+    summary = (hub.benchmarks.get("identification") or {}).get("summary") or {}
+    calibration = (summary.get("open_set") or {}).get("calibration")
+    if calibration is None or not ranking:
+        return None
+    best = ranking[0]
+    probability = float(expit(calibration["slope"] * best.score + calibration["intercept"]))
+    return {
+        "p_from_hub": probability,
+        "answer": best.model if probability >= 0.5 else NONE_OF_THE_HUB,
+    }

@@ -44,7 +44,7 @@ from hubscout.errors import DatasetError, HubscoutError
 from hubscout.hub import EmptyHubError
 from hubscout.identification.examples import read_examples
 from hubscout.models.starter_loader import manifest_path
-from hubscout.queries import identify_models, rank_by_transferability
+from hubscout.queries import identify_models, open_set_answer, rank_by_transferability
 from hubscout.selection.answer import Constraints, select_models
 from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings, load_settings
@@ -252,13 +252,23 @@ class IdentifiedModel(BaseModel):
     evidence: str
 
 
+class OpenSetAnswer(BaseModel):
+    """Whether a hub generator made the examples: the calibrated probability and the answer
+    (the best generator, or "none of the hub's generators")."""
+
+    p_from_hub: float
+    answer: str
+
+
 class IdentifyAnswer(BaseModel):
-    """Models ranked by how well they fit the example images."""
+    """Models ranked by how well they fit the example images; for generators, whether any
+    hub generator made them (null when the hub holds no open-set calibration)."""
 
     hub_version: int
     kind: str
     score: str
     ranking: list[IdentifiedModel]
+    open_set: OpenSetAnswer | None = None
 
 
 class RankRow(BaseModel):
@@ -492,6 +502,7 @@ def create_app(settings: Settings) -> FastAPI:
             "kind": kind,
             "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
             "ranking": [vars(result) for result in ranking],
+            "open_set": open_set_answer(hub, ranking) if kind == "generator" else None,
         }
 
     @app.post(

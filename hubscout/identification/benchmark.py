@@ -5,18 +5,28 @@ Generator tasks: a true generator g, a held-out prompt q (not in the spec prompt
 of g's images for q. Scored by top-1 and top-3 accuracy per k, and by the Frechet distance,
 in the reference encoder's space, between the identified generator's images for q and the
 examples (lower is better; the true generator's distance is the floor).
+
+Open set: examples that no hub generator made (a generator left out of the hub) against
+examples one did, by the best generator's log S; scored by AUROC, with a logistic calibration
+fitted on tuning prompts that turns a score into P(from the hub) and answers "none of the
+hub's generators" below one half.
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
+from scipy.stats import rankdata
+from sklearn.linear_model import LogisticRegression
 
 from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters, identify, nearest_mean
 from hubscout.identification.rkme import RKME, mixture, rank_by_mmd
 from hubscout.identification.specs import GeneratorSpecification
 
 KS = (1, 2, 4, 8)
+OPEN_SET_K = 4  # examples per open-set task: the k the issue's headline figures use
 RKME_SAMPLE_SIZES = (5, 20, 50)
 # The grid PMI's parameters are tuned on (tuning prompts only).
 IMAGE_TEMPERATURES = (0.002, 0.005, 0.01, 0.02, 0.05)
@@ -79,6 +89,85 @@ def generator_benchmark(
                 rows.append((true, prompt, k, "oracle", None, distance[true]))
     schema = ["generator", "prompt", "k", "method", "rank", "fd"]
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def open_set_tasks(
+    specs: Mapping[str, GeneratorSpecification],
+    images: Mapping[str, np.ndarray],
+    k: int = OPEN_SET_K,
+    seed: int = 0,
+    parameters: PMIParameters = PMI_DEFAULTS,
+) -> pl.DataFrame:
+    """Examples that no hub generator made, against examples that one did, leaving each
+    generator out of the hub in turn: for every left-out generator g and prompt q, k of each
+    generator's images for q (`images[g]` [Q, n, D]) are scored against the hub without g by
+    the best generator's log S. Only g's examples are not the hub's. One row per task:
+    left_out, generator, prompt, from_hub, score."""
+    rng = np.random.default_rng(seed)
+    names = sorted(specs)
+    prompts = next(iter(images.values())).shape[0]
+    rows = []
+    for left_out in names:
+        hub = {name: specs[name] for name in names if name != left_out}
+        for prompt in range(prompts):
+            for source in names:
+                pick = rng.choice(images[source].shape[1], size=k, replace=False)
+                examples = images[source][prompt][pick].astype(np.float64)
+                score = identify(examples, hub, None, parameters)[0].score
+                rows.append((left_out, source, prompt, source != left_out, score))
+    schema = ["left_out", "generator", "prompt", "from_hub", "score"]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The probability that a positive scores above a negative (ties count half): the
+    Mann-Whitney statistic over the two groups' sizes."""
+    positive = np.asarray(positive, dtype=bool)
+    ranks = rankdata(np.asarray(scores, dtype=np.float64))
+    n_positive, n_negative = int(positive.sum()), int((~positive).sum())
+    if not n_positive or not n_negative:
+        raise ValueError("AUROC needs scores of both groups")
+    u = ranks[positive].sum() - n_positive * (n_positive + 1) / 2
+    return float(u / (n_positive * n_negative))
+
+
+@dataclass(frozen=True)
+class OpenSetCalibration:
+    """P(from the hub | score) = 1 / (1 + exp(-(slope * score + intercept))), fitted on
+    tuning tasks; `threshold` is the score at which that probability is one half."""
+
+    slope: float
+    intercept: float
+
+    @property
+    def threshold(self) -> float:
+        """The score above which the examples are more likely the hub's than not."""
+        return -self.intercept / self.slope
+
+    def probability(self, scores: np.ndarray) -> np.ndarray:
+        """P(from the hub) of each score."""
+        return expit(self.slope * np.asarray(scores, dtype=np.float64) + self.intercept)
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, from_hub: np.ndarray) -> "OpenSetCalibration":
+        """Platt scaling: a logistic regression of from_hub on the score, each group weighted
+        to half the total (so the threshold does not follow how many tasks each group has)."""
+        model = LogisticRegression(class_weight="balanced", C=1e6)
+        model.fit(np.asarray(scores, dtype=np.float64)[:, None], np.asarray(from_hub, bool))
+        return cls(float(model.coef_[0, 0]), float(model.intercept_[0]))
+
+
+def open_set_summary(table: pl.DataFrame, calibration: OpenSetCalibration) -> dict[str, float]:
+    """AUROC of the hub's examples against the others, and the error rates of answering
+    "none of the hub's generators" below the calibration's threshold."""
+    scores, from_hub = table["score"].to_numpy(), table["from_hub"].to_numpy()
+    accepted = calibration.probability(scores) >= 0.5
+    return {
+        "auroc": auroc(scores, from_hub),
+        "hub_answered_none": float(np.mean(~accepted[from_hub])),
+        "others_answered_a_hub_generator": float(np.mean(accepted[~from_hub])),
+        "tasks": int(table.height),
+    }
 
 
 def tune_pmi(

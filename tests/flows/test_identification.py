@@ -2,8 +2,10 @@ import json
 
 import mlflow
 import polars as pl
+import pytest
 
 from flows.identification import identification_flow
+from hubscout.identification.benchmark import auroc
 
 
 def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_settings, flow_data_dir):
@@ -24,6 +26,15 @@ def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_setti
     assert result["generators_by_k"]["pmi@k1"]["top1"] == round((pmi_k1["rank"] == 0).mean(), 4)
     assert set(result["generators_by_k"]["oracle@k1"]) == {"fd"}  # no by-construction top-1
     assert tasks.filter(pl.col("method") == "oracle")["rank"].is_null().all()
+    # open set: each of the 2 generators left out in turn, 4 held-out prompts, the examples
+    # of both generators; the AUROC recomputed from the stored tasks
+    open_set = pl.read_parquet(out / "open_set.parquet")
+    assert open_set.height == 2 * 4 * 2 and open_set["from_hub"].sum() == 8
+    expected = round(auroc(open_set["score"].to_numpy(), open_set["from_hub"].to_numpy()), 4)
+    assert result["open_set_auroc"] == result["open_set"]["held_out"]["auroc"] == expected
+    calibration = result["open_set"]["calibration"]
+    threshold = -calibration["intercept"] / calibration["slope"]
+    assert calibration["threshold"] == pytest.approx(threshold, abs=1e-4)
     tuning = result["tuning"]
     accuracy = tuning["encoder_val_accuracy"]
     assert result["reference_encoder"] == max(sorted(accuracy), key=accuracy.get)

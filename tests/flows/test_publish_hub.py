@@ -1,12 +1,14 @@
 """Publishing the pipeline's outputs to the registry, and the CLI answering from it."""
 
 import json
+import re
 import subprocess
 import sys
 
 import numpy as np
 from mlflow import MlflowClient
 from PIL import Image
+from scipy.special import expit
 
 from flows.label_hub import label_hub_flow
 from flows.publish_hub import publish_hub_flow
@@ -59,6 +61,14 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     found = subprocess.run([*command, *map(str, paths), "--prompt", "a red circle"], **env_run)
     assert found.returncode == 0, found.stderr
     assert "gen-dark" in found.stdout and f"hub version {hub.version}" in found.stdout
+    # the open-set answer, by the calibration published with the identification benchmark
+    verdict = re.search(r"answer: (.+) \(P\(from the hub\) (\d\.\d\d)\)", found.stdout)
+    assert verdict is not None, found.stdout
+    first = re.search(r"│ 1 +│ (\S+) +│ (-?\d+\.\d+)", found.stdout)
+    calibration = reference["open_set"]["calibration"]
+    probability = expit(calibration["slope"] * float(first[2]) + calibration["intercept"])
+    assert abs(float(verdict[2]) - probability) <= 0.006  # the score printed to 4 decimals
+    assert verdict[1] == (first[1] if probability >= 0.5 else "none of the hub's generators")
     models = subprocess.run([*command, str(paths[0]), "--kind", "classifier"], **env_run)
     assert models.returncode == 0, models.stderr
     assert "mixture weight" in models.stdout

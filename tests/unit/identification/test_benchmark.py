@@ -2,11 +2,16 @@ import numpy as np
 import polars as pl
 import pytest
 import scipy.linalg
+from sklearn.metrics import roc_auc_score
 
 from hubscout.identification.benchmark import (
+    OpenSetCalibration,
+    auroc,
     frechet_distance,
     generator_benchmark,
     mixture_benchmark,
+    open_set_summary,
+    open_set_tasks,
     rkme_benchmark,
     summarise_generators,
     tune_pmi,
@@ -67,3 +72,45 @@ def test_rkme_benchmarks_score_models_and_slices():
     assert searches.height == 9 and searches["top1_slice"].all()
     mixtures = mixture_benchmark(specs, slices, queries, per_slice=20)
     assert mixtures.height == 1 and mixtures["weight_on_true_slices"][0] > 0.9
+
+
+def test_auroc_counts_the_pairs_a_positive_wins_and_ties_as_half():
+    # positives 0.35 and 0.8 against negatives 0.1 and 0.4: 3 of the 4 pairs are won
+    assert auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == 0.75
+    assert auroc(np.array([1.0, 1.0]), np.array([1, 0])) == 0.5
+    rng = np.random.default_rng(0)
+    scores, labels = rng.normal(size=500), rng.random(500) < 0.3
+    assert auroc(scores + labels, labels) == pytest.approx(roc_auc_score(labels, scores + labels))
+    with pytest.raises(ValueError, match="both groups"):
+        auroc(np.zeros(3), np.ones(3))
+
+
+def test_calibration_recovers_the_log_odds_of_two_gaussians():
+    # negatives N(0, 1), positives N(2, 1), as many of each: log-odds 2x - 2, so P = 1/2 at 1
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(0, 1, 20000), rng.normal(2, 1, 20000)])
+    from_hub = np.repeat([False, True], 20000)
+    calibration = OpenSetCalibration.fit(scores, from_hub)
+    assert calibration.slope == pytest.approx(2.0, abs=0.06)
+    assert calibration.intercept == pytest.approx(-2.0, abs=0.06)
+    assert calibration.threshold == pytest.approx(1.0, abs=0.03)
+    assert calibration.probability(np.array([calibration.threshold]))[0] == pytest.approx(0.5)
+
+
+def test_open_set_tasks_leave_each_generator_out_and_separate_distinct_ones(synthetic_specs):
+    specs, images, _ = synthetic_specs
+    held = {f"gen-{g}": images(g, [0, 1, 2, 3], 8, 100 + g) for g in range(3)}
+    table = open_set_tasks(specs, held, k=4)
+    assert table.height == 3 * 4 * 3  # left out x prompts x the generator the examples are of
+    assert table["from_hub"].to_list() == [
+        source != left for left, source in table.select("left_out", "generator").iter_rows()
+    ]
+    # well-separated styles: every hub example outscores every example of a left-out one
+    hub, others = table.filter(pl.col("from_hub")), table.filter(~pl.col("from_hub"))
+    assert hub["score"].min() > others["score"].max()
+    calibration = OpenSetCalibration.fit(table["score"], table["from_hub"])
+    summary = open_set_summary(table, calibration)
+    assert summary == {
+        "auroc": 1.0, "hub_answered_none": 0.0, "others_answered_a_hub_generator": 0.0,
+        "tasks": 36,
+    }  # fmt: skip
