@@ -22,12 +22,14 @@ from hubscout.data.store import World
 from hubscout.identification.benchmark import (
     KS,
     OPEN_SET_K,
+    RKME_OPEN_SET_N,
     OpenSetCalibration,
     generator_benchmark,
     mixture_benchmark,
     open_set_summary,
     open_set_tasks,
     rkme_benchmark,
+    rkme_open_set_tasks,
     summarise_generators,
     tune_pmi,
 )
@@ -130,6 +132,28 @@ def identification_flow(
         seed,
     )
     searches = rkme_benchmark(rkmes, slices, queries, seed=seed)
+    # open set for RKME: calibrated on the first half of each model's query images, reported
+    # on the second half
+    halves = [{m: q[: len(q) // 2] for m, q in queries.items()}]
+    halves.append({m: q[len(q) // 2 :] for m, q in queries.items()})
+    rkme_open_tuning = rkme_open_set_tasks(rkmes, slices, halves[0], seed=seed + 7)
+    rkme_calibration = OpenSetCalibration.fit(
+        rkme_open_tuning["score"], rkme_open_tuning["from_hub"]
+    )
+    rkme_open_held_out = rkme_open_set_tasks(rkmes, slices, halves[1], seed=seed + 8)
+    rkme_open_set = {
+        "about": "queries of a training slice that no hub model was trained on (every model "
+        f"of the slice left out) against queries of the others, n={RKME_OPEN_SET_N} images, "
+        "scored by minus the smallest MMD^2; calibrated on the first half of each model's "
+        "query images, reported on the second",
+        "calibration": {
+            "slope": round(rkme_calibration.slope, 6),
+            "intercept": round(rkme_calibration.intercept, 6),
+            "threshold": round(rkme_calibration.threshold, 6),
+        },
+        "tuning": _rounded(open_set_summary(rkme_open_tuning, rkme_calibration)),
+        "held_out": _rounded(open_set_summary(rkme_open_held_out, rkme_calibration)),
+    }
     mixtures = mixture_benchmark(rkmes, slices, queries, seed=seed)
     search_summary = (
         searches.group_by("n")
@@ -141,6 +165,7 @@ def identification_flow(
     tasks_table.write_parquet(out / "generator_tasks.parquet")
     searches.write_parquet(out / "rkme_searches.parquet")
     open_held_out.write_parquet(out / "open_set.parquet")
+    rkme_open_held_out.write_parquet(out / "rkme_open_set.parquet")
     mixtures.write_parquet(out / "rkme_mixtures.parquet")
     result = {
         "reference_encoder": encoder_name,
@@ -177,6 +202,8 @@ def identification_flow(
             f"n{n}": {"top1_model": round(a, 4), "top1_slice": round(b, 4)}
             for n, a, b, _ in search_summary.iter_rows()
         },
+        "rkme_open_set_auroc": rkme_open_set["held_out"]["auroc"],
+        "rkme_open_set": rkme_open_set,
         "rkme_mixture_weight_on_true_slices": round(
             float(mixtures["weight_on_true_slices"].mean()), 4
         ),
@@ -194,6 +221,9 @@ def identification_flow(
             {f"open_set.{key}": value for key, value in open_set["held_out"].items()}
         )
         mlflow.log_table(open_held_out.to_pandas(), artifact_file="open_set.json")
+        mlflow.log_metrics(
+            {f"rkme_open_set.{key}": value for key, value in rkme_open_set["held_out"].items()}
+        )
         mlflow.log_table(generator_summary.to_pandas(), artifact_file="generators_by_k.json")
         mlflow.log_table(search_summary.to_pandas(), artifact_file="rkme_by_n.json")
         figure, axes = plt.subplots(figsize=(6, 4))

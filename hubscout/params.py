@@ -50,7 +50,8 @@ class IdentificationParams(BaseModel):
     examples_per_prompt: int = Field(default=8, ge=1)
     rkme_points: int = Field(default=32, ge=1)
     rkme_samples: int = Field(default=2000, ge=1)
-    rkme_queries: int = Field(default=200, ge=1)
+    # at least 50: the RKME benchmark draws up to 50 of them, the open set 20 from each half
+    rkme_queries: int = Field(default=200, ge=50)
 
 
 def read_params(path: Path, section: str) -> dict:

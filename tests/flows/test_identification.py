@@ -35,6 +35,13 @@ def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_setti
     calibration = result["open_set"]["calibration"]
     threshold = -calibration["intercept"] / calibration["slope"]
     assert calibration["threshold"] == pytest.approx(threshold, abs=1e-4)
+    # RKME's open set: each training slice left out in turn, 5 draws of every model's queries
+    rkme_open = pl.read_parquet(out / "rkme_open_set.parquet")
+    slices = json.loads((out / "rkme" / "slices.json").read_text())
+    assert rkme_open.height == len(set(slices.values())) * 4 * 5
+    expected = round(auroc(rkme_open["score"].to_numpy(), rkme_open["from_hub"].to_numpy()), 4)
+    assert result["rkme_open_set_auroc"] == result["rkme_open_set"]["held_out"]["auroc"]
+    assert result["rkme_open_set_auroc"] == expected
     tuning = result["tuning"]
     accuracy = tuning["encoder_val_accuracy"]
     assert result["reference_encoder"] == max(sorted(accuracy), key=accuracy.get)

@@ -23,3 +23,10 @@ def test_a_bad_section_is_one_config_error_naming_the_key(tmp_path):
         read_section(path, "identification", IdentificationParams)
     with pytest.raises(ConfigError, match="not found"):
         read_section(tmp_path / "none.yaml", "selection", SelectionParams)
+
+
+def test_too_few_rkme_queries_for_the_benchmarks_are_refused(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("identification:\n  rkme_queries: 49\n")
+    with pytest.raises(ConfigError, match=r"identification\.rkme_queries: .*greater than or"):
+        read_section(path, "identification", IdentificationParams)

@@ -13,10 +13,11 @@ from hubscout.identification.benchmark import (
     open_set_summary,
     open_set_tasks,
     rkme_benchmark,
+    rkme_open_set_tasks,
     summarise_generators,
     tune_pmi,
 )
-from hubscout.identification.rkme import fit_rkme
+from hubscout.identification.rkme import fit_rkme, mmd2
 
 
 def test_frechet_distance_matches_the_textbook_formula_and_is_zero_on_itself():
@@ -111,6 +112,30 @@ def test_open_set_tasks_leave_each_generator_out_and_separate_distinct_ones(synt
     calibration = OpenSetCalibration.fit(table["score"], table["from_hub"])
     summary = open_set_summary(table, calibration)
     assert summary == {
-        "auroc": 1.0, "hub_answered_none": 0.0, "others_answered_a_hub_generator": 0.0,
+        "auroc": 1.0, "hub_answered_none": 0.0, "others_answered_from_hub": 0.0,
         "tasks": 36,
+    }  # fmt: skip
+
+
+def test_rkme_open_set_leaves_whole_slices_out():
+    # three slices, two models on s1: leaving s1 out removes both, and their data then fits
+    # no hub spec; the draws' score is minus the smallest MMD^2 to the remaining specs
+    rng = np.random.default_rng(0)
+    data = {m: rng.normal(c, 0.3, (300, 3)) for m, c in (("a", 0), ("b", 2), ("c", -2))}
+    data["a2"] = data["a"]
+    specs = {m: fit_rkme(x[:200], 8, 0.5) for m, x in data.items()}
+    slices = {"a": "s1", "a2": "s1", "b": "s2", "c": "s3"}
+    queries = {m: x[200:] for m, x in data.items()}
+    table = rkme_open_set_tasks(specs, slices, queries, n=10, draws=2)
+    assert table.height == 3 * 4 * 2  # slices left out x query models x draws
+    left_s1 = table.filter(pl.col("left_out_slice") == "s1")
+    assert left_s1.filter(~pl.col("from_hub"))["model"].unique().sort().to_list() == ["a", "a2"]
+    hub, others = table.filter(pl.col("from_hub")), table.filter(~pl.col("from_hub"))
+    assert hub["score"].min() > others["score"].max() and (table["score"] <= 0).all()
+    # one draw by hand: the same generator state draws the same images first
+    picked = queries["a"][np.random.default_rng(0).choice(100, size=10, replace=False)]
+    remaining = {m: s for m, s in specs.items() if slices[m] != "s1"}
+    expected = -min(mmd2(spec, picked) for spec in remaining.values())
+    assert table.row(0, named=True) == {
+        "left_out_slice": "s1", "model": "a", "from_hub": False, "score": pytest.approx(expected)
     }  # fmt: skip
