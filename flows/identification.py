@@ -96,22 +96,14 @@ def identification_flow(
     )
     generator_summary = summarise_generators(tasks_table)
     # open set: calibrated on the tuning prompts, reported on the held-out ones
-    open_tuning = open_set_tasks(specs, tuning, OPEN_SET_K, seed + 5, parameters)
-    calibration = OpenSetCalibration.fit(open_tuning["score"], open_tuning["from_hub"])
     open_held_out = open_set_tasks(specs, held_out, OPEN_SET_K, seed + 6, parameters)
-    open_set = {
-        "about": "examples of a generator left out of the hub against examples of hub "
-        f"generators, k={OPEN_SET_K}, scored by the best generator's log S; the calibration "
-        "(P(from the hub) = expit(slope * score + intercept), 'none of the hub's "
-        "generators' below 1/2) is fitted on the tuning prompts",
-        "calibration": {
-            "slope": round(calibration.slope, 6),
-            "intercept": round(calibration.intercept, 6),
-            "threshold": round(calibration.threshold, 4),
-        },
-        "tuning": _rounded(open_set_summary(open_tuning, calibration)),
-        "held_out": _rounded(open_set_summary(open_held_out, calibration)),
-    }
+    open_set = _open_set_report(
+        "examples of a generator left out of the hub against examples of hub generators, "
+        f"k={OPEN_SET_K}, scored by the best generator's log S; 'none of the hub's generators' "
+        "below P(from the hub) = 1/2; calibrated on the tuning prompts",
+        open_set_tasks(specs, tuning, OPEN_SET_K, seed + 5, parameters),
+        open_held_out,
+    )
 
     start = time.perf_counter()
     examples = encoder.encode_images(
@@ -136,24 +128,15 @@ def identification_flow(
     # on the second half
     halves = [{m: q[: len(q) // 2] for m, q in queries.items()}]
     halves.append({m: q[len(q) // 2 :] for m, q in queries.items()})
-    rkme_open_tuning = rkme_open_set_tasks(rkmes, slices, halves[0], seed=seed + 7)
-    rkme_calibration = OpenSetCalibration.fit(
-        rkme_open_tuning["score"], rkme_open_tuning["from_hub"]
-    )
     rkme_open_held_out = rkme_open_set_tasks(rkmes, slices, halves[1], seed=seed + 8)
-    rkme_open_set = {
-        "about": "queries of a training slice that no hub model was trained on (every model "
-        f"of the slice left out) against queries of the others, n={RKME_OPEN_SET_N} images, "
-        "scored by minus the smallest MMD^2; calibrated on the first half of each model's "
-        "query images, reported on the second",
-        "calibration": {
-            "slope": round(rkme_calibration.slope, 6),
-            "intercept": round(rkme_calibration.intercept, 6),
-            "threshold": round(rkme_calibration.threshold, 6),
-        },
-        "tuning": _rounded(open_set_summary(rkme_open_tuning, rkme_calibration)),
-        "held_out": _rounded(open_set_summary(rkme_open_held_out, rkme_calibration)),
-    }
+    rkme_open_set = _open_set_report(
+        "queries of a training slice that no hub model was trained on (every model of the "
+        f"slice left out) against queries of the others, n={RKME_OPEN_SET_N} images, scored "
+        "by minus the smallest MMD^2; calibrated on the first half of each model's query "
+        "images, reported on the second",
+        rkme_open_set_tasks(rkmes, slices, halves[0], seed=seed + 7),
+        rkme_open_held_out,
+    )
     mixtures = mixture_benchmark(rkmes, slices, queries, seed=seed)
     search_summary = (
         searches.group_by("n")
@@ -240,6 +223,22 @@ def identification_flow(
     print(generator_summary)
     print(search_summary)
     return result
+
+
+def _open_set_report(about: str, tuning: pl.DataFrame, held_out: pl.DataFrame) -> dict:
+    """The calibration (P(from the hub) = expit(slope * score + intercept)) fitted on the
+    tuning tasks, and the AUROC and error rates of both sets of tasks."""
+    calibration = OpenSetCalibration.fit(tuning["score"], tuning["from_hub"])
+    return {
+        "about": about,
+        "calibration": {
+            "slope": round(calibration.slope, 6),
+            "intercept": round(calibration.intercept, 6),
+            "threshold": round(calibration.threshold, 6),
+        },
+        "tuning": _rounded(open_set_summary(tuning, calibration)),
+        "held_out": _rounded(open_set_summary(held_out, calibration)),
+    }
 
 
 def _rounded(values: dict[str, float]) -> dict[str, float]:
