@@ -23,6 +23,7 @@ from flows.on_model_registered import on_model_registered
 from hubscout.data.store import WorldParams, build_world
 from hubscout.models.open_clip_loader import CONFIG_DIR
 from hubscout.models.starter_loader import manifest_path
+from hubscout.selection.ranking import DEFAULT_METRIC
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import LabelPublication, Publication
 from registry.sources import register_source
@@ -56,7 +57,7 @@ def hub_of(size: int, data: Path, world: Path, checkpoint: Path) -> Settings:
             {
                 "model_id": [name] * len(nodes),
                 "node_id": nodes,
-                "metric": ["f1_siblings"] * len(nodes),
+                "metric": [DEFAULT_METRIC] * len(nodes),
                 "value": rng.uniform(0, 1, len(nodes)),
                 "label_version": [f"l{i}"] * len(nodes),
             }

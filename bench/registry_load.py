@@ -25,6 +25,7 @@ import httpx
 import numpy as np
 import polars as pl
 
+from hubscout.selection.ranking import DEFAULT_METRIC
 from registry.publication import LabelPublication, Publication
 from registry.store import RegistryStore
 
@@ -90,7 +91,7 @@ def synthetic_hub(data: Path) -> None:
             {
                 "model_id": [name] * NODES,
                 "node_id": nodes["node_id"],
-                "metric": ["f1_siblings"] * NODES,
+                "metric": [DEFAULT_METRIC] * NODES,
                 "value": rng.uniform(0, 1, NODES),
                 "label_version": [f"l{i}"] * NODES,
             }
