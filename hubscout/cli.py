@@ -193,14 +193,14 @@ def models_wait(
     each status when it changes; exits 1 when a model failed (its reason is printed)."""
     import time
 
+    from registry.store import STATUSES
+
     start = time.monotonic()
     last: dict[str, int] = {}
     with _client(registry) as client:
-        while True:
-            items = client.models(limit=500)["items"]
-            counts: dict[str, int] = {}
-            for model in items:
-                counts[model["status"]] = counts.get(model["status"], 0) + 1
+        while True:  # each status's total, however many models the hub holds
+            totals = {s: client.models(status=s, limit=1)["total"] for s in STATUSES}
+            counts = {status: total for status, total in totals.items() if total}
             elapsed = time.monotonic() - start
             if counts != last:
                 shown = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
@@ -213,7 +213,7 @@ def models_wait(
                     f"models still wait after {timeout:.0f} s: is `hubscout worker` running?"
                 )
             time.sleep(2)
-    failed = [model for model in items if model["status"] == "failed"]
+        failed = client.models(status="failed", limit=500)["items"] if counts.get("failed") else []
     for model in failed:
         console.print(f"failed: {model['model_id']}: {model['status_reason']}")
     if failed:

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.special import expit
 
 from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
 from hubscout.hub import EmptyHubError, Hub
+from hubscout.identification.benchmark import OpenSetCalibration
 from hubscout.identification.pmi import identify
 from hubscout.identification.rkme import mixture, rank_by_mmd
 from hubscout.models import load_model
@@ -101,7 +101,8 @@ def open_set_answer(hub: Hub, ranking: list[Identified]) -> dict[str, Any] | Non
     if calibration is None or not ranking:
         return None
     best = ranking[0]
-    probability = float(expit(calibration["slope"] * best.score + calibration["intercept"]))
+    fitted = OpenSetCalibration(calibration["slope"], calibration["intercept"])
+    probability = float(fitted.probability(np.array([best.score]))[0])
     return {
         "p_from_hub": probability,
         "answer": best.model if probability >= 0.5 else NONE_OF_THE_HUB,

@@ -20,7 +20,6 @@ import numpy as np
 import polars as pl
 from scipy.special import expit
 from scipy.stats import rankdata
-from sklearn.linear_model import LogisticRegression
 
 from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters, identify, nearest_mean
 from hubscout.identification.rkme import RKME, mixture, rank_by_mmd
@@ -154,6 +153,8 @@ class OpenSetCalibration:
     def fit(cls, scores: np.ndarray, from_hub: np.ndarray) -> "OpenSetCalibration":
         """Platt scaling: a logistic regression of from_hub on the score, each group weighted
         to half the total (so the threshold does not follow how many tasks each group has)."""
+        from sklearn.linear_model import LogisticRegression  # fitting only: queries stay light
+
         model = LogisticRegression(class_weight="balanced", C=1e6)
         model.fit(np.asarray(scores, dtype=np.float64)[:, None], np.asarray(from_hub, bool))
         return cls(float(model.coef_[0, 0]), float(model.intercept_[0]))
