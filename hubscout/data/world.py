@@ -57,6 +57,35 @@ FONT_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
+# The category of each shape and the groups of each colour: the concept graph's internal
+# nodes are built from these, and broad captions name them.
+SHAPE_CATEGORIES: dict[str, str] = {
+    "circle": "round shape",
+    "ring": "round shape",
+    "crescent": "round shape",
+    "triangle": "polygon",
+    "square": "polygon",
+    "diamond": "polygon",
+    "pentagon": "polygon",
+    "hexagon": "polygon",
+    "star": "pointed shape",
+    "cross": "pointed shape",
+}
+COLOUR_GROUPS: dict[str, tuple[str, ...]] = {
+    "red": ("warm",),
+    "crimson": ("warm", "dark"),
+    "orange": ("warm",),
+    "yellow": ("warm",),
+    "pink": ("warm",),
+    "brown": ("warm", "dark"),
+    "olive": ("cool", "dark"),
+    "green": ("cool",),
+    "teal": ("cool",),
+    "blue": ("cool",),
+    "navy": ("cool", "dark"),
+    "purple": ("cool",),
+}
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "circle": ("circle", "disc", "round dot"),
     "ring": ("ring", "annulus", "ring-shaped object"),
@@ -314,21 +343,50 @@ def symbol_phrase(symbol: str, rng: np.random.Generator) -> str:
     return _choose(rng, (f"letter {symbol}", f"capital {symbol}"))
 
 
+def broad_phrase(facet: str, scene: Scene, rng: np.random.Generator) -> str | None:
+    """A broader true name of the scene's colour, symbol or pattern ("warm-coloured",
+    "polygon", "vowel", "plain"), or None where the facet has none."""
+    if facet == "colour":
+        return f"{_choose(rng, COLOUR_GROUPS[scene.colour])}-coloured"
+    if facet == "symbol":
+        if scene.symbol in SHAPES:
+            return SHAPE_CATEGORIES[scene.symbol]
+        if scene.symbol in DIGITS:
+            return _choose(rng, ("digit", "number"))
+        return _choose(rng, ("vowel" if scene.symbol in VOWELS else "consonant", "letter"))
+    if facet == "pattern" and scene.kind == "shape" and scene.pattern == "solid":
+        return _choose(rng, SYNONYMS["solid"])
+    return None
+
+
 def caption(
     scene: Scene,
     rng: np.random.Generator,
     mention: Sequence[str] = ("size", "colour", "pattern", "symbol"),
+    broad: float = 0.0,
 ) -> str:
-    """A natural caption of the facets in `mention`, with synonyms chosen at random."""
+    """A natural caption of the facets in `mention`, with synonyms chosen at random.
+
+    With probability `broad` a mentioned colour, symbol or solid pattern is named broadly
+    instead (`broad_phrase`: "a small warm-coloured star", "a red polygon", "a plain square"),
+    as people often do; a solid pattern is mentioned only then. At 0 no extra random number
+    is drawn, so those captions stay as they always were."""
+
+    def broadly(facet: str) -> str | None:
+        return broad_phrase(facet, scene, rng) if broad and rng.random() < broad else None
+
     words = []
     if "size" in mention:
         words.append(_choose(rng, SYNONYMS[scene.size]))
     if "colour" in mention:
-        words.append(_choose(rng, SYNONYMS[scene.colour]))
-    if "pattern" in mention and scene.kind == "shape" and scene.pattern != "solid":
-        words.append(_choose(rng, SYNONYMS[scene.pattern]))
+        words.append(broadly("colour") or _choose(rng, SYNONYMS[scene.colour]))
+    if "pattern" in mention and scene.kind == "shape":
+        if scene.pattern != "solid":
+            words.append(_choose(rng, SYNONYMS[scene.pattern]))
+        elif plain := broadly("pattern"):
+            words.append(plain)
     if "symbol" in mention:
-        words.append(symbol_phrase(scene.symbol, rng))
+        words.append(broadly("symbol") or symbol_phrase(scene.symbol, rng))
     elif scene.kind == "character":
         words.append("character")
     else:

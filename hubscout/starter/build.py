@@ -30,7 +30,9 @@ from hubscout.starter.training import (
 )
 
 Spec = VLMSpec | ClassifierSpec | GeneratorSpec
-CARD_FORMAT = 2  # bump when the cards written here change, so that saved models are rebuilt
+# Bump when the cards or the training written here change, so that saved models are rebuilt
+# (3: VLMs trained LiT-style).
+CARD_FORMAT = 3
 
 
 class HubParams(BaseModel):
@@ -52,8 +54,12 @@ class HubParams(BaseModel):
         return [*vlms, *classifiers, *generators]
 
     def steps(self, spec: Spec) -> int:
-        """Training steps of `spec` under this profile."""
+        """Training steps of `spec` under this profile (a VLM's text-tower steps)."""
         return max(int(spec.steps * self.step_scale), 10)
+
+    def image_steps(self, spec: VLMSpec) -> int:
+        """Supervised image-tower steps of a VLM under this profile."""
+        return max(int(spec.image_steps * self.step_scale), 10)
 
 
 def kind_of(spec: Spec) -> str:
@@ -77,6 +83,7 @@ def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
         "card_format": CARD_FORMAT,
         "spec": asdict(spec),
         "steps": params.steps(spec),
+        "step_scale": params.step_scale,
         "seed": params.seed,
         "batch_size": params.batch_size,
         "generator_images": params.generator_images,
@@ -104,7 +111,8 @@ def build_model(
     metadata = None
     card_fields: dict = {}
     if isinstance(spec, VLMSpec):
-        trained = train_vlm(spec, world, params.seed, steps, params.batch_size)
+        image_steps = params.image_steps(spec)
+        trained = train_vlm(spec, world, params.seed, steps, image_steps, params.batch_size)
     elif isinstance(spec, ClassifierSpec):
         trained = train_classifier(spec, world, params.seed, steps, params.batch_size)
         card_fields = {
@@ -139,6 +147,7 @@ def build_model(
             "last_loss": trained.last_loss,
             "training_examples": trained.examples,
             "steps": steps,
+            **trained.metrics,
         },
         **card_fields,
     )

@@ -20,16 +20,28 @@ def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
     assert table.height == 2 * world_summary["tasks"]
     written = report.read_text()
     means = table.group_by("model").agg(pl.col("accuracy").mean())
-    assert json.loads(written)["mean_zero_shot_accuracy"] == {
+    document = json.loads(written)
+    assert document["mean_zero_shot_accuracy"] == {
         row["model"]: round(row["accuracy"], 4) for row in means.to_dicts()
     }
+    accuracy = {(m, t): round(a, 4) for m, t, a in table.select("model", "task", "accuracy").rows()}
+    assert len(document["zero_shot"]) == world_summary["tasks"]
+    assert {
+        (model, task): value
+        for task, models in document["zero_shot"].items()
+        for model, value in models.items()
+    } == accuracy
+    for task, best in document["best_per_task"].items():
+        assert best["accuracy"] == max(document["zero_shot"][task].values())
+        assert document["zero_shot"][task][best["model"]] == best["accuracy"]
     assert "seconds" not in written and "trained_now" not in written
     assert sorted((hub / "contact").glob("*.png"))[0].name == "gen-dark.png"
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)
     run = mlflow.search_runs(experiment_names=["starter-hub"], output_format="list")[0]
     assert run.data.metrics["distinct_best_vlms"] == summary["distinct_best_vlms"]
-    assert run.data.metrics["vlm-colours.steps"] == 150
+    assert run.data.metrics["vlm-colours.steps"] == 100
+    assert run.data.metrics["vlm-colours.image_steps"] == 150
     logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"zero_shot_heatmap.png", "zero_shot.json"} <= logged
 
