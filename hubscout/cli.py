@@ -460,7 +460,14 @@ def _print_selection(answer: dict, k: int) -> None:
             f"{predicted:.2f}" if predicted is not None else "-",
             row["label_version"] or "-",
         )
-    console.print(ranking)
+    if not answer["ranking"]:
+        console.print(
+            "[red]no class matches a concept of the hub's graph, so nothing is ranked:[/red] "
+            "name the classes by what they look like (a colour, a shape, 'the colour of ...'), "
+            "or give each a description (POST /select's descriptions)"
+        )
+    else:
+        console.print(ranking)
     if answer["not_covered"]:
         console.print(
             f"[yellow]not covered by any concept:[/yellow] {', '.join(answer['not_covered'])}"

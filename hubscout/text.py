@@ -10,6 +10,7 @@ from functools import cache
 from typing import Protocol
 
 import numpy as np
+import polars as pl
 
 from hubscout.errors import ConfigError
 
@@ -77,13 +78,18 @@ def text_embedder(name: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
 @dataclass(frozen=True)
 class ConceptTexts:
     """The concept nodes' texts, embedded once: each node's full text ("<name>, which is
-    <description>") and its short phrases (the name and each comma-separated part of the
-    description), so that matching a query embeds only the query."""
+    <description>"), its short phrases (the name, each comma-separated part of the
+    description and its synonyms) and, apart, the everyday things that have its concept
+    (read only for a class named by a facet of a thing: "the colour of grass"), so that
+    matching a query embeds only the query."""
 
     node_ids: tuple[str, ...]
+    facets: tuple[str, ...]
     full: np.ndarray  # [nodes, D]
     phrases: np.ndarray  # [phrases, D]
     owner: np.ndarray  # [phrases] index of the node each phrase belongs to
+    things: np.ndarray  # [things, D]
+    thing_owner: np.ndarray  # [things] index of the node each thing belongs to
 
     @classmethod
     def embed(
@@ -92,28 +98,71 @@ class ConceptTexts:
         node_names: Sequence[str],
         node_descriptions: Sequence[str],
         embedder: TextEmbedder,
+        synonyms: Sequence[Sequence[str]] | None = None,
+        things: Sequence[Sequence[str]] | None = None,
+        facets: Sequence[str] | None = None,
     ) -> "ConceptTexts":
-        """Embed every node's full text and phrases with `embedder`."""
+        """Embed every node's full text, phrases and things with `embedder`."""
         pairs = list(zip(node_names, node_descriptions, strict=True))
+        none: list[Sequence[str]] = [()] * len(pairs)
         phrases, owner = [], []
-        for index, (name, description) in enumerate(pairs):
+        for index, ((name, description), more) in enumerate(
+            zip(pairs, synonyms or none, strict=True)
+        ):
             parts = [name, *(part.strip() for part in description.split(",") if part.strip())]
+            parts += [word for word in more if word not in parts]
             phrases += parts
             owner += [index] * len(parts)
+        thing_texts = [thing for node_things in things or none for thing in node_things]
+        thing_owner = [i for i, node_things in enumerate(things or none) for _ in node_things]
+        full = embedder.embed([f"{n}, which is {d}" for n, d in pairs])
         return cls(
             tuple(node_ids),
-            embedder.embed([f"{n}, which is {d}" for n, d in pairs]),
+            tuple(facets or [""] * len(pairs)),
+            full,
             embedder.embed(phrases),
             np.array(owner, dtype=np.int64),
+            embedder.embed(thing_texts) if thing_texts else np.zeros((0, full.shape[1])),
+            np.array(thing_owner, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_nodes(cls, nodes: pl.DataFrame, embedder: TextEmbedder) -> "ConceptTexts":
+        """Embed the concept graph's nodes table (the world's nodes.parquet)."""
+        return cls.embed(
+            nodes["node_id"].to_list(),
+            nodes["name"].to_list(),
+            nodes["description"].to_list(),
+            embedder,
+            synonyms=nodes["synonyms"].to_list(),
+            things=nodes["things"].to_list(),
+            facets=nodes["facet"].to_list(),
         )
 
     def similarity(self, queries: np.ndarray) -> np.ndarray:
         """Match scores [queries, nodes] of unit query vectors: the mean of the full-text
         cosine and the best phrase cosine."""
-        by_phrase = queries @ self.phrases.T
-        best_phrase = np.full((len(queries), len(self.node_ids)), -1.0)
-        np.maximum.at(best_phrase.T, self.owner, by_phrase.T)
-        return 0.5 * (queries @ self.full.T) + 0.5 * best_phrase
+        return 0.5 * (queries @ self.full.T) + 0.5 * _best_by_owner(
+            queries @ self.phrases.T, self.owner, len(self.node_ids)
+        )
+
+    def facet_similarity(self, queries: np.ndarray, facet: str) -> np.ndarray:
+        """Match scores [queries, nodes] of unit vectors of things whose `facet` a class
+        names ("grass" of "the colour of grass"): the best cosine with a thing or a phrase
+        of each node of that facet; -1 for the other nodes."""
+        best = np.maximum(
+            _best_by_owner(queries @ self.phrases.T, self.owner, len(self.node_ids)),
+            _best_by_owner(queries @ self.things.T, self.thing_owner, len(self.node_ids)),
+        )
+        return np.where(np.array(self.facets) == facet, best, -1.0)
+
+
+def _best_by_owner(scores: np.ndarray, owner: np.ndarray, n_nodes: int) -> np.ndarray:
+    """[queries, nodes]: the best of each node's columns of `scores` (-1 for none)."""
+    best = np.full((len(scores), n_nodes), -1.0)
+    if scores.shape[1]:
+        np.maximum.at(best.T, owner, scores.T)
+    return best
 
 
 def concept_similarity(

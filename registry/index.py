@@ -24,13 +24,7 @@ def embedded_concepts(settings: Settings, embedder: TextEmbedder) -> ConceptText
     path = settings.layout.world / "nodes.parquet"
     if not path.is_file():
         raise ConfigError(f"no concept graph at {path}: build the world first (`make demo`)")
-    nodes = pl.read_parquet(path)
-    return ConceptTexts.embed(
-        nodes["node_id"].to_list(),
-        nodes["name"].to_list(),
-        nodes["description"].to_list(),
-        embedder,
-    )
+    return ConceptTexts.from_nodes(pl.read_parquet(path), embedder)
 
 
 class HubIndex:

@@ -4,19 +4,26 @@ Leaves are single concepts (a colour, a shape, a digit ...); internal nodes grou
 colour", "polygon", "character"); a node may have several parents ("crimson" is both a warm
 and a dark colour). A node's probe images are scenes that show its concept; internal nodes
 pool the probes of their descendants.
+
+Like MLL's graph, which takes lemmas from WordNet and descriptions from a language model,
+each node also carries synonyms (other names of the concept) and everyday things that have
+it ("grass" for green, "a coin" for circle, "a zebra" for striped): what people say when they
+name a class "the colour of grass" or "shaped like a coin".
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from hubscout.data.world import (
+    COLOUR_GROUPS,
     COLOURS,
     CONSONANTS,
     DIGIT_WORDS,
     DIGITS,
     PATTERNS,
+    SHAPE_CATEGORIES,
     SHAPES,
     SIZES,
     VOWELS,
@@ -34,6 +41,8 @@ class ConceptNode:
     facet: str
     parents: tuple[str, ...]
     constraints: Constraints | None = None
+    synonyms: tuple[str, ...] = ()
+    things: tuple[str, ...] = ()
 
 
 _SHAPE_TEXT = {
@@ -48,18 +57,7 @@ _SHAPE_TEXT = {
     "star": "a five-pointed star",
     "cross": "a cross or plus sign made of two bars",
 }
-_SHAPE_PARENTS = {
-    "circle": ("round shape",),
-    "ring": ("round shape",),
-    "crescent": ("round shape",),
-    "triangle": ("polygon",),
-    "square": ("polygon",),
-    "diamond": ("polygon",),
-    "pentagon": ("polygon",),
-    "hexagon": ("polygon",),
-    "star": ("pointed shape",),
-    "cross": ("pointed shape",),
-}
+_SHAPE_PARENTS = {shape: (category,) for shape, category in SHAPE_CATEGORIES.items()}
 _COLOUR_TEXT = {
     "red": "bright red, the colour of a stop light",
     "crimson": "crimson, a deep dark red like maroon",
@@ -75,18 +73,81 @@ _COLOUR_TEXT = {
     "purple": "purple, a violet colour between red and blue",
 }
 _COLOUR_PARENTS = {
-    "red": ("warm colour",),
-    "crimson": ("warm colour", "dark colour"),
-    "orange": ("warm colour",),
-    "yellow": ("warm colour",),
-    "pink": ("warm colour",),
-    "brown": ("warm colour", "dark colour"),
-    "olive": ("cool colour", "dark colour"),
-    "green": ("cool colour",),
-    "teal": ("cool colour",),
-    "blue": ("cool colour",),
-    "navy": ("cool colour", "dark colour"),
-    "purple": ("cool colour",),
+    colour: tuple(f"{group} colour" for group in groups) for colour, groups in COLOUR_GROUPS.items()
+}
+# Other names of each node, and everyday things that have its concept (the lexicon).
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "shape": ("form", "figure", "outline"),
+    "round shape": ("curved shape", "rounded form"),
+    "polygon": ("angular shape", "straight-edged figure"),
+    "pointed shape": ("spiky shape", "shape with arms"),
+    "colour": ("color", "hue", "tint"),
+    "warm colour": ("warm color", "warm tone", "warm hue"),
+    "cool colour": ("cool color", "cool tone", "cold hue"),
+    "dark colour": ("dark color", "deep shade", "dark tone"),
+    "pattern": ("texture", "print", "design"),
+    "size": ("scale", "dimension"),
+    "character": ("symbol", "glyph", "written sign"),
+    "digit": ("number", "numeral", "figure"),
+    "letter": ("alphabet letter", "capital"),
+    "vowel": ("vowel sound letter",),
+    "consonant": ("consonant letter",),
+    "circle": ("disc", "round dot", "disk"),
+    "ring": ("annulus", "hoop", "loop"),
+    "crescent": ("crescent moon", "sickle shape", "half moon"),
+    "triangle": ("three-sided shape", "trigon"),
+    "square": ("box", "four-sided square"),
+    "diamond": ("rhombus", "lozenge"),
+    "pentagon": ("five-sided polygon", "five-sided shape"),
+    "hexagon": ("six-sided polygon", "six-sided shape"),
+    "star": ("five-pointed star", "pentagram"),
+    "cross": ("plus sign", "plus"),
+    "red": ("bright red", "scarlet", "vermilion"),
+    "crimson": ("dark red", "maroon", "deep red"),
+    "orange": ("tangerine", "amber"),
+    "yellow": ("lemon yellow", "golden yellow"),
+    "pink": ("rose", "light red", "rosy pink"),
+    "brown": ("chocolate brown", "tan", "umber"),
+    "olive": ("olive green", "khaki", "drab green"),
+    "green": ("grass green", "emerald", "leaf green"),
+    "teal": ("blue-green", "turquoise", "cyan"),
+    "blue": ("royal blue", "azure", "cobalt"),
+    "navy": ("navy blue", "dark blue", "midnight blue"),
+    "purple": ("violet", "lilac", "mauve"),
+    "solid": ("plain", "uniform", "single-coloured"),
+    "striped": ("stripy", "banded", "with stripes"),
+    "dotted": ("polka-dot", "spotted", "dotty"),
+    "checkered": ("chequered", "checkerboard", "chequerboard"),
+    "small": ("tiny", "little", "miniature"),
+    "large": ("big", "huge", "sizeable"),
+}
+_THINGS: dict[str, tuple[str, ...]] = {
+    "circle": ("a coin", "a full moon", "a wheel", "a button"),
+    "ring": ("a donut", "a wedding ring", "a tyre", "a bagel"),
+    "crescent": ("a new moon", "a croissant", "a fingernail moon"),
+    "triangle": ("a slice of pizza", "a yield sign", "a pyramid", "a sail"),
+    "square": ("a sticky note", "a chessboard tile", "a floor tile"),
+    "diamond": ("a kite", "a playing-card diamond", "a road warning sign"),
+    "pentagon": ("the Pentagon building", "a baseball home plate"),
+    "hexagon": ("a honeycomb cell", "a hex nut", "a snowflake outline"),
+    "star": ("a starfish", "a sheriff's badge", "a Christmas tree topper"),
+    "cross": ("a first-aid sign", "a Swiss flag", "a hospital sign"),
+    "red": ("a stop light", "a tomato", "a fire engine", "blood"),
+    "crimson": ("red wine", "a beetroot", "a garnet"),
+    "orange": ("a tangerine", "a pumpkin", "a carrot", "a goldfish"),
+    "yellow": ("a lemon", "a banana", "a sunflower", "a school bus"),
+    "pink": ("a flamingo", "bubble gum", "a piglet"),
+    "brown": ("chocolate", "wood", "coffee", "a bear"),
+    "olive": ("an olive", "army fatigues", "moss"),
+    "green": ("grass", "a leaf", "a lime", "a frog"),
+    "teal": ("tropical sea water", "a peacock feather", "a mallard's head"),
+    "blue": ("the sky", "a sapphire", "a blueberry"),
+    "navy": ("a sailor's uniform", "the night sky", "denim"),
+    "purple": ("an aubergine", "a grape", "lavender", "a plum"),
+    "solid": ("a plain t-shirt", "a painted wall"),
+    "striped": ("a zebra", "a barcode", "a candy cane", "a tiger"),
+    "dotted": ("a ladybird", "a dalmatian", "dice pips"),
+    "checkered": ("a chessboard", "a racing flag", "a picnic blanket"),
 }
 _PATTERN_TEXT = {
     "solid": "plain, filled with one solid colour",
@@ -211,7 +272,21 @@ def build_graph() -> list[ConceptNode]:
                 {"symbol": letter},
             )
         )
-    return nodes
+    return [_with_lexicon(node) for node in nodes]
+
+
+def _with_lexicon(node: ConceptNode) -> ConceptNode:
+    """The node with its synonyms and things (characters get theirs from their symbol)."""
+    symbol = (node.constraints or {}).get("symbol")
+    if node.facet == "character" and isinstance(symbol, str):
+        if symbol in DIGITS:
+            synonyms = (f"number {DIGIT_WORDS[int(symbol)]}", f"numeral {symbol}")
+        else:
+            synonyms = (f"capital {symbol}", f"uppercase {symbol}")
+        return replace(node, synonyms=synonyms)
+    return replace(
+        node, synonyms=_SYNONYMS.get(node.node_id, ()), things=_THINGS.get(node.node_id, ())
+    )
 
 
 def leaves(nodes: Iterable[ConceptNode]) -> list[ConceptNode]:
@@ -242,7 +317,8 @@ def descendant_leaves(nodes: list[ConceptNode]) -> dict[str, set[str]]:
 
 
 def nodes_frame(nodes: list[ConceptNode]) -> pl.DataFrame:
-    """The nodes as a table: node_id, name, description, facet, is_leaf."""
+    """The nodes as a table: node_id, name, description, facet, is_leaf, synonyms and things
+    (lists of strings)."""
     return pl.DataFrame(
         {
             "node_id": [n.node_id for n in nodes],
@@ -250,7 +326,10 @@ def nodes_frame(nodes: list[ConceptNode]) -> pl.DataFrame:
             "description": [n.description for n in nodes],
             "facet": [n.facet for n in nodes],
             "is_leaf": [n.constraints is not None for n in nodes],
-        }
+            "synonyms": [list(n.synonyms) for n in nodes],
+            "things": [list(n.things) for n in nodes],
+        },
+        schema_overrides={"synonyms": pl.List(pl.String), "things": pl.List(pl.String)},
     )
 
 

@@ -28,6 +28,9 @@ LABEL_COLUMNS = [
     "label_version",
 ]
 DEFAULT_NODE_TEMPLATE = "{name}, which is {description}"
+# The node columns a label depends on (and its graph hash covers); synonyms and things are
+# read by matching only, so a richer lexicon keeps every label version.
+LABELED_NODE_COLUMNS = ["node_id", "name", "description", "facet", "is_leaf"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class ConceptProbes:
             for node_id, indices in rows.items()
         }
         digest = hashlib.sha256(template.encode())
-        digest.update(nodes.write_csv().encode())
+        digest.update(nodes.select(LABELED_NODE_COLUMNS).write_csv().encode())
         digest.update(world.edges.write_csv().encode())
         digest.update(world.probe_index.write_csv().encode())
         digest.update(np.ascontiguousarray(world.probe_images).tobytes())

@@ -1,17 +1,19 @@
 """Requirement matching: each class name to its top-k concept nodes, with weights.
 
 A class is compared with each node's full text ("<name>, which is <description>") and with
-its short phrases (the name and each comma-separated part of the description); the match score
-is the mean of the full-text cosine and the best phrase cosine. Phrases catch synonyms that a
-description names ("a diamond or rhombus"); the full text keeps a lexical near-miss of one
-phrase ("teapot" ~ "teal") from passing. A class whose best score is under the threshold is
-reported as not covered: it is never silently matched.
-
-The threshold (0.55) was set on the tuning tasks' class names (all >= 0.62) against unrelated
-words (teapot 0.53, banana 0.41, table 0.39), never on the held-out tasks.
+its short phrases (the name, each comma-separated part of the description and its synonyms);
+the match score is the mean of the full-text cosine and the best phrase cosine. Phrases catch
+synonyms ("a diamond or rhombus", "scarlet"); the full text keeps a lexical near-miss of one
+phrase ("teapot" ~ "teal") from passing. A class named by a facet of a thing ("the colour of
+grass", "lemon-coloured", "shaped like a coin") is read as that thing and compared only with
+the nodes of that facet: with the everyday things that have each one's concept and with its
+phrases. A bare thing ("zebra") is never compared with things, so an animal stays an animal.
+A class whose best score is under its threshold is reported as not covered: it is never
+silently matched.
 """
 
 import dataclasses
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,12 +23,59 @@ import numpy as np
 from hubscout.selection.requirements import TaskSpec
 from hubscout.text import ConceptTexts, TextEmbedder
 
+# Chosen together on the tuning names (hubscout/data/names.py; the grid of
+# selection.benchmark.tune_matching, reports/selection.json "coverage"), by the F1 of coverage
+# precision and recall, never on the evaluation names: (0.55, 0.5) F1 0.9647 (precision
+# 0.9762, recall 0.9535) against 0.9643 at (0.55, 0.55) and 0.9591 at (0.5, 0.5).
 MATCH_THRESHOLD = 0.55
+THING_THRESHOLD = 0.5
 # A node is kept when it scores within this margin of the class's best node. On the 12
 # tuning tasks (selection benchmark grid, reports/selection.json "tuning"), with
 # informedness_siblings labels and any alpha: 0.05 and 0.1 gave rel@1 0.9666, 0.2 and no
 # margin (1.0) 0.9565; the first of the tie is kept.
 MATCH_MARGIN = 0.05
+
+# How people name a class by a facet of a thing, and the facet (a node's `facet`) it names.
+FACET_PARAPHRASES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (facet, re.compile(pattern))
+    for facet, pattern in (
+        ("colour", r"^(?:the |a )?colou?r of (?P<thing>.+)$"),
+        ("colour", r"^colou?red like (?P<thing>.+)$"),
+        ("colour", r"^(?P<thing>[\w' ]+?)[- ]colou?red$"),
+        ("shape", r"^(?:in )?(?:the |a )?shape of (?P<thing>.+)$"),
+        ("shape", r"^(?:shaped|a shape) like (?P<thing>.+)$"),
+        ("shape", r"^(?P<thing>[\w' ]+?)[- ]shaped$"),
+        ("pattern", r"^(?:the |a )?pattern of (?P<thing>.+)$"),
+        ("pattern", r"^patterned like (?P<thing>.+)$"),
+        ("pattern", r"^(?P<thing>[\w' ]+?)[- ]patterned$"),
+        # "a circular shape", "a cool shade", "a checked pattern": the word before the
+        # facet's own noun says which shape, colour or pattern
+        ("shape", r"^(?:a |an |the )?(?P<thing>[\w'-]+(?: [\w'-]+)?) (?:shape|figure|outline)$"),
+        ("colour", r"^(?:a |an |the )?(?P<thing>[\w'-]+(?: [\w'-]+)?) (?:colou?r|shade|hue|tone)$"),
+        ("pattern", r"^(?:a |an |the )?(?P<thing>[\w'-]+(?: [\w'-]+)?) pattern$"),
+    )
+)
+CHARACTER_NODE = {"digit": "digit {}", "letter": "letter {}"}
+
+
+def character_node(text: str) -> str | None:
+    """The node id a class name means by naming one character ("a printed 7" -> "digit 7",
+    "the character A" -> "letter A"): its only token that is a digit or a capital letter."""
+    single = [t for t in text.split() if len(t) == 1 and (t.isdigit() or t.isupper())]
+    if len(single) != 1:
+        return None
+    return CHARACTER_NODE["digit" if single[0].isdigit() else "letter"].format(single[0])
+
+
+def read_class_text(text: str) -> tuple[str | None, str]:
+    """(facet, thing) of a class named by a facet of a thing ("the colour of grass" ->
+    ("colour", "grass")), else (None, text)."""
+    lowered = " ".join(text.lower().split())
+    for facet, pattern in FACET_PARAPHRASES:
+        found = pattern.match(lowered)
+        if found:
+            return facet, found["thing"]
+    return None, text
 
 
 @dataclass(frozen=True)
@@ -51,11 +100,14 @@ def match_task(
     top_k: int = 3,
     threshold: float = MATCH_THRESHOLD,
     margin: float = MATCH_MARGIN,
+    thing_threshold: float = THING_THRESHOLD,
 ) -> list[ClassMatch]:
-    """Top-k nodes per class scoring at least `threshold` and within `margin` of the class's
-    best node; weights are the kept scores normalised to sum to 1. `embedder` must be the one
-    that embedded `concepts`."""
-    matches = match_texts(spec.class_texts(), concepts, embedder, top_k, threshold, margin)
+    """Top-k nodes per class scoring at least `threshold` (`thing_threshold` for a class named
+    by a facet of a thing) and within `margin` of the class's best node; weights are the kept
+    scores normalised to sum to 1. `embedder` must be the one that embedded `concepts`."""
+    matches = match_texts(
+        spec.class_texts(), concepts, embedder, top_k, threshold, margin, thing_threshold
+    )
     return [
         dataclasses.replace(match, class_name=name)
         for match, name in zip(matches, spec.class_names, strict=True)
@@ -69,15 +121,28 @@ def match_texts(
     top_k: int = 3,
     threshold: float = MATCH_THRESHOLD,
     margin: float = MATCH_MARGIN,
+    thing_threshold: float = THING_THRESHOLD,
 ) -> list[ClassMatch]:
     """`match_task` for class texts ("<name>" or "<name>, which is <description>"); each
     match is named by its text."""
-    similarity = concepts.similarity(embedder.embed(texts))
+    read = [read_class_text(text) for text in texts]
+    vectors = embedder.embed([thing for _, thing in read])
+    similarity = concepts.similarity(vectors)
     node_ids = concepts.node_ids
     matches = []
-    for row, text in zip(similarity, texts, strict=True):
+    for index, ((facet, _), text) in enumerate(zip(read, texts, strict=True)):
+        character = character_node(text)
+        if character in node_ids:  # a named character is read, not guessed
+            matches.append(ClassMatch(text, [character], [1.0], [1.0]))
+            continue
+        row, floor = similarity[index], threshold
+        if facet is not None:
+            row, floor = (
+                concepts.facet_similarity(vectors[index : index + 1], facet)[0],
+                thing_threshold,
+            )
         order = np.argsort(-row, kind="stable")[:top_k]
-        kept = [j for j in order if row[j] >= threshold and row[j] >= row[order[0]] - margin]
+        kept = [j for j in order if row[j] >= floor and row[j] >= row[order[0]] - margin]
         values = np.array([row[j] for j in kept])
         matches.append(
             ClassMatch(

@@ -7,7 +7,7 @@ row for a node counts 0 there. The per-class score is
     r(m, y) = a * p(m, y) + (1 - a) * mean of p(m, y') over the other classes y'
 
 (a = 0.7), the top-k models per class are selected, and the overall ranking is by the mean
-of r over the covered classes.
+of r over the covered classes; when no class is covered, nothing is ranked.
 """
 
 from dataclasses import dataclass, field
@@ -116,10 +116,11 @@ def rank(
     covered = [m for m in matches if m.covered]
     p = class_scores(matrix, matches)
     r = combine(p, alpha)
-    means = r.mean(axis=1) if r.size else np.zeros(len(models))
-    overall = dict(zip(models, means.tolist(), strict=True))
+    means = r.mean(axis=1) if covered else np.zeros(len(models))
+    # with no class covered the labels say nothing about the task: nothing is ranked
+    overall = dict(zip(models, means.tolist(), strict=True)) if covered else {}
     # best first; ties by name (the models are sorted, so by index)
-    ranking = [models[i] for i in np.lexsort((np.arange(len(models)), -means))]
+    ranking = [models[i] for i in np.lexsort((np.arange(len(models)), -means))] if covered else []
     per_class = {}
     for j, match in enumerate(covered):
         order = np.lexsort((np.arange(len(models)), -r[:, j]))[:k]

@@ -73,3 +73,10 @@ def test_a_label_matrix_holds_one_metric_and_zero_where_a_model_has_no_row():
     smaller = matrix.without({"a"})
     assert smaller.models == ("b",) and smaller.label_versions == {"b": "v-b"}
     np.testing.assert_array_equal(smaller.values, [[0.0, 0.3]])
+
+
+def test_a_task_with_no_class_covered_ranks_nothing():
+    table = labels([("a", "crimson", 0.6), ("b", "crimson", 0.9)])
+    selection = rank(table, [ClassMatch("teapot", [], [], []), ClassMatch("sofa", [], [], [])])
+    assert selection.models == [] and selection.overall == {} and selection.per_class == {}
+    assert selection.not_covered == ["teapot", "sofa"] and selection.class_scores.is_empty()
