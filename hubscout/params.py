@@ -23,6 +23,11 @@ class SelectionParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     k: int = Field(default=1, ge=1, description="Models selected per class (reuse votes).")
+    drawn_tasks: int = Field(
+        default=60, ge=0, description="Tasks drawn from the graph per split (tuning, evaluation)."
+    )
+    drawn_per_class: int = Field(default=40, ge=1, description="Test images a drawn class.")
+    seed: int = 0
 
 
 class TransferabilityParams(BaseModel):

@@ -141,12 +141,20 @@ def _probe_index(nodes: list, probe_nodes: list[str]) -> pl.DataFrame:
 
 
 def _task_split(task: TargetTask, split: str, params: WorldParams) -> tuple[np.ndarray, np.ndarray]:
+    return render_task(task, split, params.per_class(split), params.seed, params.image_size)
+
+
+def render_task(
+    task: TargetTask, split: str, per_class: int, seed: int, image_size: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    """`per_class` images of each class of `task` for `split`, seeded by the task's name, and
+    their labels: uint8 [C * per_class, H, W, 3], int64 [C * per_class]."""
     scenes, labels = [], []
     for label, task_class in enumerate(task.classes):
-        rng = np.random.default_rng(stable_seed(params.seed, task.name, split, label))
-        scenes += sample_scenes(rng, params.per_class(split), task_class.constraints)
-        labels += [label] * params.per_class(split)
-    return render_all(scenes, params.image_size), np.array(labels, dtype=np.int64)
+        rng = np.random.default_rng(stable_seed(seed, task.name, split, label))
+        scenes += sample_scenes(rng, per_class, task_class.constraints)
+        labels += [label] * per_class
+    return render_all(scenes, image_size), np.array(labels, dtype=np.int64)
 
 
 @dataclass(frozen=True)

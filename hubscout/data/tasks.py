@@ -3,12 +3,28 @@
 Class names are what a user would type ("crimson", "a ring-shaped object", "polka dots"),
 not node ids. Each class also records the concept nodes it really is (`nodes`); that is ground
 truth for validation and benchmarks, never an input of selection. Tasks marked `held_out` are
-for benchmarks only and are never used to tune anything.
+for benchmarks only and are never used to tune anything. `draw_tasks` draws more tasks from
+the concept graph for the selection benchmark, named with the alternative names.
 """
 
 from dataclasses import dataclass
 
-from hubscout.data.world import COLOURS, CONSONANTS, DIGIT_WORDS, DIGITS, VOWELS, Constraints
+import numpy as np
+
+from hubscout.data.graph import ConceptNode, build_graph, descendant_leaves
+from hubscout.data.names import names_of
+from hubscout.data.world import (
+    COLOURS,
+    CONSONANTS,
+    DIGIT_WORDS,
+    DIGITS,
+    PATTERNS,
+    SHAPES,
+    SIZES,
+    VOWELS,
+    Constraints,
+    stable_seed,
+)
 
 
 @dataclass(frozen=True)
@@ -201,3 +217,63 @@ def task_by_name(name: str) -> TargetTask:
         if task.name == name:
             return task
     raise KeyError(name)
+
+
+# What a drawn task tells apart: leaves of one facet, or categories (internal nodes).
+DRAWN_POOLS: dict[str, tuple[str, ...]] = {
+    "shape": SHAPES,
+    "colour": tuple(COLOURS),
+    "pattern": PATTERNS,
+    "size": SIZES,
+    "digit": tuple(f"digit {d}" for d in DIGITS),
+    "letter": tuple(f"letter {c}" for c in VOWELS + CONSONANTS),
+    "shape category": ("round shape", "polygon", "pointed shape"),
+    "colour category": ("warm colour", "cool colour"),
+    "character category": ("letter", "digit"),
+    "letter category": ("vowel", "consonant"),
+}
+MAX_DRAWN_CLASSES = 5
+
+
+def draw_tasks(count: int, split: str, seed: int = 0) -> list[TargetTask]:
+    """`count` target tasks drawn from the concept graph, each class named by one of its
+    node's alternative names of `split` (`tuning` or `evaluation`, hubscout.data.names), so
+    that tuning and evaluation tasks share no class name. Evaluation tasks are held out."""
+    graph = {node.node_id: node for node in build_graph()}
+    below = descendant_leaves(list(graph.values()))
+    rng = np.random.default_rng(stable_seed(seed, "drawn-tasks", split))
+    pools = sorted(DRAWN_POOLS)
+    tasks = []
+    for index in range(count):
+        pool = pools[int(rng.integers(len(pools)))]
+        nodes = DRAWN_POOLS[pool]
+        size = int(rng.integers(2, min(MAX_DRAWN_CLASSES, len(nodes)) + 1))
+        chosen = [str(n) for n in rng.choice(np.array(nodes), size=size, replace=False)]
+        classes = []
+        for node_id in chosen:
+            names = names_of(node_id, split)
+            constraints = _node_constraints([graph[leaf] for leaf in sorted(below[node_id])])
+            classes.append(
+                TaskClass(str(names[int(rng.integers(len(names)))]), constraints, (node_id,))
+            )
+        tasks.append(
+            TargetTask(
+                f"drawn-{split}-{index:03d}",
+                "drawn",
+                f"Tell apart {', '.join(chosen)} ({pool}).",
+                tuple(classes),
+                held_out=split == "evaluation",
+            )
+        )
+    return tasks
+
+
+def _node_constraints(leaf_nodes: list[ConceptNode]) -> Constraints:
+    """The scene constraints that show any of the leaves: each attribute's values pooled."""
+    values: dict[str, list[str]] = {}
+    for leaf in leaf_nodes:
+        for key, value in (leaf.constraints or {}).items():
+            for item in (value,) if isinstance(value, str) else value:
+                if item not in values.setdefault(key, []):
+                    values[key].append(item)
+    return {k: v[0] if len(v) == 1 else tuple(v) for k, v in values.items()}

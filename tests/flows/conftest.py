@@ -21,7 +21,7 @@ TINY_PARAMS = {
         "generator_images": 600,
         "parallel_jobs": 2,
     },
-    "selection": {"k": 2},
+    "selection": {"k": 2, "drawn_tasks": 5, "drawn_per_class": 10},
     "transferability": {
         "seed": 0,
         "metrics": None,
