@@ -17,11 +17,10 @@ import polars as pl
 
 from hubscout.selection.matching import ClassMatch
 
-# Tuned on the 12 tuning tasks (selection benchmark grid, reports/selection.json "tuning"):
-# informedness_siblings labels gave rel@1 0.9666 against at most 0.9515 for f1_siblings,
-# 0.9342 for acc_siblings and 0.9256 for confidence; every alpha from 0.5 to 1.0 ties at
-# 0.9666 there, and 0.7 is kept. Informedness is also the one at chance for a model that
-# answers the same sibling whatever it sees (hubscout/labeling/metrics.py).
+# informedness_siblings is the one label metric at chance for a model that answers the same
+# sibling whatever it sees (hubscout/labeling/metrics.py), so selection ranks by it; alpha is
+# tuned for it on the 72 tuning tasks (selection benchmark grid, reports/selection.json
+# "tuning"): every alpha from 0.5 to 1.0 ties at rel@1 0.9885 there, and 0.7 is kept.
 DEFAULT_ALPHA = 0.7
 DEFAULT_METRIC = "informedness_siblings"
 

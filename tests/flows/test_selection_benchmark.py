@@ -34,7 +34,7 @@ def test_selection_benchmark_flow_reports_held_out_metrics(
         tuning["named_tasks"]
         == table.filter(~pl.col("held_out") & (pl.col("source") == "named"))["task"].to_list()
     )
-    assert tuning["grid_points"] == 96 + 4  # selection grid + the generalist's label metrics
+    assert tuning["grid_points"] == 24 + 4  # selection grid + the generalist's label metrics
     coverage = written["coverage"]
     assert coverage["thresholds"] == {"match": 0.55, "thing": 0.5}
     assert coverage["tuned"] == {"threshold": 0.55, "thing_threshold": 0.5, "f1": 0.9647}
