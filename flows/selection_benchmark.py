@@ -157,7 +157,11 @@ def selection_benchmark_flow(
     written = {k: round(v, 4) for k, v in held_out.items() if v is not None}
     written["evaluation_tasks"] = {
         source: int(count)
-        for source, count in table.filter(pl.col("held_out")).group_by("source").len().iter_rows()
+        for source, count in table.filter(pl.col("held_out"))
+        .group_by("source")
+        .len()
+        .sort("source")
+        .iter_rows()
     }
     written["intervals_95"] = held_out_intervals(table)
     written["by_source"] = source_means(table)

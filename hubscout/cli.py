@@ -640,11 +640,16 @@ def reuse(
     from hubscout.reuse.ensemble import ensemble_predict
     from hubscout.reuse.world_tasks import selected_for_classes, task_probabilities
     from hubscout.selection.answer import select_models
-    from hubscout.selection.requirements import TaskSpec
+    from hubscout.selection.requirements import RequirementError, TaskSpec
 
     class_names = world.class_names(task)
     selection = select_models(TaskSpec(class_names=class_names), index, k=k).selection
     selected = selected_for_classes(selection, class_names)
+    if not selected:
+        raise RequirementError(
+            f"no class of {task} matches a concept of the hub's graph, so no model is "
+            "selected to reuse: name its classes by what they look like"
+        )
     models = {name: load_model(index.models[name].source) for name in selected}
     probabilities, labels = task_probabilities(world, task, models, settings.cache_dir)
     table = Table(title=f"reuse on {task} ({len(labels)} test images)")

@@ -14,7 +14,8 @@ from hubscout.starter.evaluation import task_zero_shot_scores
 
 def selected_for_classes(selection: Selection, class_names: list[str]) -> dict[str, set[int]]:
     """model -> indices of the classes it votes for: the classes it was selected for; classes
-    that no concept covers fall back to the top-ranked model (the MLL-E fallback)."""
+    that no concept covers fall back to the top-ranked model (the MLL-E fallback). With no
+    class covered nothing is ranked, and no model votes."""
     index = {name: i for i, name in enumerate(class_names)}
     result: dict[str, set[int]] = {}
     for class_name, picks in selection.per_class.items():

@@ -186,9 +186,6 @@ def task_row(
     if selection.models:
         pick = selection.models[0]
         selected = selected_for_classes(selection, class_names)
-        uncovered = set(range(len(class_names))) - set().union(*selected.values())
-        if uncovered:  # classes nobody was selected for fall back to the overall pick
-            selected.setdefault(pick, set()).update(uncovered)
         ensemble = ensemble_predict({m: probabilities[m] for m in selected}, selected)
         ensemble_accuracy = float(np.mean(ensemble == labels))
         best_selected = max(selected, key=lambda m: truth[m])
