@@ -292,7 +292,8 @@ def tune_selection(
     baseline is given). Best first per method; ties keep the grid order, the current defaults
     first."""
     models = sorted(labels["model_id"].unique())
-    task_truth = {t.name: {m: t.truth()[m] for m in models} for t in tasks}
+    truths = {t.name: t.truth() for t in tasks}
+    task_truth = {name: {m: truth[m] for m in models} for name, truth in truths.items()}
     matches = {
         (t.name, margin): match_task(
             TaskSpec(class_names=t.class_names), concepts, embedder, margin=margin
@@ -378,20 +379,21 @@ def run_benchmark(
         for t in tasks
     }
 
-    def mean_p(task: str) -> dict[str, float]:
-        scores = selections[task].class_scores
-        return dict(scores.group_by("model").agg(pl.col("p").mean()).iter_rows())
-
+    mean_p = {  # task -> model -> mean p over the covered classes
+        name: dict(s.class_scores.group_by("model").agg(pl.col("p").mean()).iter_rows())
+        for name, s in selections.items()
+    }
+    truths = {t.name: t.truth() for t in tasks}
     tuning = [(m, t) for t in tasks if not t.held_out for m in models]
     fitted = AccuracyModel.fit(
-        np.array([mean_p(t.name).get(m, 0.0) for m, t in tuning]),
+        np.array([mean_p[t.name].get(m, 0.0) for m, t in tuning]),
         np.array([len(t.class_names) for _, t in tuning], dtype=np.float64),
-        np.array([t.truth()[m] for m, t in tuning]),
+        np.array([truths[t.name][m] for m, t in tuning]),
     )
     generalist = generalist_scores(labels, generalist_metric)
     rows = []
     for task in tasks:
-        p = mean_p(task.name)
+        p = mean_p[task.name]
         n_classes = len(task.class_names)
         predicted = {
             m: float(fitted.predict(np.array([p.get(m, 0.0)]), n_classes)[0]) for m in models
@@ -400,7 +402,7 @@ def run_benchmark(
             task.name,
             task.held_out,
             selections[task.name],
-            task.truth(),
+            truths[task.name],
             predicted,
             generalist,
             task.probabilities,
