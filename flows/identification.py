@@ -34,13 +34,19 @@ from hubscout.identification.benchmark import (
     tune_pmi,
 )
 from hubscout.identification.pmi import PMIParameters, identify
-from hubscout.identification.specs import world_prompts
+from hubscout.identification.specs import render_prompts, world_prompt_scenes, world_prompts
 from hubscout.identification.store import identification_dir, write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
-from tasks.identification import generator_specs, reference_encoder_choice, rkme_specs
+from tasks.identification import (
+    embed,
+    generate_images,
+    generator_specs,
+    reference_encoder_choice,
+    rkme_specs,
+)
 from tasks.tracking import mlflow_run
 
 
@@ -55,33 +61,39 @@ def identification_flow(
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
     vlm_names = [e.name for e in entries if e.kind == "vlm"]
-    encoder_choice = reference_encoder_choice(world, vlm_names, settings)
+    prompt_scenes = world_prompt_scenes(4 * params.held_out_prompts, seed + 1)
+    spec_prompts = world_prompts(params.spec_prompts, seed)
+    held_prompts = [p for p in prompt_scenes if p not in spec_prompts][: params.held_out_prompts]
+    tuning_scenes = world_prompt_scenes(4 * params.tuning_prompts, seed + 3)
+    tuning_prompts = [p for p in tuning_scenes if p not in spec_prompts and p not in held_prompts][
+        : params.tuning_prompts
+    ]
+    generators = [e.name for e in entries if e.kind == "generator"]
+    per_prompt = params.examples_per_prompt
+    images = generate_images(
+        generators,
+        {
+            "spec": (spec_prompts, params.per_prompt, seed),
+            "held_out": (held_prompts, per_prompt, seed + 1),
+            "fresh": (held_prompts, per_prompt, seed + 2),
+            "tuning": (tuning_prompts, per_prompt, seed + 3),
+        },
+    )
+    encoder_choice = reference_encoder_choice(
+        vlm_names, spec_prompts, images["spec"], images["tuning"], seed
+    )
     encoder_name = params.reference_encoder or str(encoder_choice["model"][0])
     encoder = load_model(f"starter:{encoder_name}")
     write_reference(settings, encoder_name)
-    spec_prompts = world_prompts(params.spec_prompts, seed)
-    held_prompts = [
-        p for p in world_prompts(4 * params.held_out_prompts, seed + 1)
-        if p not in spec_prompts
-    ][: params.held_out_prompts]  # fmt: skip
-    tuning_prompts = [
-        p for p in world_prompts(4 * params.tuning_prompts, seed + 3)
-        if p not in spec_prompts and p not in held_prompts
-    ][: params.tuning_prompts]  # fmt: skip
-    generators = [e.name for e in entries if e.kind == "generator"]
-    specs = generator_specs(generators, encoder, spec_prompts, params.per_prompt, settings, seed)
-    per_prompt = params.examples_per_prompt
-    held_out, fresh, tuning = {}, {}, {}
-    for name in generators:
-        generator = load_model(f"starter:{name}")
-        for store, prompts, batch_seed in (
-            (held_out, held_prompts, seed + 1),
-            (fresh, held_prompts, seed + 2),
-            (tuning, tuning_prompts, seed + 3),
-        ):
-            images = generator.generate(prompts, per_prompt, batch_seed)
-            flat = encoder.encode_images(images.reshape(-1, *images.shape[2:]))
-            store[name] = flat.reshape(len(prompts), per_prompt, -1)
+    specs = generator_specs(encoder, spec_prompts, images["spec"], settings)
+    held_out, fresh, tuning = (
+        {name: embed(encoder, batch) for name, batch in images[part].items()}
+        for part in ("held_out", "fresh", "tuning")
+    )
+    world_held_out, world_tuning = (
+        embed(encoder, render_prompts([scenes[p] for p in prompts], per_prompt, seed))
+        for scenes, prompts in ((prompt_scenes, held_prompts), (tuning_scenes, tuning_prompts))
+    )
     grid = tune_pmi(specs, tuning, encoder.encode_texts(tuning_prompts).astype(np.float64), seed)
     best_pmi = grid.filter(pl.col("method") == "pmi").row(0, named=True)
     best_text = grid.filter(
@@ -96,12 +108,15 @@ def identification_flow(
     )
     generator_summary = summarise_generators(tasks_table)
     # open set: calibrated on the tuning prompts, reported on the held-out ones
-    open_held_out = open_set_tasks(specs, held_out, OPEN_SET_K, seed + 6, parameters)
+    open_held_out = open_set_tasks(
+        specs, held_out, world_held_out, OPEN_SET_K, seed + 6, parameters
+    )
     open_set = _open_set_report(
-        "examples of a generator left out of the hub against examples of hub generators, "
+        "examples of a generator left out of the hub, and images of the same prompts "
+        "rendered straight from the world, against examples of hub generators, "
         f"k={OPEN_SET_K}, scored by the best generator's log S; 'none of the hub's generators' "
         "below P(from the hub) = 1/2; calibrated on the tuning prompts",
-        open_set_tasks(specs, tuning, OPEN_SET_K, seed + 5, parameters),
+        open_set_tasks(specs, tuning, world_tuning, OPEN_SET_K, seed + 5, parameters),
         open_held_out,
     )
 
@@ -153,11 +168,10 @@ def identification_flow(
     result = {
         "reference_encoder": encoder_name,
         "tuning": {
-            "about": "chosen on the tuning tasks' validation split (encoder) and on tuning "
-            "prompts disjoint from the spec and held-out prompts (PMI), never on what is "
-            "reported below",
-            "encoder_val_accuracy": {
-                m: round(a, 4) for m, a in encoder_choice.select("model", "accuracy").iter_rows()
+            "about": "the reference encoder and PMI's parameters chosen on tuning prompts "
+            "disjoint from the spec and held-out prompts, never on what is reported below",
+            "encoder_tuning_top1": {
+                m: round(a, 4) for m, a in encoder_choice.select("model", "top1").iter_rows()
             },
             "tuning_prompts": len(tuning_prompts),
             "pmi": {

@@ -19,7 +19,12 @@ from hubscout.models.sources import parse_source
 from hubscout.models.starter_loader import read_manifest
 from registry.store import RegistryStore
 
-KIND_OF_SCHEME = {"open_clip": "vlm", "timm": "classifier", "cvae": "generator"}
+KIND_OF_SCHEME = {
+    "open_clip": "vlm",
+    "timm": "classifier",
+    "cvae": "generator",
+    "flow": "generator",
+}
 HASH_CHUNK = 16 * 1024 * 1024
 
 

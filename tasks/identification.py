@@ -1,5 +1,6 @@
-"""Identification specs on disk: generator specs (rebuilt only when their hashes change) and
-RKME specs of the VLMs and classifiers (rebuilt with the stage)."""
+"""Identification's side effects: the generators' images (made once, embedded by every
+candidate reference encoder), the choice of that encoder on the tuning prompts, and the
+specs on disk (generator specs and RKME specs of the VLMs and classifiers)."""
 
 import json
 
@@ -8,58 +9,77 @@ import polars as pl
 from prefect import task
 
 from hubscout.data.store import World
+from hubscout.identification.benchmark import tuning_top1
 from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
 from hubscout.identification.slices import slice_key, split_slice, training_indices
-from hubscout.identification.specs import (
-    GeneratorSpecification,
-    build_spec,
-    spec_version,
-)
+from hubscout.identification.specs import GeneratorSpecification, spec_from_images
 from hubscout.identification.store import identification_dir
 from hubscout.models import load_model
 from hubscout.models.base import VisionLanguageModel
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
-from hubscout.starter.evaluation import zero_shot_table
+
+
+@task(name="generate-identification-images")
+def generate_images(
+    generator_names: list[str], prompt_sets: dict[str, tuple[list[str], int, int]]
+) -> dict[str, dict[str, np.ndarray]]:
+    """set -> generator -> uint8 [P, n, H, W, 3]: every generator's images for each named
+    prompt set (prompts, images per prompt, seed), generated once for every candidate
+    encoder."""
+    images: dict[str, dict[str, np.ndarray]] = {name: {} for name in prompt_sets}
+    for generator_name in generator_names:
+        generator = load_model(f"starter:{generator_name}")
+        for set_name, (prompts, per_prompt, seed) in prompt_sets.items():
+            images[set_name][generator_name] = generator.generate(prompts, per_prompt, seed)
+        print(f"generated the identification images of {generator_name}")
+    return images
+
+
+def embed(encoder: VisionLanguageModel, images: np.ndarray) -> np.ndarray:
+    """Unit embeddings [P, n, D] of images [P, n, H, W, 3]."""
+    flat = encoder.encode_images(images.reshape(-1, *images.shape[2:]))
+    return flat.reshape(*images.shape[:2], -1)
 
 
 @task(name="reference-encoder-choice")
 def reference_encoder_choice(
-    world: World, vlm_names: list[str], settings: Settings
+    vlm_names: list[str],
+    spec_prompts: list[str],
+    spec_images: dict[str, np.ndarray],
+    tuning_images: dict[str, np.ndarray],
+    seed: int = 0,
 ) -> pl.DataFrame:
-    """model, accuracy: every VLM's mean zero-shot accuracy on the validation split of the
-    tuning tasks (never a held-out task, never a test split), best first; the first row is
-    the reference encoder unless params.yaml names one."""
-    models = {name: load_model(f"starter:{name}") for name in vlm_names}
-    table = zero_shot_table(world, models, settings.cache_dir, split="val")
-    return (
-        table.filter(~pl.col("held_out"))
-        .group_by("model")
-        .agg(pl.col("accuracy").mean())
-        .sort(["accuracy", "model"], descending=[True, False])
-    )
+    """model, top1: PMI's mean top-1 over k on the tuning prompts (none in the spec or
+    held-out sets) with every VLM as the reference encoder, at the default parameters;
+    best first. The first row is the reference encoder unless params.yaml names one."""
+    rows = []
+    for name in vlm_names:
+        encoder = load_model(f"starter:{name}")
+        specs = {
+            g: spec_from_images(g, load_model(f"starter:{g}"), encoder, spec_prompts, images)
+            for g, images in spec_images.items()
+        }
+        tuning = {g: embed(encoder, images) for g, images in tuning_images.items()}
+        rows.append((name, tuning_top1(specs, tuning, seed)))
+    table = pl.DataFrame(rows, schema=["model", "top1"], orient="row")
+    return table.sort(["top1", "model"], descending=[True, False])
 
 
 @task(name="generator-specs")
 def generator_specs(
-    generator_names: list[str],
     encoder: VisionLanguageModel,
     prompts: list[str],
-    per_prompt: int,
+    spec_images: dict[str, np.ndarray],
     settings: Settings,
-    seed: int = 0,
 ) -> dict[str, GeneratorSpecification]:
-    """Every generator's spec, rebuilt only when its version (hashes) changed."""
+    """Every generator's spec from its images for the spec prompts, saved."""
     folder = identification_dir(settings) / "generators"
     specs = {}
-    for name in generator_names:
-        generator = load_model(f"starter:{name}")
-        path = folder / f"{name}.spec.npz"
-        version = spec_version(generator, encoder, prompts)
-        if path.is_file() and GeneratorSpecification.load(path).version == version:
-            specs[name] = GeneratorSpecification.load(path)
-            continue
-        specs[name] = build_spec(name, generator, encoder, prompts, per_prompt, seed)
+    for name, images in spec_images.items():
+        specs[name] = spec_from_images(
+            name, load_model(f"starter:{name}"), encoder, prompts, images
+        )
         specs[name].save(folder)
     return specs
 

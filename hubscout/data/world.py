@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 SHAPES = (
     "circle",
@@ -142,6 +142,37 @@ class Style:
     font: str | None = None
 
 
+TEXTURES = ("plain", "grain", "gradient", "lines", "vignette")
+STROKES = ("filled", "outline")
+RENDERINGS = ("smooth", "pixelated", "shadow")
+LAYOUTS = ("free", "centred")
+
+
+@dataclass(frozen=True)
+class Finish:
+    """How a generator draws a scene, beyond what the scene names: the background's texture,
+    filled or outlined symbols, the rendering (smooth, pixelated or with a drop shadow) and
+    the layout (anywhere at any angle, or centred and upright, as a house style composes).
+    The world's own images all have the default finish."""
+
+    texture: str = "plain"
+    stroke: str = "filled"
+    rendering: str = "smooth"
+    layout: str = "free"
+
+    def __post_init__(self) -> None:
+        for value, options in (
+            (self.texture, TEXTURES),
+            (self.stroke, STROKES),
+            (self.rendering, RENDERINGS),
+            (self.layout, LAYOUTS),
+        ):
+            if value not in options:
+                raise ValueError(f"unknown finish {value!r}: use one of {', '.join(options)}")
+
+
+PLAIN = Finish()
+
 Constraints = Mapping[str, str | Sequence[str]]
 
 
@@ -234,13 +265,16 @@ def _polygon(n: int, radius: float, center: tuple[float, float], angle: float) -
     return [(center[0] + radius * np.cos(a), center[1] + radius * np.sin(a)) for a in angles]
 
 
-def _shape_mask(scene: Scene, rng: np.random.Generator, size: int) -> Image.Image:
+def _shape_mask(scene: Scene, rng: np.random.Generator, size: int, centred: bool) -> Image.Image:
     mask = Image.new("L", (size, size), 0)
     draw = ImageDraw.Draw(mask)
     radius = size * (0.22 if scene.size == "small" else 0.40)
     slack = max(size / 2 - radius - 1, 0)
     cx, cy = size / 2 + rng.uniform(-slack, slack), size / 2 + rng.uniform(-slack, slack)
     angle = rng.uniform(0, 2 * np.pi)
+    if centred:  # the same numbers are drawn, so the rest of the scene stays as it was
+        cx, cy = size / 2, size / 2
+        angle = -np.pi / 2 + (np.pi / 4 if scene.symbol == "square" else 0.0)  # point up
     box = (cx - radius, cy - radius, cx + radius, cy + radius)
     match scene.symbol:
         case "circle":
@@ -281,12 +315,16 @@ def _shape_mask(scene: Scene, rng: np.random.Generator, size: int) -> Image.Imag
     return mask
 
 
-def _character_mask(scene: Scene, rng: np.random.Generator, size: int) -> Image.Image:
+def _character_mask(
+    scene: Scene, rng: np.random.Generator, size: int, centred: bool
+) -> Image.Image:
     mask = Image.new("L", (size, size), 0)
     pixels = int(size * (0.5 if scene.size == "small" else 0.9))
     font = _font(scene.font, int(rng.integers(8)), pixels)
     slack = max((size - pixels) / 2, 0) * 0.8
     center = (size / 2 + rng.uniform(-slack, slack), size / 2 + rng.uniform(-slack, slack))
+    if centred:
+        center = (size / 2, size / 2)
     ImageDraw.Draw(mask).text(center, scene.symbol, fill=255, font=font, anchor="mm")
     return mask
 
@@ -310,27 +348,71 @@ def _texture(scene: Scene, colour: np.ndarray, size: int) -> np.ndarray:
     return np.where(alternate[..., None], light, colour)
 
 
-def render(scene: Scene, image_size: int = 32, supersample: int = 2) -> np.ndarray:
-    """The scene as uint8 [image_size, image_size, 3]."""
+def _background_texture(texture: str, rng: np.random.Generator, size: int) -> np.ndarray:
+    """An offset [size, size, 1] added to the background's level."""
+    yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
+    match texture:
+        case "plain":
+            offset = np.zeros((size, size))
+        case "grain":
+            offset = rng.normal(0.0, 14.0, size=(size, size))
+        case "gradient":
+            offset = 90.0 * (yy - 0.5)
+        case "lines":
+            offset = np.where((np.arange(size) % max(size // 6, 2) < 2)[:, None], -60.0, 0.0)
+            offset = np.broadcast_to(offset, (size, size))
+        case "vignette":
+            offset = -200.0 * ((yy - 0.5) ** 2 + (xx - 0.5) ** 2)
+        case _:
+            raise ValueError(f"unknown texture {texture!r}")
+    return offset[..., None]
+
+
+def _outline(mask: Image.Image, size: int) -> Image.Image:
+    """The mask's rim, about 3% of the image wide."""
+    width = 2 * max(size // 32, 1) + 1
+    inner = mask.filter(ImageFilter.MinFilter(width))
+    return Image.fromarray(
+        np.clip(np.asarray(mask, np.int16) - np.asarray(inner, np.int16), 0, 255).astype(np.uint8)
+    )
+
+
+def render(
+    scene: Scene, image_size: int = 32, supersample: int = 2, finish: Finish = PLAIN
+) -> np.ndarray:
+    """The scene as uint8 [image_size, image_size, 3], drawn with `finish` (the world's
+    images: the plain finish, whose pixels draw no extra random numbers)."""
     rng = np.random.default_rng(scene.seed)
     size = image_size * supersample
     colour = _colour(scene, rng)
     background = _background(scene, rng, size)
     if scene.kind == "shape":
-        mask = _shape_mask(scene, rng, size)
+        mask = _shape_mask(scene, rng, size, finish.layout == "centred")
     else:
-        mask = _character_mask(scene, rng, size)
+        mask = _character_mask(scene, rng, size, finish.layout == "centred")
+    if finish != PLAIN:
+        finish_rng = np.random.default_rng([scene.seed, 1])
+        background = background + _background_texture(finish.texture, finish_rng, size)
+        if finish.stroke == "outline":
+            mask = _outline(mask, size)
+        if finish.rendering == "shadow":
+            shift = max(size // 16, 1)
+            shadow = np.roll(np.asarray(mask, np.float64), (shift, shift), axis=(0, 1)) / 255.0
+            background = background * (1 - 0.75 * shadow[..., None])
     alpha = np.asarray(mask, dtype=np.float64)[..., None] / 255.0
     image = background * (1 - alpha) + _texture(scene, colour, size) * alpha
     picture = Image.fromarray(image.clip(0, 255).astype(np.uint8))
+    if finish.rendering == "pixelated":
+        coarse = picture.resize((image_size // 2, image_size // 2), Image.Resampling.BOX)
+        return np.asarray(coarse.resize((image_size, image_size), Image.Resampling.NEAREST))
     return np.asarray(picture.resize((image_size, image_size), Image.Resampling.LANCZOS))
 
 
-def render_all(scenes: Sequence[Scene], image_size: int = 32) -> np.ndarray:
+def render_all(scenes: Sequence[Scene], image_size: int = 32, finish: Finish = PLAIN) -> np.ndarray:
     """Every scene rendered, uint8 [N, image_size, image_size, 3]."""
     images = np.empty((len(scenes), image_size, image_size, 3), dtype=np.uint8)
     for index, scene in enumerate(scenes):
-        images[index] = render(scene, image_size)
+        images[index] = render(scene, image_size, finish=finish)
     return images
 
 

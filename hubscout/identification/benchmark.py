@@ -6,11 +6,12 @@ of g's images for q. Scored by top-1 and top-3 accuracy per k, and by the Freche
 in the reference encoder's space, between the identified generator's images for q and the
 examples (lower is better; the true generator's distance is the floor).
 
-Open set: examples that no hub generator made (a generator left out of the hub) against
-examples one did, by the best generator's log S; scored by AUROC, with a logistic calibration
-fitted on tuning prompts that turns a score into P(from the hub) and answers "none of the
-hub's generators" below one half. The same for RKME search: data from a training slice that
-no hub model was trained on, against data from one that a hub model was.
+Open set: examples that no hub generator made (a generator left out of the hub, or images
+rendered straight from the world) against examples one did, by the best generator's log S;
+scored by AUROC, with a logistic calibration fitted on tuning prompts that turns a score
+into P(from the hub) and answers "none of the hub's generators" below one half. The same
+for RKME search: data from a training slice that no hub model was trained on, against data
+from one that a hub model was.
 """
 
 from collections.abc import Mapping, Sequence
@@ -95,28 +96,49 @@ def generator_benchmark(
 def open_set_tasks(
     specs: Mapping[str, GeneratorSpecification],
     images: Mapping[str, np.ndarray],
+    world: np.ndarray,
     k: int = OPEN_SET_K,
     seed: int = 0,
     parameters: PMIParameters = PMI_DEFAULTS,
 ) -> pl.DataFrame:
-    """Examples that no hub generator made, against examples that one did, leaving each
+    """Examples that no hub generator made, against examples that one did. Leaving each
     generator out of the hub in turn: for every left-out generator g and prompt q, k of each
     generator's images for q (`images[g]` [Q, n, D]) are scored against the hub without g by
-    the best generator's log S. Only g's examples are not the hub's. One row per task:
-    left_out, generator, prompt, from_hub, score."""
+    the best generator's log S; only g's examples are not the hub's. And k images of each
+    prompt rendered straight from the world (`world` [Q, n, D]) against the whole hub. One
+    row per task: left_out (None for the whole hub), generator ("world" for the renders),
+    prompt, from_hub, score."""
     rng = np.random.default_rng(seed)
     names = sorted(specs)
-    prompts = next(iter(images.values())).shape[0]
+    prompts = world.shape[0]
     rows = []
+
+    def score(hub: Mapping[str, GeneratorSpecification], source: np.ndarray) -> float:
+        examples = source[rng.choice(source.shape[0], size=k, replace=False)]
+        return identify(examples.astype(np.float64), hub, None, parameters)[0].score
+
     for left_out in names:
         hub = {name: specs[name] for name in names if name != left_out}
         for prompt in range(prompts):
             for source in names:
-                pick = rng.choice(images[source].shape[1], size=k, replace=False)
-                examples = images[source][prompt][pick].astype(np.float64)
-                score = identify(examples, hub, None, parameters)[0].score
-                rows.append((left_out, source, prompt, source != left_out, score))
-    schema = ["left_out", "generator", "prompt", "from_hub", "score"]
+                rows.append(
+                    (
+                        left_out,
+                        source,
+                        prompt,
+                        source != left_out,
+                        score(hub, images[source][prompt]),
+                    )
+                )
+    for prompt in range(prompts):
+        rows.append((None, "world", prompt, False, score(specs, world[prompt])))
+    schema = {
+        "left_out": pl.String,
+        "generator": pl.String,
+        "prompt": pl.Int64,
+        "from_hub": pl.Boolean,
+        "score": pl.Float64,
+    }
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -161,17 +183,49 @@ class OpenSetCalibration:
 
 
 def open_set_summary(table: pl.DataFrame, calibration: OpenSetCalibration) -> dict[str, float]:
-    """AUROC of the hub's examples against the others, and the error rates at the
-    calibration's threshold: hub examples answered "none of the hub's" and the others'
-    examples answered with a hub model."""
+    """AUROC of the hub's examples against the others (all of them, then those of left-out
+    generators and the world's renders apart), and the error rates at the calibration's
+    threshold: hub examples answered "none of the hub's" and the others' examples answered
+    with a hub model."""
     scores, from_hub = table["score"].to_numpy(), table["from_hub"].to_numpy()
+    world = (table["generator"] == "world").to_numpy()
     accepted = calibration.probability(scores) >= 0.5
     return {
         "auroc": auroc(scores, from_hub),
+        "auroc_left_out_generators": auroc(scores[~world], from_hub[~world]),
+        "auroc_world_renders": auroc(scores[from_hub | world], from_hub[from_hub | world]),
         "hub_answered_none": float(np.mean(~accepted[from_hub])),
         "others_answered_from_hub": float(np.mean(accepted[~from_hub])),
         "tasks": int(table.height),
     }
+
+
+def _tuning_tasks(
+    specs: Mapping[str, GeneratorSpecification], tuning: Mapping[str, np.ndarray], seed: int
+) -> list[tuple[str, int, np.ndarray]]:
+    """(true generator, tuning prompt, k examples) for every generator, prompt and k."""
+    rng = np.random.default_rng(seed)
+    prompts = next(iter(tuning.values())).shape[0]
+    return [
+        (true, prompt, tuning[true][prompt][rng.choice(tuning[true].shape[1], k, replace=False)])
+        for true in sorted(specs)
+        for prompt in range(prompts)
+        for k in KS
+    ]
+
+
+def tuning_top1(
+    specs: Mapping[str, GeneratorSpecification],
+    tuning: Mapping[str, np.ndarray],
+    seed: int = 0,
+    parameters: PMIParameters = PMI_DEFAULTS,
+) -> float:
+    """Mean top-1 of "pmi" over k in KS on the tuning prompts' images `tuning[g]` [T, n, D]:
+    how a reference encoder is chosen (every candidate at the same parameters)."""
+    tasks = _tuning_tasks(specs, tuning, seed)
+    return float(
+        np.mean([identify(x, specs, None, parameters)[0].generator == g for g, _, x in tasks])
+    )
 
 
 def tune_pmi(
@@ -184,14 +238,7 @@ def tune_pmi(
     "pmi_with_prompt" for every (text temperature, bandwidth), on `tuning[g]` [T, n, D]:
     each generator's images for T tuning prompts, none in the spec or held-out sets.
     Best first per method; ties keep the grid order, the current defaults first."""
-    rng = np.random.default_rng(seed)
-    names = sorted(specs)
-    tasks = [
-        (true, prompt, tuning[true][prompt][rng.choice(tuning[true].shape[1], k, replace=False)])
-        for true in names
-        for prompt in range(prompt_embeddings.shape[0])
-        for k in KS
-    ]
+    tasks = _tuning_tasks(specs, tuning, seed)
     rows = []
     defaults = PMI_DEFAULTS
     for bandwidth in _defaults_first(BANDWIDTHS, defaults.bandwidth):

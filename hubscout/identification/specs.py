@@ -9,12 +9,12 @@ allow_pickle=False) plus a JSON sidecar for the strings.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from hubscout.data.world import caption, sample_scenes, stable_seed
+from hubscout.data.world import Scene, caption, render_all, sample_scenes, stable_seed
 from hubscout.errors import ConfigError
 from hubscout.models.base import Generator, VisionLanguageModel
 
@@ -70,14 +70,31 @@ class GeneratorSpecification:
 def world_prompts(n: int, seed: int) -> list[str]:
     """`n` distinct captions of random world scenes: a shared prompt set (one seed for the
     specs, another for held-out benchmark prompts)."""
+    return list(world_prompt_scenes(n, seed))
+
+
+def world_prompt_scenes(n: int, seed: int) -> dict[str, Scene]:
+    """The prompts of `world_prompts(n, seed)`, each with the scene it describes."""
     rng = np.random.default_rng(stable_seed("prompts", seed))
-    prompts: list[str] = []
+    prompts: dict[str, Scene] = {}
     while len(prompts) < n:
         scene = sample_scenes(rng, 1)[0]
         text = caption(scene, rng)
         if text not in prompts:
-            prompts.append(text)
+            prompts[text] = scene
     return prompts
+
+
+def render_prompts(scenes: list[Scene], per_prompt: int, seed: int) -> np.ndarray:
+    """`per_prompt` images of each scene straight from the world (its own renderer, no
+    generator), each with its own jitter: uint8 [P, n, H, W, 3]."""
+    jittered = [
+        replace(scene, seed=stable_seed("world-examples", seed, scene.seed, i))
+        for scene in scenes
+        for i in range(per_prompt)
+    ]
+    images = render_all(jittered)
+    return images.reshape(len(scenes), per_prompt, *images.shape[1:])
 
 
 def spec_version(generator: Generator, encoder: VisionLanguageModel, prompts: list[str]) -> str:
@@ -97,7 +114,19 @@ def build_spec(
     seed: int = 0,
 ) -> GeneratorSpecification:
     """Generate `per_prompt` images per prompt and embed them and the prompts."""
-    images = generator.generate(prompts, per_prompt, seed)  # [P, m, H, W, 3]
+    images = generator.generate(prompts, per_prompt, seed)
+    return spec_from_images(name, generator, encoder, prompts, images)
+
+
+def spec_from_images(
+    name: str,
+    generator: Generator,
+    encoder: VisionLanguageModel,
+    prompts: list[str],
+    images: np.ndarray,
+) -> GeneratorSpecification:
+    """The spec of images the generator made for `prompts` (uint8 [P, m, H, W, 3])."""
+    per_prompt = images.shape[1]
     flat = images.reshape(-1, *images.shape[2:])
     embeddings = encoder.encode_images(flat).reshape(len(prompts), per_prompt, -1)
     return GeneratorSpecification(

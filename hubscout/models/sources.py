@@ -4,7 +4,8 @@
 |-------------|---------------------------------------------------------------|
 | `open_clip` | `open_clip:<arch>/<pretrained tag>`, `open_clip:<arch>@<file>` |
 | `timm`      | `timm:<name>@<weights file>`                                  |
-| `cvae`      | `cvae:<config>@<file.safetensors>` (conditional generators)   |
+| `cvae`      | `cvae:<config>@<file.safetensors>` (conditional VAEs)         |
+| `flow`      | `flow:<config>@<file.safetensors>` (conditional flows)        |
 | `starter`   | `starter:<name>` (a model of the starter hub's manifest)      |
 
 Loader modules are imported on first use so that the CLI starts fast.
@@ -21,6 +22,7 @@ SCHEME_LOADERS: dict[str, str] = {
     "open_clip": "hubscout.models.open_clip_loader",
     "timm": "hubscout.models.timm_loader",
     "cvae": "hubscout.models.cvae",
+    "flow": "hubscout.models.flow_matching",
     "starter": "hubscout.models.starter_loader",
 }
 

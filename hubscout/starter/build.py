@@ -18,7 +18,7 @@ from hubscout.data.graph import node_id_of
 from hubscout.data.store import World
 from hubscout.errors import ConfigError
 from hubscout.models.cards import ModelCard, read_card, write_card
-from hubscout.models.cvae import metadata_for
+from hubscout.models.conditional import metadata_for
 from hubscout.models.starter_loader import HubManifest, ManifestEntry
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec, catalog
 from hubscout.starter.training import (
@@ -69,7 +69,9 @@ def kind_of(spec: Spec) -> str:
 
 def scheme_of(spec: Spec) -> str:
     """The source-URI scheme that loads the model."""
-    return {"vlm": "open_clip", "classifier": "timm", "generator": "cvae"}[kind_of(spec)]
+    if isinstance(spec, GeneratorSpec):
+        return spec.scheme
+    return {VLMSpec: "open_clip", ClassifierSpec: "timm"}[type(spec)]
 
 
 def checkpoint_path(hub: Path, spec: Spec) -> Path:

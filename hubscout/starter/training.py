@@ -4,8 +4,8 @@ VLMs learn by locked-image text tuning (LiT, Zhai et al. 2022): the image tower 
 trained supervised, with a linear head per facet its captions mention, on images of its
 slice; then it is locked and the text tower alone learns with open_clip's ClipLoss on (image,
 caption) pairs. Classifiers learn with cross-entropy on their source labels; generators as
-conditional VAEs on images rendered in their style. Nothing here writes files;
-`hubscout.starter.build` saves the results.
+conditional VAEs or rectified flows on images rendered in their style and finish. Nothing
+here writes files; `hubscout.starter.build` saves the results.
 
 Why LiT: at the same 400 steps, ClipLoss from scratch left a characters-only VLM at chance
 on digits (0.13 on the val split; vowels 0.26) where LiT reached 0.58 (vowels 0.88), and a
@@ -35,11 +35,16 @@ from hubscout.data.world import (
     stable_seed,
 )
 from hubscout.models.base import Preprocessing
-from hubscout.models.cvae import ConditionalVAE, PromptEncoder, read_config
+from hubscout.models.conditional import PromptEncoder, read_config
+from hubscout.models.cvae import ConditionalVAE, CVAEConfig
+from hubscout.models.flow_matching import ConditionalFlow, FlowConfig
 from hubscout.models.open_clip_loader import create_untrained, register_configs
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
 
 KL_WEIGHT = 1.0
+# Share of a flow generator's examples trained without their condition, so that sampling can
+# use classifier-free guidance (the 0.1-0.2 of Ho & Salimans 2022; 0.15 is their middle).
+CONDITION_DROPOUT = 0.15
 FACET_KEEP = 0.5
 HARD_BATCH_SHARE = 0.5
 # Share of a VLM's caption facets named broadly (world.caption): chosen on the val split of
@@ -268,23 +273,45 @@ def generator_scenes(spec: GeneratorSpec, seed: int, n: int) -> list[Scene]:
 def train_generator(
     spec: GeneratorSpec, seed: int, steps: int, n_images: int, batch_size: int = 64
 ) -> tuple[Trained, PromptEncoder]:
-    """Train a conditional VAE on `n_images` scenes of the generator's style."""
+    """Train the generator's network (a conditional VAE or a rectified flow, after its
+    architecture) on `n_images` scenes of its style, drawn with its finish."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(stable_seed(seed, spec.name))
     scenes = generator_scenes(spec, seed, n_images)
-    images = torch.from_numpy(render_all(scenes)).permute(0, 3, 1, 2).float() / 255.0
+    images = torch.from_numpy(render_all(scenes, finish=spec.finish)).permute(0, 3, 1, 2)
+    images = images.float() / 255.0
     encoder = PromptEncoder(*prompt_vocabulary())
     conditions = encoder([caption(scene, rng) for scene in scenes])
-    module = ConditionalVAE(read_config(spec.architecture), len(encoder.tokens))
 
-    def step_loss(step: int) -> tuple[torch.Tensor, float]:
-        batch = torch.from_numpy(
+    def batch() -> torch.Tensor:
+        return torch.from_numpy(
             rng.choice(len(scenes), size=min(batch_size, len(scenes)), replace=False)
         )
-        reconstruction, mean, log_var = module(images[batch], conditions[batch])
-        recon = F.mse_loss(reconstruction, images[batch], reduction="sum") / len(batch)
-        kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / len(batch)
+
+    if spec.scheme == "flow":
+        flow = ConditionalFlow(
+            read_config("flow", spec.architecture, FlowConfig), len(encoder.tokens)
+        )
+
+        def flow_loss(_: int) -> tuple[torch.Tensor, float]:
+            chosen = batch()
+            target = images[chosen] * 2 - 1
+            keep = torch.rand(len(chosen), 1) >= CONDITION_DROPOUT
+            noise, t = torch.randn_like(target), torch.rand(len(chosen))
+            between = (1 - t)[:, None, None, None] * noise + t[:, None, None, None] * target
+            loss = F.mse_loss(flow(between, t, conditions[chosen] * keep), target - noise)
+            return loss, loss.item()
+
+        return _optimise(flow, steps, 2e-3, 0.0, flow_loss, len(scenes)), encoder
+
+    vae = ConditionalVAE(read_config("cvae", spec.architecture, CVAEConfig), len(encoder.tokens))
+
+    def vae_loss(step: int) -> tuple[torch.Tensor, float]:
+        chosen = batch()
+        reconstruction, mean, log_var = vae(images[chosen], conditions[chosen])
+        recon = F.mse_loss(reconstruction, images[chosen], reduction="sum") / len(chosen)
+        kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp()) / len(chosen)
         loss = recon + KL_WEIGHT * min(1.0, 4 * (step + 1) / steps) * kl
         return loss, recon.item() / images[0].numel()
 
-    return _optimise(module, steps, 2e-3, 0.01, step_loss, len(scenes)), encoder
+    return _optimise(vae, steps, 2e-3, 0.01, vae_loss, len(scenes)), encoder

@@ -1,9 +1,12 @@
 import numpy as np
+import pytest
 
 from hubscout.data.world import (
     CHARACTERS,
     COLOURS,
+    PLAIN,
     SHAPES,
+    Finish,
     Scene,
     Style,
     caption,
@@ -14,7 +17,7 @@ from hubscout.data.world import (
     sample_scenes,
     stable_seed,
 )
-from hubscout.models.cvae import PromptEncoder
+from hubscout.models.conditional import PromptEncoder
 
 
 def test_the_world_has_enough_concepts():
@@ -61,6 +64,30 @@ def test_dark_and_light_styles_differ():
         sample_scenes(np.random.default_rng(3), 10, {"size": "small"}, Style("light"))
     )
     assert dark[:, 0, :].mean() < 60 < 180 < light[:, 0, :].mean()
+
+
+def test_a_finish_changes_only_how_a_scene_is_drawn():
+    base = {"symbol": "square", "size": "large", "pattern": "solid", "colour": "red"}
+    scenes = sample_scenes(np.random.default_rng(5), 6, base, Style("gray"))
+    plain = render_all(scenes)
+    np.testing.assert_array_equal(plain, render_all(scenes, finish=PLAIN))
+    red = np.abs(plain.astype(int) - (215, 35, 35)).sum(-1) < 90
+    # outlined: the red pixels are a rim, a fraction of the filled square's
+    outline = render_all(scenes, finish=Finish(stroke="outline"))
+    rim = np.abs(outline.astype(int) - (215, 35, 35)).sum(-1) < 90
+    assert rim.sum() < 0.5 * red.sum() and rim.sum() > 0
+    # pixelated: constant over 2 x 2 blocks
+    blocks = render_all(scenes, finish=Finish(rendering="pixelated"))
+    np.testing.assert_array_equal(blocks[:, ::2, ::2], blocks[:, 1::2, 1::2])
+    # a gradient background: darker at the top than at the bottom by ~90 levels
+    graded = render_all(scenes, finish=Finish(texture="gradient")).astype(float)
+    assert 60 < graded[:, -1, :].mean() - graded[:, 0, :].mean() < 100
+    # centred and upright: the square's red pixels balance on the image's centre
+    centred = render_all(scenes, finish=Finish(layout="centred"))
+    ys, xs = np.nonzero(np.abs(centred[0].astype(int) - (215, 35, 35)).sum(-1) < 90)
+    assert abs(ys.mean() - 15.5) < 1 and abs(xs.mean() - 15.5) < 1
+    with pytest.raises(ValueError, match="use one of plain, grain"):
+        Finish(texture="marble")
 
 
 def test_captions_name_the_scene_with_synonyms():

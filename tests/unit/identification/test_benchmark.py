@@ -16,6 +16,7 @@ from hubscout.identification.benchmark import (
     rkme_open_set_tasks,
     summarise_generators,
     tune_pmi,
+    tuning_top1,
 )
 from hubscout.identification.rkme import fit_rkme, mmd2
 
@@ -101,20 +102,37 @@ def test_calibration_recovers_the_log_odds_of_two_gaussians():
 def test_open_set_tasks_leave_each_generator_out_and_separate_distinct_ones(synthetic_specs):
     specs, images, _ = synthetic_specs
     held = {f"gen-{g}": images(g, [0, 1, 2, 3], 8, 100 + g) for g in range(3)}
-    table = open_set_tasks(specs, held, k=4)
-    assert table.height == 3 * 4 * 3  # left out x prompts x the generator the examples are of
+    # the world's own renders: the prompts' content without any generator's style
+    noise = np.random.default_rng(7).normal(0, 0.15, (4, 8, 16))
+    content = np.stack([specs["gen-0"].prompt_embeddings[p] for p in range(4)])
+    world = content[:, None] + noise
+    world /= np.linalg.norm(world, axis=-1, keepdims=True)
+    table = open_set_tasks(specs, held, world, k=4)
+    # left out x prompts x the generator the examples are of, then one world task a prompt
+    assert table.height == 3 * 4 * 3 + 4
+    assert table.filter(pl.col("generator") == "world")["left_out"].null_count() == 4
     assert table["from_hub"].to_list() == [
-        source != left for left, source in table.select("left_out", "generator").iter_rows()
+        source not in (left, "world")
+        for left, source in table.select("left_out", "generator").iter_rows()
     ]
-    # well-separated styles: every hub example outscores every example of a left-out one
+    # well-separated styles: every hub example outscores every example no hub generator made
     hub, others = table.filter(pl.col("from_hub")), table.filter(~pl.col("from_hub"))
     assert hub["score"].min() > others["score"].max()
     calibration = OpenSetCalibration.fit(table["score"], table["from_hub"])
     summary = open_set_summary(table, calibration)
     assert summary == {
-        "auroc": 1.0, "hub_answered_none": 0.0, "others_answered_from_hub": 0.0,
-        "tasks": 36,
+        "auroc": 1.0, "auroc_left_out_generators": 1.0, "auroc_world_renders": 1.0,
+        "hub_answered_none": 0.0, "others_answered_from_hub": 0.0, "tasks": 40,
     }  # fmt: skip
+
+
+def test_tuning_top1_counts_the_identified_generators(synthetic_specs):
+    specs, images, _ = synthetic_specs
+    tuning = {f"gen-{g}": images(g, [0, 1, 2, 3], 8, 200 + g) for g in range(3)}
+    assert tuning_top1(specs, tuning) == 1.0
+    # the examples of gen-2 relabelled as gen-1's: gen-1's tasks all fail, the rest hold
+    swapped = {**tuning, "gen-1": tuning["gen-2"]}
+    assert tuning_top1(specs, swapped) == pytest.approx(2 / 3)
 
 
 def test_rkme_open_set_leaves_whole_slices_out():

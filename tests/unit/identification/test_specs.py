@@ -5,7 +5,9 @@ from hubscout.errors import ConfigError
 from hubscout.identification.specs import (
     GeneratorSpecification,
     build_spec,
+    render_prompts,
     spec_version,
+    world_prompt_scenes,
     world_prompts,
 )
 from hubscout.models import load_model
@@ -15,6 +17,17 @@ def test_world_prompts_are_distinct_and_repeatable():
     prompts = world_prompts(20, seed=0)
     assert len(set(prompts)) == 20 and prompts == world_prompts(20, seed=0)
     assert set(prompts) != set(world_prompts(20, seed=1))
+
+
+def test_world_renders_of_prompts_show_the_prompted_scene_with_fresh_jitter():
+    scenes = world_prompt_scenes(3, seed=0)
+    assert list(scenes) == world_prompts(3, seed=0)
+    chosen = list(scenes.values())
+    images = render_prompts(chosen, 4, seed=0)
+    assert images.shape == (3, 4, 32, 32, 3) and images.dtype == np.uint8
+    np.testing.assert_array_equal(images, render_prompts(chosen, 4, seed=0))
+    assert len({image.tobytes() for image in images[0]}) == 4  # each its own jitter
+    assert not np.array_equal(images, render_prompts(chosen, 4, seed=1))
 
 
 def test_a_spec_round_trips_through_disk(tmp_path, synthetic_specs):
