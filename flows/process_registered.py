@@ -91,6 +91,9 @@ def process_models(
                 failed[name] = "label validation failed: " + "; ".join(check.failed)
         for name, reason in failed.items():
             store.set_status(name, "failed", reason[:2000])
+        for name in results:  # a pipeline publishes nothing: loading it was its check
+            if hub.models[name].kind == "pipeline" and name not in failed:
+                store.set_status(name, "ready")
     finally:
         store.close()
     kept = [result for name, result in sorted(results.items()) if name not in failed]

@@ -17,8 +17,7 @@ from prefect import flow
 from hubscout.data.names import EVALUATION_NAMES, TUNING_NAMES
 from hubscout.data.store import World
 from hubscout.data.tasks import draw_tasks
-from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
-from hubscout.labeling.store import read_labels
+from hubscout.labeling.store import read_labels, starter_hub
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import SelectionParams, read_section
@@ -43,21 +42,6 @@ from hubscout.text import ConceptTexts, TextEmbedder, text_embedder
 from tasks.tracking import mlflow_run
 
 REL1 = ["rel1_selection", "rel1_generalist", "rel1_random"]
-
-
-def starter_hub(settings: Settings) -> Hub:
-    """The starter hub's labeled models as a hub snapshot of their own, so that what users
-    register in the registry never moves a benchmark."""
-    entries = read_manifest(manifest_path(settings)).models
-    labels = read_labels(settings).select(LABEL_COLUMNS)
-    models = {
-        e.name: HubModel(e.name, f"starter:{e.name}", e.kind, "", "ready")
-        for e in entries
-        if e.name in set(labels["model_id"])
-    }
-    return Hub(
-        version=0, models=models, labels=labels.filter(pl.col("model_id").is_in(list(models)))
-    )
 
 
 def held_out_intervals(table: pl.DataFrame) -> dict[str, list[float]]:

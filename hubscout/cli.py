@@ -32,6 +32,12 @@ models_app = typer.Typer(
     help="The hub's models in the registry service (see `hubscout serve`).", no_args_is_help=True
 )
 app.add_typer(models_app, name="models")
+pathway_app = typer.Typer(
+    help="Hub-Pathway: route each input through a few hub models.", no_args_is_help=True
+)
+app.add_typer(pathway_app, name="pathway")
+pipeline_app = typer.Typer(help="Saved reuse pipelines.", no_args_is_help=True)
+app.add_typer(pipeline_app, name="pipeline")
 RegistryOption = Annotated[
     str | None, typer.Option("--registry", help="Registry URL (default: HUBSCOUT_REGISTRY_URL)")
 ]
@@ -153,6 +159,12 @@ def _print_model(model: dict, hub_version: int) -> None:
     table.add_row("content hash", model["content_hash"][:16])
     for event in model.get("history", []):
         table.add_row("history", f"{event['at'][:19]} {event['status']} {event['reason'] or ''}")
+    for member in model.get("members", []):
+        table.add_row("runs", f"{member['model_id']} ({member['content_hash'][:12]})")
+    if model.get("used_by"):
+        table.add_row("used by", ", ".join(model["used_by"]))
+    for flag in model.get("flags", []):
+        table.add_row("[red]flag[/red]", f"{flag['at'][:19]} {flag['reason']}")
     table.add_row("hub version", str(hub_version))
     console.print(table)
 
@@ -222,7 +234,7 @@ def models_wait(
 
 @models_app.command("list")
 def models_list(
-    kind: Annotated[str | None, typer.Option(help="vlm, classifier or generator")] = None,
+    kind: Annotated[str | None, typer.Option(help="vlm, classifier, generator or pipeline")] = None,
     status: Annotated[str | None, typer.Option(help="registered, labeling, ready ...")] = None,
     tag: Annotated[str | None, typer.Option(help="Only models with this tag")] = None,
     registry: RegistryOption = None,
@@ -234,10 +246,11 @@ def models_list(
     for column in ("model", "kind", "status", "label version", "source"):
         table.add_column(column)
     for model in page["items"]:
+        flagged = " [red](flagged)[/red]" if model.get("flagged") else ""
         table.add_row(
             model["model_id"],
             model["kind"],
-            model["status"],
+            model["status"] + flagged,
             model["label_version"] or "-",
             model["source"],
         )
@@ -682,3 +695,61 @@ def _reuse_experts(task: str, world: "World", index: "SelectionIndex", budget: i
         f"accuracy of the combination: {result.accuracy:.3f} "
         f"(the fallback VLM {result.fallback} alone: {result.fallback_accuracy:.3f})"
     )
+
+
+@pathway_app.command("train")
+def pathway_train(
+    task: Annotated[str, typer.Argument(help="A target task of the world, e.g. digits")],
+    k: Annotated[int | None, typer.Option(help="Hub models run per input")] = None,
+    register: Annotated[
+        bool, typer.Option(help="Register the pipeline with the registry service")
+    ] = False,
+    registry: RegistryOption = None,
+) -> None:
+    """Train a pathway over the starter hub's models on a world task's train and val
+    splits, compare it on the test split with the best single model, the uniform and the
+    selection ensembles and the LogME pick (logged to MLflow), and save it as a pipeline."""
+    if k is not None:
+        _at_least_one("--k", k)
+    from flows.train_pathway import train_pathway_flow
+
+    result = train_pathway_flow(task, k)
+    table = Table(title=f"{task}: test accuracy and hub models run per input")
+    for column in ("method", "accuracy", "models per input"):
+        table.add_column(column)
+    for row in result["table"]:
+        accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.3f}"
+        table.add_row(row["method"], accuracy, f"{row['models_per_input']:.0f}")
+    console.print(table)
+    source = f"pipeline:{result['pipeline']}"
+    console.print(f"saved {source}", highlight=False)
+    if register:
+        name = Path(result["pipeline"]).name
+        with _client(registry) as client:
+            answer = client.register(name, source)
+        _print_model(answer["model"], answer["hub_version"])
+
+
+@pipeline_app.command("predict")
+def pipeline_predict(
+    pipeline: Annotated[str, typer.Argument(help="A pipeline folder or pipeline:<folder>")],
+    images: Annotated[list[Path], typer.Argument(help="Images (PNG/JPEG), square")],
+) -> None:
+    """The pipeline's class probabilities for each image, and the members it ran."""
+    from hubscout.identification.examples import read_examples
+    from hubscout.models import load_model
+    from hubscout.reuse.pipeline import ReusePipeline
+
+    model = load_model(pipeline if pipeline.startswith("pipeline:") else f"pipeline:{pipeline}")
+    if not isinstance(model, ReusePipeline):
+        raise ConfigError(f"{pipeline} is not a pipeline")
+    probabilities, gates = model.route(read_examples(images))
+    names = [member.name for member in model.manifest.members]
+    table = Table(title=f"{model.manifest.task} ({model.content_hash[:12]})")
+    for column in ("image", "class", "probability", "ran"):
+        table.add_column(column)
+    for path, row, gate in zip(images, probabilities, gates, strict=True):
+        best = int(row.argmax())
+        ran = ", ".join(names[m] for m in gate.nonzero()[0])
+        table.add_row(path.name, model.class_names[best], f"{row[best]:.3f}", ran)
+    console.print(table)

@@ -30,6 +30,15 @@ class SelectionParams(BaseModel):
     seed: int = 0
 
 
+class PathwayParams(BaseModel):
+    """The `pathway` section."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=2, ge=1, description="Hub models the pathway runs per input.")
+    seed: int = 0
+
+
 class TransferabilityParams(BaseModel):
     """The `transferability` section."""
 

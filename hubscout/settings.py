@@ -58,6 +58,12 @@ class DataLayout:
         return self.root / "labels"
 
     @property
+    def pipelines(self) -> Path:
+        """Saved reuse pipelines, one folder each (DVC stage pathway_benchmark, or
+        `hubscout pathway train`)."""
+        return self.root / "pipelines"
+
+    @property
     def registered_labels(self) -> Path:
         """Labels of models registered through the registry (local state, not versioned)."""
         return self.root / "registered" / "labels"

@@ -106,6 +106,9 @@ class ModelSummary(BaseModel):
     license: str
     tags: list[str]
     label_version: str | None
+    flagged: bool = Field(
+        default=False, description="A pipeline with open lineage flags (see the model's flags)."
+    )
 
 
 class StatusEventOut(BaseModel):
@@ -158,9 +161,30 @@ class LabelSummary(BaseModel):
     mean: dict[str, float]
 
 
-class ModelAnswerDetail(ModelDetail):
-    """A model with its history, label versions, specifications and benchmark rows."""
+class PipelineMemberOut(BaseModel):
+    """A model a pipeline runs, as the pipeline was trained on it."""
 
+    model_id: str
+    content_hash: str
+    label_version: str | None
+
+
+class LineageFlag(BaseModel):
+    """Why a pipeline may no longer be what it was trained as."""
+
+    member: str
+    reason: str
+    at: str
+
+
+class ModelAnswerDetail(ModelDetail):
+    """A model with its history, label versions, specifications, benchmark rows and
+    lineage: the members a pipeline runs and its open flags, the pipelines that run a
+    model."""
+
+    members: list[PipelineMemberOut]
+    used_by: list[str]
+    flags: list[LineageFlag]
     label_summary: LabelSummary | None
     specifications: list[dict[str, Any]]
     benchmark_rows: list[BenchmarkRow]

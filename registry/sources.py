@@ -4,7 +4,9 @@ The scheme must have a loader; a local file (`<scheme>:<arch>@<file>`) must exis
 of the configured roots after resolving symlinks and `..` (so no request reads an arbitrary
 file); its content hash is the SHA-256 of its bytes. `starter:<name>` resolves through the
 starter hub's manifest; `open_clip:<arch>/<tag>` (pretrained weights fetched by open_clip
-on a connected machine) is hashed by its URI. The model itself is loaded later, by the
+on a connected machine) is hashed by its URI. `pipeline:<folder>` must hold a pipeline's
+manifest under a root; it is hashed by its manifest and weights, and names its members by
+their source URIs, which must be registered. The model itself is loaded later, by the
 labeling flow, which marks it failed with the reason when it does not load.
 """
 
@@ -17,6 +19,8 @@ from hubscout.errors import CheckpointMissingError, SourceError
 from hubscout.models.cards import ModelCard, read_card
 from hubscout.models.sources import parse_source
 from hubscout.models.starter_loader import read_manifest
+from hubscout.reuse.pipeline import MANIFEST, pipeline_hash
+from hubscout.reuse.pipeline import read_manifest as read_pipeline_manifest
 from registry.store import RegistryStore
 
 KIND_OF_SCHEME = {
@@ -40,6 +44,8 @@ class CheckedSource:
     kind: str
     content_hash: str
     card: ModelCard | None = None
+    member_sources: tuple[str, ...] = ()  # a pipeline's members
+    class_names: tuple[str, ...] = ()
 
 
 def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedSource:
@@ -54,6 +60,16 @@ def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedS
         checkpoint = manifest.parent / entries[rest].checkpoint
         return CheckedSource(
             source, entries[rest].kind, file_hash(checkpoint), read_card(checkpoint)
+        )
+    if scheme == "pipeline":
+        folder = allowed_path(str(Path(rest) / MANIFEST), roots).parent
+        manifest = read_pipeline_manifest(folder)
+        return CheckedSource(
+            f"pipeline:{folder}",
+            "pipeline",
+            pipeline_hash(folder),
+            member_sources=tuple(m.source for m in manifest.members),
+            class_names=tuple(manifest.class_names),
         )
     architecture, at, location = rest.partition("@")
     if not architecture:
@@ -108,6 +124,7 @@ def register_source(
     outbox)."""
     checked = check_source(source, roots, manifest)
     card = checked.card
+    members = _member_ids(store, checked.member_sources)
     return store.register(
         name,
         checked.source,
@@ -116,5 +133,18 @@ def register_source(
         card.license if card and license == "unknown" else license,
         sorted({*tags, *(card.tags if card else ())}),
         card.parameters if card else None,
-        (card.source_classes or []) if card else (),
+        (card.source_classes or []) if card else checked.class_names,
+        members,
     )
+
+
+def _member_ids(store: RegistryStore, sources: Sequence[str]) -> list[str]:
+    """The registered, unretired model of each member source of a pipeline."""
+    by_source = {m["source"]: m["model_id"] for m in store.models() if m["status"] != "retired"}
+    missing = [source for source in sources if source not in by_source]
+    if missing:
+        raise SourceError(
+            f"the pipeline runs models the registry does not hold: {', '.join(missing)}; "
+            "register them first"
+        )
+    return [by_source[source] for source in sources]

@@ -9,6 +9,11 @@ Lifecycle of a model: registered -> labeling -> ready, or failed with its reason
 keeps its history but leaves every selection. Every status change is kept as an event. Each
 publish that brings something new and each retire raises the hub version by one.
 
+Lineage: a pipeline is registered with the models it runs (its members, each with the
+weights and label version it was trained on). Retiring a member, publishing a new label
+version of it or registering new weights for it flags every pipeline that runs it, in the
+same transaction; a pipeline's flags are cleared when it is registered again (retrained).
+
 A publish is atomic for readers without relying on isolation levels: every published row is
 stamped with the hub version its publish created, in the same transaction, and a snapshot
 (`hub()`) reads the current version first and then only rows stamped at or below it. A
@@ -33,6 +38,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    delete,
     func,
     select,
     text,
@@ -63,7 +69,7 @@ RETRY_MAX_SECONDS = 300.0
 # A sender owns the events it claimed this long (a send times out after 5 s).
 CLAIM_LEASE_SECONDS = 60.0
 
-KINDS = ("vlm", "classifier", "generator")
+KINDS = ("vlm", "classifier", "generator", "pipeline")
 STATUSES = ("registered", "labeling", "ready", "failed", "retired")
 
 
@@ -187,6 +193,34 @@ class StatusEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PipelineMember(Base):
+    """A registered model that a pipeline runs, as it was when the pipeline was trained."""
+
+    __tablename__ = "pipeline_members"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "member_id"),
+        Index("pipeline_members_member", "member_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    member_hash: Mapped[str] = mapped_column(String(64))
+    member_label_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class PipelineFlag(Base):
+    """Why a pipeline may no longer be what it was trained as; open until cleared."""
+
+    __tablename__ = "pipeline_flags"
+    __table_args__ = (Index("pipeline_flags_pipeline", "pipeline_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    member_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
+    reason: Mapped[str] = mapped_column(String(2000))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class HubVersion(Base):
     """One hub version: raised by every label publish and every retire."""
 
@@ -220,13 +254,19 @@ class RegistryStore:
         tags: Sequence[str] = (),
         parameters: int | None = None,
         class_names: Sequence[str] = (),
+        members: Sequence[str] = (),
     ) -> bool:
         """Add a model, or update the hash of the same source (new weights send it back to
         registered); True when something changed, and then a `hubscout.model.registered`
         event waits in the outbox. A name that another source holds is a
-        RegistryConflictError: retire it first or choose another name."""
+        RegistryConflictError: retire it first or choose another name. A pipeline names the
+        registered models it runs (`members`); other kinds name none."""
         if kind not in KINDS:
             raise RegistryError(f"unknown model kind {kind!r}: use one of {', '.join(KINDS)}")
+        if (kind == "pipeline") != bool(members):
+            raise RegistryError(
+                "a pipeline is registered with the models it runs, and only a pipeline is"
+            )
         if not model_id or len(model_id) > 200:
             raise RegistryError("a model id must have 1 to 200 characters")
         card = {
@@ -236,12 +276,18 @@ class RegistryStore:
             "class_names": json.dumps(list(class_names)),
         }
         try:
-            return self._register(model_id, source, kind, content_hash, card)
+            return self._register(model_id, source, kind, content_hash, card, members)
         except IntegrityError:  # a concurrent registration inserted the name first
-            return self._register(model_id, source, kind, content_hash, card)
+            return self._register(model_id, source, kind, content_hash, card, members)
 
     def _register(
-        self, model_id: str, source: str, kind: str, content_hash: str, card: dict
+        self,
+        model_id: str,
+        source: str,
+        kind: str,
+        content_hash: str,
+        card: dict,
+        members: Sequence[str],
     ) -> bool:
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
@@ -259,6 +305,8 @@ class RegistryStore:
                     )
                 )
                 session.flush()
+                if members:
+                    self._set_members(session, model_id, members, True, now)
                 session.add(StatusEvent(model_id=model_id, status="registered", at=now))
                 self._emit(session, model_id, source, content_hash, now)
                 return True
@@ -270,6 +318,16 @@ class RegistryStore:
             unchanged = record.source == source and record.content_hash == content_hash
             if unchanged and record.status != "retired":
                 return False
+            if members:
+                self._set_members(session, model_id, members, False, now)
+            if record.content_hash != content_hash:
+                self._flag_dependents(
+                    session,
+                    model_id,
+                    f"{model_id} has new weights ({record.content_hash[:12]} -> "
+                    f"{content_hash[:12]})",
+                    now,
+                )
             record.source, record.content_hash, record.kind = source, content_hash, kind
             for column, value in card.items():
                 setattr(record, column, value)
@@ -313,6 +371,15 @@ class RegistryStore:
                 if record.status not in ("ready", "retired"):
                     self._set_status(session, record, "ready", None, now)
                 if known is None:
+                    previous = self._current_labels(session, [label.model_id]).get(label.model_id)
+                    if previous is not None:
+                        self._flag_dependents(
+                            session,
+                            label.model_id,
+                            f"{label.model_id} was re-labeled ({previous[:12]} -> "
+                            f"{label.label_version[:12]})",
+                            now,
+                        )
                     new_rows.append(
                         LabelRecord(
                             model_id=label.model_id,
@@ -405,6 +472,7 @@ class RegistryStore:
             if record.status == "retired":
                 return False
             self._set_status(session, record, "retired", None, now)
+            self._flag_dependents(session, model_id, f"{model_id} was retired", now)
             session.add(HubVersion(reason=f"retired {model_id}", at=now))
             return True
 
@@ -498,7 +566,16 @@ class RegistryStore:
                 query = query.where(ModelRecord.status == status)
             records = [r for r in session.scalars(query).all() if tag is None or tag in _tags(r)]
             current = self._current_labels(session, [r.model_id for r in records])
-            return [_summary(record, current.get(record.model_id)) for record in records]
+            flagged = set(
+                session.scalars(
+                    select(PipelineFlag.pipeline_id).where(PipelineFlag.cleared_at.is_(None))
+                ).all()
+            )
+            return [
+                _summary(record, current.get(record.model_id))
+                | {"flagged": record.model_id in flagged}
+                for record in records
+            ]
 
     def model(self, model_id: str) -> dict:
         """One model with its status history, every label version and specification,
@@ -515,32 +592,37 @@ class RegistryStore:
                 select(SpecRecord).where(SpecRecord.model_id == model_id).order_by(SpecRecord.id)
             ).all()
             current = labels[-1].label_version if labels else None
-            return _summary(record, current) | {
-                "label_summary": _label_summary(labels[-1].label_table if labels else None),
-                "history": [
-                    {"status": e.status, "reason": e.reason, "at": e.at.isoformat()} for e in events
-                ],
-                "label_versions": [
-                    {
-                        "label_version": label.label_version,
-                        "graph_hash": label.graph_hash,
-                        "rows": label.rows,
-                        "published_at": label.published_at.isoformat(),
-                        "hub_version": label.hub_version,
-                        "drift": json.loads(label.drift) if label.drift else [],
-                    }
-                    for label in labels
-                ],
-                "specifications": [
-                    {
-                        "spec_kind": spec.spec_kind,
-                        "version": spec.version,
-                        "encoder": spec.encoder,
-                        "hub_version": spec.hub_version,
-                    }
-                    for spec in specs
-                ],
-            }
+            return (
+                _summary(record, current)
+                | _lineage(session, model_id)
+                | {
+                    "label_summary": _label_summary(labels[-1].label_table if labels else None),
+                    "history": [
+                        {"status": e.status, "reason": e.reason, "at": e.at.isoformat()}
+                        for e in events
+                    ],
+                    "label_versions": [
+                        {
+                            "label_version": label.label_version,
+                            "graph_hash": label.graph_hash,
+                            "rows": label.rows,
+                            "published_at": label.published_at.isoformat(),
+                            "hub_version": label.hub_version,
+                            "drift": json.loads(label.drift) if label.drift else [],
+                        }
+                        for label in labels
+                    ],
+                    "specifications": [
+                        {
+                            "spec_kind": spec.spec_kind,
+                            "version": spec.version,
+                            "encoder": spec.encoder,
+                            "hub_version": spec.hub_version,
+                        }
+                        for spec in specs
+                    ],
+                }
+            )
 
     def drift(self, hub_version: int) -> pl.DataFrame:
         """The drift of the label versions published at `hub_version`: model_id,
@@ -684,6 +766,52 @@ class RegistryStore:
             raise UnknownModelError(f"model {model_id!r} is not registered: register it first")
         return record
 
+    def _set_members(
+        self, session: Session, pipeline_id: str, members: Sequence[str], new: bool, now: datetime
+    ) -> None:
+        """Record the pipeline's members as they are now, replacing earlier ones, and clear
+        its open flags (a registration is a retrained pipeline)."""
+        if pipeline_id in members:
+            raise RegistryError(f"pipeline {pipeline_id!r} cannot run itself")
+        rows = []
+        current = self._current_labels(session, list(members))
+        for member_id in sorted(set(members)):
+            record = session.get(ModelRecord, member_id)
+            if record is None or record.status == "retired":
+                raise RegistryError(
+                    f"pipeline {pipeline_id!r} runs {member_id!r}, which the registry does not "
+                    "hold or has retired: register its members first"
+                )
+            rows.append(
+                PipelineMember(
+                    pipeline_id=pipeline_id,
+                    member_id=member_id,
+                    member_hash=record.content_hash,
+                    member_label_version=current.get(member_id),
+                )
+            )
+        if not new:
+            session.execute(delete(PipelineMember).where(PipelineMember.pipeline_id == pipeline_id))
+            session.execute(
+                update(PipelineFlag)
+                .where(PipelineFlag.pipeline_id == pipeline_id, PipelineFlag.cleared_at.is_(None))
+                .values(cleared_at=now)
+            )
+        session.add_all(rows)
+
+    @staticmethod
+    def _flag_dependents(session: Session, member_id: str, reason: str, now: datetime) -> None:
+        """Flag every pipeline, retired ones aside, that runs `member_id`."""
+        pipelines = session.scalars(
+            select(PipelineMember.pipeline_id)
+            .join(ModelRecord, ModelRecord.model_id == PipelineMember.pipeline_id)
+            .where(PipelineMember.member_id == member_id, ModelRecord.status != "retired")
+        ).all()
+        session.add_all(
+            PipelineFlag(pipeline_id=p, member_id=member_id, reason=reason[:2000], at=now)
+            for p in pipelines
+        )
+
     @staticmethod
     def _set_status(
         session: Session, record: ModelRecord, status: str, reason: str | None, at: datetime
@@ -705,6 +833,38 @@ def _lock_versions(session: Session) -> None:
     one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE hub_versions IN EXCLUSIVE MODE"))
+
+
+def _lineage(session: Session, model_id: str) -> dict:
+    members = session.scalars(
+        select(PipelineMember)
+        .where(PipelineMember.pipeline_id == model_id)
+        .order_by(PipelineMember.member_id)
+    ).all()
+    used_by = session.scalars(
+        select(PipelineMember.pipeline_id)
+        .where(PipelineMember.member_id == model_id)
+        .order_by(PipelineMember.pipeline_id)
+    ).all()
+    flags = session.scalars(
+        select(PipelineFlag)
+        .where(PipelineFlag.pipeline_id == model_id, PipelineFlag.cleared_at.is_(None))
+        .order_by(PipelineFlag.id)
+    ).all()
+    return {
+        "members": [
+            {
+                "model_id": m.member_id,
+                "content_hash": m.member_hash,
+                "label_version": m.member_label_version,
+            }
+            for m in members
+        ],
+        "used_by": list(used_by),
+        "flags": [
+            {"member": f.member_id, "reason": f.reason, "at": f.at.isoformat()} for f in flags
+        ],
+    }
 
 
 def _label_summary(table: bytes | None) -> dict | None:

@@ -58,6 +58,9 @@ class Reference:
     gamma: float | None
 
 
+PIPELINE_NOTE = "a pipeline is not labeled: it answers its own task's classes"
+
+
 @dataclass(frozen=True)
 class RegisteredJob:
     """What one model's job needs."""
@@ -102,6 +105,9 @@ def _process_once(job: RegisteredJob) -> RegisteredResult:
     world = World(settings.layout.world)
     if job.kind == "generator":  # the flow sends generators only with a reference encoder
         return RegisteredResult(job.name, spec=_generator_spec(job))
+    if job.kind == "pipeline":  # loading checks that every member is as it was trained on
+        load_model(job.source, job.settings.resolved_device())
+        return RegisteredResult(job.name, notes=(PIPELINE_NOTE,))
     store = settings.layout.label_store(job.source)
     label = label_model(job.source, world, settings, store=store).table
     spec, notes = None, ()

@@ -183,17 +183,18 @@ class OpenSetCalibration:
 
 
 def open_set_summary(table: pl.DataFrame, calibration: OpenSetCalibration) -> dict[str, float]:
-    """AUROC of the hub's examples against the others (all of them, then those of left-out
-    generators and the world's renders apart), and the error rates at the calibration's
-    threshold: hub examples answered "none of the hub's" and the others' examples answered
-    with a hub model."""
+    """AUROC of the hub's examples against the others (all of them, then, for generator
+    tasks, those of left-out generators and the world's renders apart), and the error rates
+    at the calibration's threshold: hub examples answered "none of the hub's" and the
+    others' examples answered with a hub model."""
     scores, from_hub = table["score"].to_numpy(), table["from_hub"].to_numpy()
-    world = (table["generator"] == "world").to_numpy()
     accepted = calibration.probability(scores) >= 0.5
-    return {
-        "auroc": auroc(scores, from_hub),
-        "auroc_left_out_generators": auroc(scores[~world], from_hub[~world]),
-        "auroc_world_renders": auroc(scores[from_hub | world], from_hub[from_hub | world]),
+    summary = {"auroc": auroc(scores, from_hub)}
+    if "generator" in table.columns:  # generator tasks: the two kinds of others apart
+        world = (table["generator"] == "world").to_numpy()
+        summary["auroc_left_out_generators"] = auroc(scores[~world], from_hub[~world])
+        summary["auroc_world_renders"] = auroc(scores[from_hub | world], from_hub[from_hub | world])
+    return summary | {
         "hub_answered_none": float(np.mean(~accepted[from_hub])),
         "others_answered_from_hub": float(np.mean(accepted[~from_hub])),
         "tasks": int(table.height),

@@ -16,6 +16,7 @@ from hubscout.data.datasets import ImageDataset
 from hubscout.data.store import World
 from hubscout.errors import SourceError
 from hubscout.features import extract_features
+from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
 from hubscout.labeling.alignment import ALIGNMENT_THRESHOLD, align_classes
 from hubscout.labeling.labels import (
     DEFAULT_NODE_TEMPLATE,
@@ -141,3 +142,18 @@ def read_labels(settings: Settings) -> pl.DataFrame:
     if not files:
         raise SourceError("no model is labeled yet: run `hubscout label <model>` or `make demo`")
     return pl.concat([pl.read_parquet(f) for f in files])
+
+
+def starter_hub(settings: Settings) -> Hub:
+    """The starter hub's labeled models as a hub snapshot of their own, so that what users
+    register in the registry never moves a benchmark."""
+    entries = read_manifest(manifest_path(settings)).models
+    labels = read_labels(settings).select(LABEL_COLUMNS)
+    models = {
+        e.name: HubModel(e.name, f"starter:{e.name}", e.kind, "", "ready")
+        for e in entries
+        if e.name in set(labels["model_id"])
+    }
+    return Hub(
+        version=0, models=models, labels=labels.filter(pl.col("model_id").is_in(list(models)))
+    )

@@ -6,6 +6,7 @@
 | `timm`      | `timm:<name>@<weights file>`                                  |
 | `cvae`      | `cvae:<config>@<file.safetensors>` (conditional VAEs)         |
 | `flow`      | `flow:<config>@<file.safetensors>` (conditional flows)        |
+| `pipeline`  | `pipeline:<folder>` (a saved reuse pipeline of hub models)    |
 | `starter`   | `starter:<name>` (a model of the starter hub's manifest)      |
 
 Loader modules are imported on first use so that the CLI starts fast.
@@ -23,6 +24,7 @@ SCHEME_LOADERS: dict[str, str] = {
     "timm": "hubscout.models.timm_loader",
     "cvae": "hubscout.models.cvae",
     "flow": "hubscout.models.flow_matching",
+    "pipeline": "hubscout.reuse.pipeline",
     "starter": "hubscout.models.starter_loader",
 }
 

@@ -36,14 +36,21 @@ class ProbeResult:
 def linear_probe(train: Split, val: Split, test: Split) -> ProbeResult:
     """Logistic-regression probe: C from the grid by validation accuracy (ties go to the
     stronger regularisation), refitted on train + val, scored on test."""
+    probe, chosen, best_accuracy = fit_linear_probe(train, val)
+    accuracy = probe.score(test.features, test.labels)
+    return ProbeResult(float(accuracy), chosen, float(best_accuracy))
+
+
+def fit_linear_probe(train: Split, val: Split) -> tuple[Pipeline, float, float]:
+    """The probe `linear_probe` scores, refitted on train + val, with the C chosen on val
+    and its validation accuracy."""
     validation = [(_fit(train, c).score(val.features, val.labels), c) for c in LINEAR_PROBE_GRID]
     best_accuracy = max(accuracy for accuracy, _ in validation)
     chosen = min(c for accuracy, c in validation if accuracy == best_accuracy)
     both = Split(
         np.concatenate([train.features, val.features]), np.concatenate([train.labels, val.labels])
     )
-    accuracy = _fit(both, chosen).score(test.features, test.labels)
-    return ProbeResult(float(accuracy), chosen, float(best_accuracy))
+    return _fit(both, chosen), chosen, float(best_accuracy)
 
 
 def _fit(split: Split, inverse_regularisation: float) -> Pipeline:

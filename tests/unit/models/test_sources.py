@@ -10,10 +10,10 @@ def test_parse_source_splits_scheme_and_rest():
         "open_clip",
         "ViT-B-32/laion2b_s34b_b79k",
     )
-    assert set(SCHEME_LOADERS) == {"open_clip", "timm", "cvae", "flow", "starter"}
+    assert set(SCHEME_LOADERS) == {"open_clip", "timm", "cvae", "flow", "pipeline", "starter"}
 
 
 @pytest.mark.parametrize("uri", ["hf:some/model", "resnet18", "timm:", ""])
 def test_bad_uris_raise_a_typed_error_naming_the_schemes(uri):
-    with pytest.raises(UnknownSchemeError, match="open_clip, timm, cvae, flow, starter"):
+    with pytest.raises(UnknownSchemeError, match="open_clip, timm, cvae, flow, pipeline, starter"):
         load_model(uri)

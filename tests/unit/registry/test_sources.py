@@ -1,9 +1,17 @@
 import hashlib
+import json
 
 import pytest
 
 from hubscout.errors import CheckpointMissingError, SourceError, UnknownSchemeError
-from registry.sources import SourceOutsideRootsError, allowed_path, check_source, file_hash
+from registry.sources import (
+    SourceOutsideRootsError,
+    allowed_path,
+    check_source,
+    file_hash,
+    register_source,
+)
+from registry.store import RegistryStore
 
 
 def test_a_local_file_under_a_root_is_hashed_by_its_bytes(tmp_path):
@@ -44,3 +52,46 @@ def test_paths_must_be_absolute_existing_and_inside_a_root(tmp_path):
             allowed_path(str(location), [root])
     with pytest.raises(CheckpointMissingError):
         allowed_path(str(root / "none.pt"), [root])
+
+
+def _pipeline_folder(folder, members):
+    folder.mkdir()
+    manifest = {
+        "format": "hubscout-pipeline-v1",
+        "task": "digits",
+        "class_names": ["zero", "one"],
+        "k": 1,
+        "members": [
+            {"name": name, "source": f"starter:{name}", "content_hash": "h", "feature_dim": 4}
+            for name in members
+        ],
+    }
+    (folder / "pipeline.json").write_text(json.dumps(manifest))
+    (folder / "weights.safetensors").write_bytes(b"weights")
+    return folder
+
+
+def test_a_pipeline_is_hashed_by_both_files_and_names_its_members(tmp_path):
+    folder = _pipeline_folder(tmp_path / "p", ["vlm-a", "clf-b"])
+    checked = check_source(f"pipeline:{folder}", [tmp_path], tmp_path / "manifest.json")
+    expected = hashlib.sha256((folder / "pipeline.json").read_bytes() + b"weights").hexdigest()
+    assert (checked.kind, checked.content_hash) == ("pipeline", expected)
+    assert checked.member_sources == ("starter:vlm-a", "starter:clf-b")
+    assert checked.class_names == ("zero", "one")
+    with pytest.raises(SourceOutsideRootsError):
+        check_source(f"pipeline:{folder}", [tmp_path / "elsewhere"], tmp_path / "manifest.json")
+
+
+def test_registering_a_pipeline_records_its_registered_members(tmp_path):
+    store = RegistryStore(f"sqlite:///{tmp_path / 'registry.db'}")
+    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
+    folder = _pipeline_folder(tmp_path / "p", ["vlm-a"])
+    manifest = tmp_path / "manifest.json"
+    assert register_source(store, "pipe", f"pipeline:{folder}", [tmp_path], manifest)
+    model = store.model("pipe")
+    assert model["kind"] == "pipeline" and model["class_names"] == ["zero", "one"]
+    assert [m["model_id"] for m in model["members"]] == ["vlm-a"]
+    other = _pipeline_folder(tmp_path / "q", ["vlm-a", "clf-ghost"])
+    with pytest.raises(SourceError, match="does not hold: starter:clf-ghost; register them"):
+        register_source(store, "pipe2", f"pipeline:{other}", [tmp_path], manifest)
+    store.close()
