@@ -31,6 +31,7 @@ from hubscout.identification.benchmark import (
     rkme_benchmark,
     rkme_open_set_tasks,
     summarise_generators,
+    tune_open_set,
     tune_pmi,
 )
 from hubscout.identification.pmi import PMIParameters, identify
@@ -107,18 +108,22 @@ def identification_flow(
         specs, held_out, fresh, prompt_embeddings, KS, seed, parameters
     )
     generator_summary = summarise_generators(tasks_table)
-    # open set: calibrated on the tuning prompts, reported on the held-out ones
+    # open set: its bandwidth chosen and its calibration fitted on the tuning prompts,
+    # reported on the held-out ones
+    open_parameters, open_tuning = tune_open_set(specs, tuning, world_tuning, seed + 5, parameters)
     open_held_out = open_set_tasks(
-        specs, held_out, world_held_out, OPEN_SET_K, seed + 6, parameters
+        specs, held_out, world_held_out, OPEN_SET_K, seed + 6, open_parameters
     )
     open_set = _open_set_report(
         "examples of a generator left out of the hub, and images of the same prompts "
         "rendered straight from the world, against examples of hub generators, "
-        f"k={OPEN_SET_K}, scored by the best generator's log S; 'none of the hub's generators' "
-        "below P(from the hub) = 1/2; calibrated on the tuning prompts",
-        open_set_tasks(specs, tuning, world_tuning, OPEN_SET_K, seed + 5, parameters),
+        f"k={OPEN_SET_K}, scored by the best generator's log S at the bandwidth whose AUROC "
+        "on the tuning prompts is best; 'none of the hub's generators' below P(from the "
+        "hub) = 1/2; bandwidth and calibration chosen on the tuning prompts",
+        open_tuning,
         open_held_out,
     )
+    open_set["bandwidth"] = open_parameters.bandwidth
 
     start = time.perf_counter()
     examples = encoder.encode_images(

@@ -125,7 +125,7 @@ def pathway_benchmark_flow(
     models = hub_encoders(settings)
     index = starter_selection_index(world, settings)
     tables = []
-    for task_name in world.tasks["task"].to_list():
+    for task_name in params.tasks or world.tasks["task"].to_list():
         comparison, _ = pathway_on_task(
             task_name, params.k, params.seed, selection_k, world, models, index, settings
         )

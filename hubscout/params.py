@@ -37,6 +37,9 @@ class PathwayParams(BaseModel):
 
     k: int = Field(default=2, ge=1, description="Hub models the pathway runs per input.")
     seed: int = 0
+    tasks: list[str] | None = Field(
+        default=None, description="The named world tasks benchmarked; null: every one."
+    )
 
 
 class TransferabilityParams(BaseModel):

@@ -99,6 +99,27 @@ for row in rows[:4]:
     print(f"  {row['task']:<16} {row['accuracy']:.3f}  {row['logme']:.3f}")
 PY
 hubscout select "crimson, navy, olive" --k 2 --license MIT --registry "$registry"
+
+# A composed pipeline (the digits pathway the pathway_benchmark stage saved) enters the
+# registry like any model; the registry records the starter models it runs (lineage).
+hubscout models register digits-pathway-k2 "pipeline:$PWD/data/pipelines/digits-pathway-k2" \
+  --tag demo --registry "$registry"
+hubscout models wait --timeout 300 --registry "$registry"
+hubscout models show digits-pathway-k2 --registry "$registry"
+python - <<'PY'
+from pathlib import Path
+
+from PIL import Image
+
+from hubscout.data.store import World
+
+folder = Path("data/demo-images")
+folder.mkdir(exist_ok=True)
+test = World(Path("data/world")).split("digits", "test")
+for index in (0, 60, 120):
+    Image.fromarray(test.images[index]).save(folder / f"digit-{test.labels[index]}.png")
+PY
+hubscout pipeline predict data/pipelines/digits-pathway-k2 data/demo-images/*.png
 curl -sf "http://127.0.0.1:$port/benchmarks/selection" | python -c \
   'import json, sys; d = json.load(sys.stdin); s = d["document"]["summary"]; print("selection benchmark (hub version", d["hub_version"], "): held-out rel@1", s["rel1_selection"], "vs generalist", s["rel1_generalist"])'
 

@@ -142,6 +142,29 @@ def open_set_tasks(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def tune_open_set(
+    specs: Mapping[str, GeneratorSpecification],
+    tuning: Mapping[str, np.ndarray],
+    world: np.ndarray,
+    seed: int = 0,
+    parameters: PMIParameters = PMI_DEFAULTS,
+) -> tuple[PMIParameters, pl.DataFrame]:
+    """The kernel bandwidth whose open-set AUROC on the tuning prompts is best (ties: the
+    earliest in BANDWIDTHS), with `parameters`' temperatures: the bandwidth that ranks
+    generators best need not be the one whose score tells hub examples from others. Returns
+    the parameters and the tasks scored with them (the calibration's data)."""
+    best: tuple[float, PMIParameters, pl.DataFrame] | None = None
+    for bandwidth in BANDWIDTHS:
+        candidate = PMIParameters(
+            parameters.image_temperature, parameters.text_temperature, bandwidth
+        )
+        table = open_set_tasks(specs, tuning, world, OPEN_SET_K, seed, candidate)
+        score = auroc(table["score"].to_numpy(), table["from_hub"].to_numpy())
+        if best is None or score > best[0]:
+            best = (score, candidate, table)
+    return best[1], best[2]
+
+
 def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     """The probability that a positive scores above a negative (ties count half): the
     Mann-Whitney statistic over the two groups' sizes."""

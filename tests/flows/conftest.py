@@ -28,6 +28,7 @@ TINY_PARAMS = {
         "fine_tune_tasks": ["swatches", "consonants"],
         "fine_tune_steps": 20,
     },
+    "pathway": {"k": 2, "seed": 0, "tasks": ["swatches", "digits"]},
     "identification": {
         "seed": 0,
         "reference_encoder": None,

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from flows.identification import identification_flow
-from hubscout.identification.benchmark import auroc
+from hubscout.identification.benchmark import BANDWIDTHS, auroc
 
 
 def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_settings, flow_data_dir):
@@ -27,9 +27,12 @@ def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_setti
     assert set(result["generators_by_k"]["oracle@k1"]) == {"fd"}  # no by-construction top-1
     assert tasks.filter(pl.col("method") == "oracle")["rank"].is_null().all()
     # open set: each of the 2 generators left out in turn, 4 held-out prompts, the examples
-    # of both generators; the AUROC recomputed from the stored tasks
+    # of both generators, and each prompt rendered by the world; the AUROC recomputed from
+    # the stored tasks, at the bandwidth chosen on the tuning prompts
     open_set = pl.read_parquet(out / "open_set.parquet")
-    assert open_set.height == 2 * 4 * 2 and open_set["from_hub"].sum() == 8
+    assert open_set.height == 2 * 4 * 2 + 4 and open_set["from_hub"].sum() == 8
+    assert (open_set["generator"] == "world").sum() == 4
+    assert result["open_set"]["bandwidth"] in BANDWIDTHS
     expected = round(auroc(open_set["score"].to_numpy(), open_set["from_hub"].to_numpy()), 4)
     assert result["open_set_auroc"] == result["open_set"]["held_out"]["auroc"] == expected
     calibration = result["open_set"]["calibration"]
@@ -43,8 +46,9 @@ def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_setti
     assert result["rkme_open_set_auroc"] == result["rkme_open_set"]["held_out"]["auroc"]
     assert result["rkme_open_set_auroc"] == expected
     tuning = result["tuning"]
-    accuracy = tuning["encoder_val_accuracy"]
-    assert result["reference_encoder"] == max(sorted(accuracy), key=accuracy.get)
+    top1 = tuning["encoder_tuning_top1"]  # every VLM, best first: the first is the encoder
+    assert sorted(top1) == ["vlm-colours", "vlm-dark"]
+    assert result["reference_encoder"] == max(sorted(top1), key=top1.get) == next(iter(top1))
     assert tuning["tuning_prompts"] == 4 and tuning["pmi"]["grid_points"] == 6 * 5 + 6 * 5
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)

@@ -40,7 +40,7 @@ COMMANDS = sorted(_command_paths())
 
 
 def test_the_command_list_is_complete():
-    assert ("hub", "summary") in COMMANDS and ("worker",) in COMMANDS and len(COMMANDS) == 18
+    assert ("hub", "summary") in COMMANDS and ("worker",) in COMMANDS and len(COMMANDS) == 20
 
 
 @pytest.mark.parametrize("words", COMMANDS, ids=" ".join)
@@ -232,3 +232,47 @@ def test_doctor_exits_1_when_a_backend_does_not_answer(data_dir, monkeypatch):
     assert result.returncode == 1, result.stdout + result.stderr
     [mlflow] = [line for line in result.stdout.splitlines() if " mlflow " in line]
     assert mlflow.startswith("FAIL")
+
+
+def test_pipeline_predict_prints_each_images_class_and_the_members_it_ran(
+    starter_data_dir, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    from hubscout.data.store import World
+    from hubscout.models import load_model
+    from hubscout.pathway.model import router_input, train_pathway
+    from hubscout.reuse.pipeline import save_pipeline
+
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(starter_data_dir))
+    world = World(starter_data_dir / "world")
+    names = ["vlm-colours", "clf-colours"]
+    models = [load_model(f"starter:{name}") for name in names]
+
+    def split(name):
+        data = world.split("traffic-lights", name)
+        return (
+            [m.image_features(data.images) for m in models],
+            data.labels,
+            router_input(data.images),
+        )
+
+    classes = world.class_names("traffic-lights")
+    training = train_pathway(split("train"), split("val"), len(classes), k=1)
+    folder = save_pipeline(
+        tmp_path / "p", "traffic-lights", classes, models, names, training.network
+    )
+    test = world.split("traffic-lights", "test")
+    paths = []
+    for index in (0, 1):
+        paths.append(tmp_path / f"image-{index}.png")
+        Image.fromarray(test.images[index]).save(paths[-1])
+    result = hubscout("pipeline", "predict", str(folder), *map(str, paths))
+    assert result.returncode == 0, result.stderr
+    expected = load_model(f"pipeline:{folder}").predict_proba(test.images[:2])
+    for path, row in zip(paths, expected, strict=True):
+        line = next(line for line in result.stdout.splitlines() if path.name in line)
+        assert classes[int(row.argmax())] in line and f"{row.max():.3f}" in line
+        assert any(name in line for name in names)
+    failed = hubscout("pipeline", "predict", str(tmp_path), str(paths[0]))
+    assert failed.returncode == 2 and "not a pipeline folder" in failed.stderr

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
 import pytest
@@ -5,6 +7,7 @@ import scipy.linalg
 from sklearn.metrics import roc_auc_score
 
 from hubscout.identification.benchmark import (
+    BANDWIDTHS,
     OpenSetCalibration,
     auroc,
     frechet_distance,
@@ -15,9 +18,11 @@ from hubscout.identification.benchmark import (
     rkme_benchmark,
     rkme_open_set_tasks,
     summarise_generators,
+    tune_open_set,
     tune_pmi,
     tuning_top1,
 )
+from hubscout.identification.pmi import PMI_DEFAULTS
 from hubscout.identification.rkme import fit_rkme, mmd2
 
 
@@ -157,3 +162,25 @@ def test_rkme_open_set_leaves_whole_slices_out():
     assert table.row(0, named=True) == {
         "left_out_slice": "s1", "model": "a", "from_hub": False, "score": pytest.approx(expected)
     }  # fmt: skip
+
+
+def test_the_open_set_bandwidth_is_the_one_that_separates_the_tuning_tasks_best(synthetic_specs):
+    specs, images, _ = synthetic_specs
+    tuning = {f"gen-{g}": images(g, [0, 1, 2, 3], 8, 300 + g) for g in range(3)}
+    content = np.stack([specs["gen-0"].prompt_embeddings[p] for p in range(4)])
+    world = content[:, None] + np.random.default_rng(8).normal(0, 0.15, (4, 8, 16))
+    world /= np.linalg.norm(world, axis=-1, keepdims=True)
+    parameters, table = tune_open_set(specs, tuning, world, seed=3)
+    by_bandwidth = {
+        h: auroc(
+            (t := open_set_tasks(specs, tuning, world, 4, 3, replace(parameters, bandwidth=h)))[
+                "score"
+            ].to_numpy(),
+            t["from_hub"].to_numpy(),
+        )
+        for h in BANDWIDTHS
+    }
+    best = max(by_bandwidth.values())
+    assert parameters.bandwidth == next(h for h in BANDWIDTHS if by_bandwidth[h] == best)
+    assert parameters.image_temperature == PMI_DEFAULTS.image_temperature
+    assert auroc(table["score"].to_numpy(), table["from_hub"].to_numpy()) == best
