@@ -126,7 +126,7 @@ def build_model(
         }
     else:
         trained, prompt_encoder = train_generator(
-            spec, params.seed, steps, params.generator_images, params.batch_size
+            spec, params.seed, steps, params.generator_images, spec.batch_size or params.batch_size
         )
         metadata = metadata_for(prompt_encoder)
     state = {k: v.detach().contiguous() for k, v in trained.module.state_dict().items()}

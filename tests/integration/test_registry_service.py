@@ -2,6 +2,7 @@
 machine's PostgreSQL: started by a fixture, stopped by its process id."""
 
 import io
+import json
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -245,3 +246,31 @@ def test_fifty_concurrent_registrations_store_each_model_once_with_one_event(ser
     for name in ("clip-00", "clip-24"):
         assert len(store.model(name)["history"]) == 1
     store.close()
+
+
+def test_a_registered_pipeline_is_flagged_over_http_when_its_member_retires(service):
+    base, root, _, _ = service
+    member = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
+    httpx.post(f"{base}/models", json={"name": "tiny-clip", "source": member}, headers=WRITE)
+    folder = root / "pipe"
+    folder.mkdir()
+    manifest = {
+        "format": "hubscout-pipeline-v1", "task": "swatches", "class_names": ["red", "blue"],
+        "k": 1, "members": [
+            {"name": "tiny-clip", "source": member, "content_hash": "h", "feature_dim": 8}
+        ],
+    }  # fmt: skip
+    (folder / "pipeline.json").write_text(json.dumps(manifest))
+    (folder / "weights.safetensors").write_bytes(b"weights")
+    body = {"name": "pipe", "source": f"pipeline:{folder}"}
+    created = httpx.post(f"{base}/models", json=body, headers=WRITE)
+    assert created.status_code == 202, created.text
+    pipeline = created.json()["model"]
+    assert pipeline["kind"] == "pipeline" and pipeline["flags"] == []
+    assert [m["model_id"] for m in pipeline["members"]] == ["tiny-clip"]
+    assert httpx.get(f"{base}/models/tiny-clip").json()["model"]["used_by"] == ["pipe"]
+    httpx.delete(f"{base}/models/tiny-clip", headers=WRITE)
+    flags = httpx.get(f"{base}/models/pipe").json()["model"]["flags"]
+    assert [(f["member"], f["reason"]) for f in flags] == [("tiny-clip", "tiny-clip was retired")]
+    listed = httpx.get(f"{base}/models", params={"kind": "pipeline"}).json()["items"]
+    assert [(m["model_id"], m["flagged"]) for m in listed] == [("pipe", True)]
