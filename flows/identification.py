@@ -1,7 +1,8 @@
 """Flow: build the identification specs and benchmark identification on the starter hub.
 
 Run by the DVC stage `identification` (`python -m flows.identification`). Generator specs
-embed every generator's images for a shared prompt set with the reference encoder; RKME
+describe every generator's images for a shared prompt set by the reference encoder's
+embedding beside their style statistics (both chosen on tuning prompts); RKME
 specs summarise every VLM's and classifier's training slice. The benchmark identifies
 generators from k example images of held-out prompts (k in 1, 2, 4, 8) and models from
 unlabeled samples of their slice. Writes the tables, reports/identification.json and logs an
@@ -19,6 +20,7 @@ import polars as pl
 from prefect import flow
 
 from hubscout.data.store import World
+from hubscout.errors import ConfigError
 from hubscout.identification.benchmark import (
     KS,
     OPEN_SET_K,
@@ -35,19 +37,18 @@ from hubscout.identification.benchmark import (
     tune_pmi,
 )
 from hubscout.identification.pmi import PMIParameters, identify
-from hubscout.identification.specs import render_prompts, world_prompt_scenes, world_prompts
+from hubscout.identification.specs import (
+    describe_images,
+    render_prompts,
+    world_prompt_scenes,
+    world_prompts,
+)
 from hubscout.identification.store import identification_dir, write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
-from tasks.identification import (
-    embed,
-    generate_images,
-    generator_specs,
-    reference_encoder_choice,
-    rkme_specs,
-)
+from tasks.identification import generate_images, generator_specs, reference_choice, rkme_specs
 from tasks.tracking import mlflow_run
 
 
@@ -62,6 +63,11 @@ def identification_flow(
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
     vlm_names = [e.name for e in entries if e.kind == "vlm"]
+    if params.reference_encoder not in (None, *vlm_names):
+        raise ConfigError(
+            f"params.yaml names the reference encoder {params.reference_encoder!r}, which is "
+            f"not a VLM of the starter hub: name one of {', '.join(vlm_names)}, or null"
+        )
     prompt_scenes = world_prompt_scenes(4 * params.held_out_prompts, seed + 1)
     spec_prompts = world_prompts(params.spec_prompts, seed)
     held_prompts = [p for p in prompt_scenes if p not in spec_prompts][: params.held_out_prompts]
@@ -69,7 +75,9 @@ def identification_flow(
     tuning_prompts = [p for p in tuning_scenes if p not in spec_prompts and p not in held_prompts][
         : params.tuning_prompts
     ]
-    generators = [e.name for e in entries if e.kind == "generator"]
+    generator_names = [e.name for e in entries if e.kind == "generator"]
+    generators = {name: load_model(f"starter:{name}") for name in generator_names}
+    generator_hashes = {name: generator.content_hash for name, generator in generators.items()}
     per_prompt = params.examples_per_prompt
     images = generate_images(
         generators,
@@ -79,20 +87,36 @@ def identification_flow(
             "fresh": (held_prompts, per_prompt, seed + 2),
             "tuning": (tuning_prompts, per_prompt, seed + 3),
         },
+        settings,
     )
-    encoder_choice = reference_encoder_choice(
-        vlm_names, spec_prompts, images["spec"], images["tuning"], seed
+    choice = reference_choice(
+        vlm_names,
+        generator_hashes,
+        spec_prompts,
+        images["spec"],
+        images["tuning"],
+        tuning_prompts,
+        seed,
     )
-    encoder_name = params.reference_encoder or str(encoder_choice["model"][0])
+    # the encoder is used alone by RKME, so it is chosen by its own embedding (weight 0), and
+    # then the style weight beside it
+    alone = choice.filter(pl.col("style_weight") == 0.0)
+    encoder_name = params.reference_encoder or alone["model"][0]
+    style_weight = choice.filter(pl.col("model") == encoder_name)["style_weight"][0]
     encoder = load_model(f"starter:{encoder_name}")
-    write_reference(settings, encoder_name)
-    specs = generator_specs(encoder, spec_prompts, images["spec"], settings)
-    held_out, fresh, tuning = (
-        {name: embed(encoder, batch) for name, batch in images[part].items()}
-        for part in ("held_out", "fresh", "tuning")
+    write_reference(settings, encoder_name, style_weight)
+    described = {
+        part: {name: describe_images(encoder, batch, style_weight) for name, batch in sets.items()}
+        for part, sets in images.items()
+    }
+    specs = generator_specs(
+        encoder, style_weight, generator_hashes, spec_prompts, described["spec"], settings
     )
+    held_out, fresh, tuning = described["held_out"], described["fresh"], described["tuning"]
     world_held_out, world_tuning = (
-        embed(encoder, render_prompts([scenes[p] for p in prompts], per_prompt, seed))
+        describe_images(
+            encoder, render_prompts([scenes[p] for p in prompts], per_prompt, seed), style_weight
+        )
         for scenes, prompts in ((prompt_scenes, held_prompts), (tuning_scenes, tuning_prompts))
     )
     grid = tune_pmi(specs, tuning, encoder.encode_texts(tuning_prompts).astype(np.float64), seed)
@@ -126,10 +150,8 @@ def identification_flow(
     open_set["bandwidth"] = open_parameters.bandwidth
 
     start = time.perf_counter()
-    examples = encoder.encode_images(
-        load_model(f"starter:{generators[0]}").generate(held_prompts[:1], 4, seed)[0]
-    )
-    identify(examples.astype(np.float64), specs, None, parameters)
+    examples = generators[generator_names[0]].generate(held_prompts[:1], 4, seed)[0]
+    identify(describe_images(encoder, examples, style_weight), specs, None, parameters)
     identify_seconds = time.perf_counter() - start
 
     models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
@@ -175,9 +197,11 @@ def identification_flow(
         "tuning": {
             "about": "the reference encoder and PMI's parameters chosen on tuning prompts "
             "disjoint from the spec and held-out prompts, never on what is reported below",
-            "encoder_tuning_top1": {
-                m: round(a, 4) for m, a in encoder_choice.select("model", "top1").iter_rows()
+            "reference_top1": {
+                f"{m}@s{w}": {"top1": round(a, 4), "top1_with_prompt": round(b, 4)}
+                for m, w, a, b in choice.iter_rows()
             },
+            "style_weight": style_weight,
             "tuning_prompts": len(tuning_prompts),
             "pmi": {
                 "image_temperature": parameters.image_temperature,
@@ -188,7 +212,7 @@ def identification_flow(
                 "grid_points": grid.height,
             },
         },
-        "generators": len(generators),
+        "generators": len(generator_names),
         "generator_tasks": tasks_table.filter(pl.col("method") == "pmi").height,
         "generators_by_k": {
             f"{method}@k{k}": {"fd": round(fd, 4)}
@@ -213,7 +237,9 @@ def identification_flow(
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2) + "\n")
     with mlflow_run(settings, "identification", "identification-benchmark"):
-        mlflow.log_params({"reference_encoder": encoder_name, "seed": seed})
+        mlflow.log_params(
+            {"reference_encoder": encoder_name, "style_weight": style_weight, "seed": seed}
+        )
         mlflow.log_metric("identify_seconds_k4", identify_seconds)  # timings stay out of DVC
         for method, k, _, top1, top3, _ in generator_summary.iter_rows():
             if method != "oracle":

@@ -19,7 +19,7 @@ from prefect import flow
 
 from hubscout.data.store import World
 from hubscout.hub import Hub
-from hubscout.identification.store import reference_source
+from hubscout.identification.store import reference_source, reference_style_weight
 from hubscout.params import IdentificationParams, TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
@@ -133,7 +133,9 @@ def _reference(hub: Hub, settings: Settings) -> Reference | None:
     if name is None or name not in hub.models:
         return None
     gammas = sorted({spec.gamma for spec in hub.rkme_specs.values()})
-    return Reference(name, hub.models[name].source, gammas[0] if gammas else None)
+    weights = sorted({spec.style_weight for spec in hub.generator_specs.values()})
+    style_weight = weights[0] if weights else reference_style_weight(settings)
+    return Reference(name, hub.models[name].source, gammas[0] if gammas else None, style_weight)
 
 
 def track_processing(

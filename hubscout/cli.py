@@ -595,18 +595,10 @@ def identify(
             answer = client.identify(list(images), prompt, kind)
     else:
         from hubscout.identification.examples import read_examples
-        from hubscout.queries import identify_models, open_set_answer
+        from hubscout.queries import identification_answer
 
-        examples = read_examples(images or [])
         hub, _ = _local_hub()
-        ranking = identify_models(examples, hub, kind, prompt)
-        answer = {
-            "hub_version": hub.version,
-            "kind": kind,
-            "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
-            "ranking": [vars(found) for found in ranking],
-            "open_set": open_set_answer(hub, ranking) if kind == "generator" else None,
-        }
+        answer = identification_answer(read_examples(images or []), hub, kind, prompt)
     what = "generators" if kind == "generator" else "models trained on data"
     table = Table(title=f"{what} like {len(images or [])} example image(s)")
     for column in ("rank", "model", answer["score"], "evidence"):

@@ -3,7 +3,7 @@ ranking by transferability on a labeled dataset, and identification from example
 Candidates always come from the `Hub` (its ready models); models load by their source URI.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,9 @@ from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
 from hubscout.hub import EmptyHubError, Hub
 from hubscout.identification.benchmark import OpenSetCalibration
-from hubscout.identification.pmi import identify
+from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters, identify
 from hubscout.identification.rkme import mixture, rank_by_mmd
+from hubscout.identification.specs import describe_images
 from hubscout.models import load_model
 from hubscout.models.base import VisionLanguageModel
 from hubscout.transferability.hub import rank_models
@@ -66,44 +67,85 @@ def reference_encoder(hub: Hub) -> VisionLanguageModel:
     return model
 
 
-def identify_models(
+def identification_answer(
     examples: np.ndarray, hub: Hub, kind: str, prompt: str | None = None
-) -> list[Identified]:
-    """The hub's generators (kind generator, PMI) or classifiers and VLMs (kind classifier,
-    RKME) that fit uint8 example images [k, S, S, 3], best first."""
+) -> dict[str, Any]:
+    """What the hub answers for uint8 example images [k, S, S, 3]: its generators (kind
+    generator, PMI) or classifiers and VLMs (kind classifier, RKME) best first, and for
+    generators whether one of them made the examples at all (`open_set_answer`)."""
     encoder = reference_encoder(hub)
-    embedded = encoder.encode_images(examples).astype(np.float64)
     if kind == "classifier":
-        specs = hub.rkme_specs
-        if not specs:
-            raise EmptyHubError(f"hub version {hub.version} has no RKME specification")
-        weights = mixture(embedded, specs)
-        return [
-            Identified(name, float(distance), f"mixture weight {weights[name]:.2f}")
-            for name, distance in rank_by_mmd(embedded, specs)
+        ranking, open_set = _rkme_ranking(encoder.encode_images(examples), hub), None
+    else:
+        described = describe_images(encoder, examples, _style_weight(hub)).astype(np.float64)
+        text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
+        ranking = [
+            Identified(result.generator, float(result.score), "; ".join(result.matched_prompts))
+            for result in identify(described, hub.generator_specs, text, pmi_parameters(hub))
         ]
-    if not hub.generator_specs:
-        raise EmptyHubError(f"hub version {hub.version} has no generator specification")
-    text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
+        open_set = open_set_answer(hub, described, ranking[0].model)
+    return {
+        "hub_version": hub.version,
+        "kind": kind,
+        "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
+        "ranking": [vars(result) for result in ranking],
+        "open_set": open_set,
+    }
+
+
+def _rkme_ranking(embedded: np.ndarray, hub: Hub) -> list[Identified]:
+    specs = hub.rkme_specs
+    if not specs:
+        raise EmptyHubError(f"hub version {hub.version} has no RKME specification")
+    weights = mixture(embedded, specs)
     return [
-        Identified(result.generator, float(result.score), "; ".join(result.matched_prompts))
-        for result in identify(embedded, hub.generator_specs, text)
+        Identified(name, float(distance), f"mixture weight {weights[name]:.2f}")
+        for name, distance in rank_by_mmd(embedded, specs)
     ]
 
 
-def open_set_answer(hub: Hub, ranking: list[Identified]) -> dict[str, Any] | None:
-    """Whether a hub generator made the examples at all: P(from the hub) of the best
-    generator's log score by the calibration the identification benchmark fitted on its
-    tuning prompts (4 examples each), and the answer: that generator, or none of the hub's
-    below one half. None when the hub holds no calibration or the ranking is empty."""
-    summary = (hub.benchmarks.get("identification") or {}).get("summary") or {}
-    calibration = (summary.get("open_set") or {}).get("calibration")
-    if calibration is None or not ranking:
+def _style_weight(hub: Hub) -> float:
+    """The style weight every generator spec of the hub was described with."""
+    if not hub.generator_specs:
+        raise EmptyHubError(f"hub version {hub.version} has no generator specification")
+    weights = sorted({spec.style_weight for spec in hub.generator_specs.values()})
+    if len(weights) > 1:
+        raise ConfigError(
+            f"hub version {hub.version} holds generator specs of style weights {weights}: "
+            "re-run the identification stage and publish the hub again"
+        )
+    return weights[0]
+
+
+def _identification_summary(hub: Hub) -> dict[str, Any]:
+    return (hub.benchmarks.get("identification") or {}).get("summary") or {}
+
+
+def pmi_parameters(hub: Hub) -> PMIParameters:
+    """The PMI parameters the identification benchmark chose on its tuning prompts (the
+    defaults for a hub that published none)."""
+    tuned = (_identification_summary(hub).get("tuning") or {}).get("pmi")
+    if tuned is None:
+        return PMI_DEFAULTS
+    return PMIParameters(tuned["image_temperature"], tuned["text_temperature"], tuned["bandwidth"])
+
+
+def open_set_answer(hub: Hub, described: np.ndarray, best: str) -> dict[str, Any] | None:
+    """Whether a hub generator made the examples (unit descriptors [k, D]) at all: P(from
+    the hub) of the best generator's log score at the open set's bandwidth, by the
+    calibration the identification benchmark fitted on its tuning prompts (4 examples each),
+    and the answer: `best`, or none of the hub's below one half. None when the hub holds no
+    calibration."""
+    open_set = _identification_summary(hub).get("open_set") or {}
+    calibration = open_set.get("calibration")
+    if calibration is None:
         return None
-    best = ranking[0]
+    ranking = pmi_parameters(hub)
+    parameters = replace(ranking, bandwidth=open_set.get("bandwidth", ranking.bandwidth))
+    score = identify(described, hub.generator_specs, None, parameters)[0].score
     fitted = OpenSetCalibration(calibration["slope"], calibration["intercept"])
-    probability = float(fitted.probability(np.array([best.score]))[0])
+    probability = float(fitted.probability(np.array([score]))[0])
     return {
         "p_from_hub": probability,
-        "answer": best.model if probability >= 0.5 else NONE_OF_THE_HUB,
+        "answer": best if probability >= 0.5 else NONE_OF_THE_HUB,
     }

@@ -79,7 +79,11 @@ def label_publications(labels: pl.DataFrame) -> tuple[LabelPublication, ...]:
 
 def generator_publication(spec: GeneratorSpecification, encoder: str) -> SpecPublication:
     """A generator specification, ready to publish."""
-    meta = {"prompts": list(spec.prompts), "depends_on": spec.depends_on}
+    meta = {
+        "prompts": list(spec.prompts),
+        "depends_on": spec.depends_on,
+        "style_weight": spec.style_weight,
+    }
     arrays = {"images": spec.image_embeddings, "prompts": spec.prompt_embeddings}
     return SpecPublication(spec.generator, "generator", spec.version, encoder, meta, arrays)
 
@@ -127,6 +131,7 @@ def generator_spec(
             arrays["prompts"],
             version,
             fields["depends_on"],
+            fields.get("style_weight", 0.0),  # published before style statistics: the VLM alone
         )
 
 

@@ -44,7 +44,7 @@ from hubscout.errors import DatasetError, HubscoutError
 from hubscout.hub import EmptyHubError
 from hubscout.identification.examples import read_examples
 from hubscout.models.starter_loader import manifest_path
-from hubscout.queries import identify_models, open_set_answer, rank_by_transferability
+from hubscout.queries import identification_answer, rank_by_transferability
 from hubscout.selection.answer import Constraints, select_models
 from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings, load_settings
@@ -520,14 +520,7 @@ def create_app(settings: Settings) -> FastAPI:
                 path.write_bytes(upload.file.read())
                 paths.append(path)
             examples = read_examples(paths)
-        ranking = identify_models(examples, hub, kind, prompt)
-        return {
-            "hub_version": hub.version,
-            "kind": kind,
-            "score": "MMD^2, lower is better" if kind == "classifier" else "log score",
-            "ranking": [vars(result) for result in ranking],
-            "open_set": open_set_answer(hub, ranking) if kind == "generator" else None,
-        }
+        return identification_answer(examples, hub, kind, prompt)
 
     @app.post(
         "/rank",

@@ -1,5 +1,6 @@
-"""Identification's side effects: the generators' images (made once, embedded by every
-candidate reference encoder), the choice of that encoder on the tuning prompts, and the
+"""Identification's side effects: the generators' images (made once per generator and
+prompt set, cached by the generator's hash, and described by every candidate reference
+encoder), the choice of that encoder and of the style weight on the tuning prompts, and the
 specs on disk (generator specs and RKME specs of the VLMs and classifiers)."""
 
 import json
@@ -8,31 +9,45 @@ import numpy as np
 import polars as pl
 from prefect import task
 
+from hubscout.cache import ArrayCache, cache_key
 from hubscout.data.store import World
 from hubscout.identification.benchmark import tuning_top1
+from hubscout.identification.descriptor import describe, style_embedding
 from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
 from hubscout.identification.slices import slice_key, split_slice, training_indices
-from hubscout.identification.specs import GeneratorSpecification, spec_from_images
+from hubscout.identification.specs import GeneratorSpecification, spec_from_descriptors
 from hubscout.identification.store import identification_dir
 from hubscout.models import load_model
-from hubscout.models.base import VisionLanguageModel
+from hubscout.models.base import Generator, VisionLanguageModel
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
+
+# Candidate weights of the style statistics in the descriptor (descriptor.py), chosen with the
+# reference encoder on the tuning prompts (reports/identification.json "tuning")
+STYLE_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+PromptSet = tuple[list[str], int, int]  # prompts, images per prompt, seed
 
 
 @task(name="generate-identification-images")
 def generate_images(
-    generator_names: list[str], prompt_sets: dict[str, tuple[list[str], int, int]]
+    generators: dict[str, Generator], prompt_sets: dict[str, PromptSet], settings: Settings
 ) -> dict[str, dict[str, np.ndarray]]:
     """set -> generator -> uint8 [P, n, H, W, 3]: every generator's images for each named
-    prompt set (prompts, images per prompt, seed), generated once for every candidate
-    encoder."""
+    prompt set, from the cache when this generator (by content hash) made them before."""
+    cache = ArrayCache(settings.cache_dir, "identification-images")
     images: dict[str, dict[str, np.ndarray]] = {name: {} for name in prompt_sets}
-    for generator_name in generator_names:
-        generator = load_model(f"starter:{generator_name}")
+    for name, generator in generators.items():
+        made = 0
         for set_name, (prompts, per_prompt, seed) in prompt_sets.items():
-            images[set_name][generator_name] = generator.generate(prompts, per_prompt, seed)
-        print(f"generated the identification images of {generator_name}")
+            key = cache_key(generator.content_hash, str(per_prompt), str(seed), *prompts)
+            stored = cache.get(key)
+            if stored is None:
+                stored = {"images": generator.generate(prompts, per_prompt, seed)}
+                cache.put(key, stored)
+                made += 1
+            images[set_name][name] = stored["images"]
+        print(f"{name}: {made} of {len(prompt_sets)} image sets generated, the rest cached")
     return images
 
 
@@ -42,43 +57,75 @@ def embed(encoder: VisionLanguageModel, images: np.ndarray) -> np.ndarray:
     return flat.reshape(*images.shape[:2], -1)
 
 
-@task(name="reference-encoder-choice")
-def reference_encoder_choice(
+def styles(images: np.ndarray) -> np.ndarray:
+    """Unit style vectors [P, n, F] of images [P, n, H, W, 3]."""
+    return style_embedding(images.reshape(-1, *images.shape[2:])).reshape(*images.shape[:2], -1)
+
+
+@task(name="reference-choice")
+def reference_choice(
     vlm_names: list[str],
+    generator_hashes: dict[str, str],
     spec_prompts: list[str],
     spec_images: dict[str, np.ndarray],
     tuning_images: dict[str, np.ndarray],
+    tuning_prompts: list[str],
     seed: int = 0,
 ) -> pl.DataFrame:
-    """model, top1: PMI's mean top-1 over k on the tuning prompts (none in the spec or
-    held-out sets) with every VLM as the reference encoder, at the default parameters;
-    best first. The first row is the reference encoder unless params.yaml names one."""
+    """model, style_weight, top1, top1_with_prompt: PMI's mean top-1 over k on the tuning
+    prompts (none in the spec or held-out sets), without and with the prompt, for every VLM
+    as the reference encoder at every style weight, at the default PMI parameters. Best
+    first by top-1, ties by top-1 with the prompt (at weight 1 the images' descriptors are
+    the style statistics alone, and only the prompts' text embeddings tell encoders apart).
+    The reference encoder is the best at weight 0 (RKME uses it alone) unless params.yaml
+    names one; its style weight is its best row."""
+    spec_styles = {g: styles(images) for g, images in spec_images.items()}
+    tuning_styles = {g: styles(images) for g, images in tuning_images.items()}
     rows = []
     for name in vlm_names:
         encoder = load_model(f"starter:{name}")
-        specs = {
-            g: spec_from_images(g, load_model(f"starter:{g}"), encoder, spec_prompts, images)
-            for g, images in spec_images.items()
-        }
-        tuning = {g: embed(encoder, images) for g, images in tuning_images.items()}
-        rows.append((name, tuning_top1(specs, tuning, seed)))
-    table = pl.DataFrame(rows, schema=["model", "top1"], orient="row")
-    return table.sort(["top1", "model"], descending=[True, False])
+        spec_vlm = {g: embed(encoder, images) for g, images in spec_images.items()}
+        tuning_vlm = {g: embed(encoder, images) for g, images in tuning_images.items()}
+        texts = encoder.encode_texts(tuning_prompts).astype(np.float64)
+        for weight in STYLE_WEIGHTS:
+            specs = {
+                g: spec_from_descriptors(
+                    g,
+                    generator_hashes[g],
+                    encoder,
+                    spec_prompts,
+                    describe(spec_vlm[g], spec_styles[g], weight),
+                    weight,
+                )
+                for g in spec_images
+            }
+            tuning = {g: describe(tuning_vlm[g], tuning_styles[g], weight) for g in tuning_vlm}
+            top1 = tuning_top1(specs, tuning, seed)
+            with_prompt = tuning_top1(specs, tuning, seed, prompt_embeddings=texts)
+            rows.append((name, weight, top1, with_prompt))
+    schema = ["model", "style_weight", "top1", "top1_with_prompt"]
+    table = pl.DataFrame(rows, schema=schema, orient="row")
+    return table.sort(
+        ["top1", "top1_with_prompt", "model", "style_weight"],
+        descending=[True, True, False, False],
+    )
 
 
 @task(name="generator-specs")
 def generator_specs(
     encoder: VisionLanguageModel,
+    style_weight: float,
+    generator_hashes: dict[str, str],
     prompts: list[str],
-    spec_images: dict[str, np.ndarray],
+    spec_descriptors: dict[str, np.ndarray],
     settings: Settings,
 ) -> dict[str, GeneratorSpecification]:
-    """Every generator's spec from its images for the spec prompts, saved."""
+    """Every generator's spec from its images' descriptors for the spec prompts, saved."""
     folder = identification_dir(settings) / "generators"
     specs = {}
-    for name, images in spec_images.items():
-        specs[name] = spec_from_images(
-            name, load_model(f"starter:{name}"), encoder, prompts, images
+    for name, descriptors in spec_descriptors.items():
+        specs[name] = spec_from_descriptors(
+            name, generator_hashes[name], encoder, prompts, descriptors, style_weight
         )
         specs[name].save(folder)
     return specs

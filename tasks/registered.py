@@ -50,12 +50,14 @@ ROWS_FORMAT = "transferability-rows-1"  # bump when score_one_model's output cha
 
 @dataclass(frozen=True)
 class Reference:
-    """The hub model whose image tower embeds every specification, and the RKME kernel
-    bandwidth the hub's RKME specs share (None: none published yet, computed from the world)."""
+    """The hub model whose image tower embeds every specification, the RKME kernel
+    bandwidth the hub's RKME specs share (None: none published yet, computed from the world)
+    and the style weight of the generator specs' descriptors."""
 
     name: str
     source: str
     gamma: float | None
+    style_weight: float
 
 
 PIPELINE_NOTE = "a pipeline is not labeled: it answers its own task's classes"
@@ -155,7 +157,8 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     params = job.identification
     prompts = world_prompts(params.spec_prompts, params.seed)
     encoder = _encoder(job)
-    version = spec_version(generator, encoder, prompts)
+    style_weight = job.reference.style_weight
+    version = spec_version(generator.content_hash, encoder, style_weight, prompts)
     folder = job.settings.cache_dir / "registered" / "generator-specs" / version
     path = folder / f"{job.name}.spec.npz"
     staged = _stage_file(job, "generators", ".spec.npz")
@@ -164,7 +167,9 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     elif path.is_file():
         spec = GeneratorSpecification.load(path)
     else:
-        spec = build_spec(job.name, generator, encoder, prompts, params.per_prompt, params.seed)
+        spec = build_spec(
+            job.name, generator, encoder, prompts, params.per_prompt, style_weight, params.seed
+        )
         spec.save(folder)
     return generator_publication(spec, job.reference.name)
 

@@ -243,13 +243,16 @@ def tuning_top1(
     tuning: Mapping[str, np.ndarray],
     seed: int = 0,
     parameters: PMIParameters = PMI_DEFAULTS,
+    prompt_embeddings: np.ndarray | None = None,
 ) -> float:
-    """Mean top-1 of "pmi" over k in KS on the tuning prompts' images `tuning[g]` [T, n, D]:
-    how a reference encoder is chosen (every candidate at the same parameters)."""
-    tasks = _tuning_tasks(specs, tuning, seed)
-    return float(
-        np.mean([identify(x, specs, None, parameters)[0].generator == g for g, _, x in tasks])
-    )
+    """Mean top-1 of "pmi" over k in KS on the tuning prompts' images `tuning[g]` [T, n, D],
+    or of "pmi_with_prompt" given the prompts' text embeddings [T, E]: how a reference
+    encoder and style weight are chosen (every candidate at the same parameters)."""
+    hits = []
+    for true, prompt, examples in _tuning_tasks(specs, tuning, seed):
+        text = None if prompt_embeddings is None else prompt_embeddings[prompt]
+        hits.append(identify(examples, specs, text, parameters)[0].generator == true)
+    return float(np.mean(hits))
 
 
 def tune_pmi(

@@ -25,10 +25,10 @@ MATCHED_PROMPTS = 3
 class PMIParameters:
     """The temperatures of the prompt weights and the kernel bandwidth h.
 
-    The defaults are the identification stage's choice on 16 tuning prompts, disjoint from
-    the spec prompts and from the held-out prompts it reports on (reports/identification.json
-    "tuning"): mean top-1 over k in 1, 2, 4, 8 of 0.893 without a prompt (the former
-    0.002 / 0.01 gave 0.863 there) and 0.906 with one, each inside a 6 x 5 grid."""
+    The defaults are where every candidate reference encoder and style weight is compared
+    before the stage tunes its own (reports/identification.json "tuning"): the stage's
+    choice on 16 tuning prompts of an earlier hub, with the VLM alone as the descriptor
+    (mean top-1 over k of 0.893 without a prompt, 0.906 with one, inside a 6 x 5 grid)."""
 
     image_temperature: float = 0.02
     text_temperature: float = 0.002

@@ -1,9 +1,10 @@
-"""Generator specifications: what a generator makes for a shared prompt set, embedded once.
+"""Generator specifications: what a generator makes for a shared prompt set, described once.
 
-A spec holds the reference encoder's L2-normalised embeddings of `per_prompt` images per
-prompt [P, m, D] and of the prompts themselves [P, D] (the matching text tower), with the
-hashes it depends on (generator, encoder, prompt set). It is independent of any task and
-is rebuilt only when one of those hashes changes. Stored as NPZ (read with
+A spec holds the unit descriptors (descriptor.py: the reference encoder's embedding beside
+the style statistics, weighed by the style weight) of `per_prompt` images per prompt
+[P, m, D] and the reference encoder's text embeddings of the prompts themselves [P, E], with
+the hashes it depends on (generator, encoder, style weight, prompt set). It is independent of
+any task and is rebuilt only when one of those changes. Stored as NPZ (read with
 allow_pickle=False) plus a JSON sidecar for the strings.
 """
 
@@ -16,9 +17,10 @@ import numpy as np
 
 from hubscout.data.world import Scene, caption, render_all, sample_scenes, stable_seed
 from hubscout.errors import ConfigError
+from hubscout.identification.descriptor import STYLE_FORMAT, describe, style_embedding
 from hubscout.models.base import Generator, VisionLanguageModel
 
-SPEC_FORMAT = "generator-spec-v2"
+SPEC_FORMAT = "generator-spec-v3"
 
 
 @dataclass(frozen=True)
@@ -27,10 +29,11 @@ class GeneratorSpecification:
 
     generator: str
     prompts: tuple[str, ...]
-    image_embeddings: np.ndarray  # [P, m, D] float32, unit rows
-    prompt_embeddings: np.ndarray  # [P, D] float32, unit rows
-    version: str  # hash of format, generator, encoder and prompts
+    image_embeddings: np.ndarray  # [P, m, D] float32, unit descriptors
+    prompt_embeddings: np.ndarray  # [P, E] float32, unit rows
+    version: str  # hash of format, generator, encoder, style weight and prompts
     depends_on: dict[str, str]  # generator, encoder and their content hashes
+    style_weight: float  # s of the descriptors: the weight of the style statistics
 
     def save(self, folder: Path) -> Path:
         """Write <generator>.spec.npz and .spec.json atomically; returns the NPZ path."""
@@ -44,6 +47,7 @@ class GeneratorSpecification:
             "generator": self.generator,
             "version": self.version,
             "depends_on": self.depends_on,
+            "style_weight": self.style_weight,
             "prompts": self.prompts,
         }
         path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n")
@@ -56,6 +60,11 @@ class GeneratorSpecification:
         if not path.is_file() or not sidecar.is_file():
             raise ConfigError(f"generator spec {path} is missing: run the identification stage")
         meta = json.loads(sidecar.read_text())
+        if meta.get("format") != SPEC_FORMAT:
+            raise ConfigError(
+                f"generator spec {path} is of format {meta.get('format')}, not {SPEC_FORMAT}: "
+                "run `dvc repro identification` to rebuild it"
+            )
         with np.load(path, allow_pickle=False) as arrays:
             return cls(
                 meta["generator"],
@@ -63,7 +72,8 @@ class GeneratorSpecification:
                 arrays["images"],
                 arrays["prompts"],
                 meta["version"],
-                meta.get("depends_on", {}),  # absent in v1 specs, which are stale anyway
+                meta["depends_on"],
+                float(meta["style_weight"]),
             )
 
 
@@ -97,10 +107,23 @@ def render_prompts(scenes: list[Scene], per_prompt: int, seed: int) -> np.ndarra
     return images.reshape(len(scenes), per_prompt, *images.shape[1:])
 
 
-def spec_version(generator: Generator, encoder: VisionLanguageModel, prompts: list[str]) -> str:
+def describe_images(
+    encoder: VisionLanguageModel, images: np.ndarray, style_weight: float
+) -> np.ndarray:
+    """Unit descriptors [..., D] (float32) of uint8 images [..., H, W, 3]: how specs and
+    the examples they are compared with are described."""
+    flat = images.reshape(-1, *images.shape[-3:])
+    described = describe(encoder.encode_images(flat), style_embedding(flat), style_weight)
+    return described.reshape(*images.shape[:-3], -1)
+
+
+def spec_version(
+    generator_hash: str, encoder: VisionLanguageModel, style_weight: float, prompts: list[str]
+) -> str:
     """The hash a spec depends on."""
     digest = hashlib.sha256(SPEC_FORMAT.encode())
-    for part in (generator.content_hash, encoder.content_hash, *prompts):
+    parts = (generator_hash, encoder.content_hash, STYLE_FORMAT, repr(style_weight), *prompts)
+    for part in parts:
         digest.update(part.encode() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -111,33 +134,37 @@ def build_spec(
     encoder: VisionLanguageModel,
     prompts: list[str],
     per_prompt: int,
+    style_weight: float,
     seed: int = 0,
 ) -> GeneratorSpecification:
-    """Generate `per_prompt` images per prompt and embed them and the prompts."""
+    """Generate `per_prompt` images per prompt and describe them and the prompts."""
     images = generator.generate(prompts, per_prompt, seed)
-    return spec_from_images(name, generator, encoder, prompts, images)
+    descriptors = describe_images(encoder, images, style_weight)
+    return spec_from_descriptors(
+        name, generator.content_hash, encoder, prompts, descriptors, style_weight
+    )
 
 
-def spec_from_images(
+def spec_from_descriptors(
     name: str,
-    generator: Generator,
+    generator_hash: str,
     encoder: VisionLanguageModel,
     prompts: list[str],
-    images: np.ndarray,
+    descriptors: np.ndarray,
+    style_weight: float,
 ) -> GeneratorSpecification:
-    """The spec of images the generator made for `prompts` (uint8 [P, m, H, W, 3])."""
-    per_prompt = images.shape[1]
-    flat = images.reshape(-1, *images.shape[2:])
-    embeddings = encoder.encode_images(flat).reshape(len(prompts), per_prompt, -1)
+    """The spec of a generator's images for `prompts`, described with `style_weight`
+    ([P, m, D] unit rows)."""
     return GeneratorSpecification(
         name,
         tuple(prompts),
-        embeddings.astype(np.float32),
+        descriptors.astype(np.float32),
         encoder.encode_texts(prompts).astype(np.float32),
-        spec_version(generator, encoder, prompts),
+        spec_version(generator_hash, encoder, style_weight, prompts),
         {
-            "generator_hash": generator.content_hash,
+            "generator_hash": generator_hash,
             "encoder": encoder.source,
             "encoder_hash": encoder.content_hash,
         },
+        style_weight,
     )

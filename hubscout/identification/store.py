@@ -11,8 +11,6 @@ import numpy as np
 from hubscout.errors import ConfigError
 from hubscout.identification.rkme import RKME
 from hubscout.identification.specs import GeneratorSpecification
-from hubscout.models import load_model
-from hubscout.models.base import VisionLanguageModel
 from hubscout.settings import Settings
 
 
@@ -21,11 +19,13 @@ def identification_dir(settings: Settings) -> Path:
     return settings.data_dir / "identification"
 
 
-def write_reference(settings: Settings, name: str) -> None:
-    """Record which encoder the specs were embedded with (the CLI embeds examples with it)."""
+def write_reference(settings: Settings, name: str, style_weight: float) -> None:
+    """Record which encoder and style weight the specs were described with (examples are
+    described the same way)."""
     folder = identification_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "reference.json").write_text(json.dumps({"encoder": f"starter:{name}"}) + "\n")
+    document = {"encoder": f"starter:{name}", "style_weight": style_weight}
+    (folder / "reference.json").write_text(json.dumps(document) + "\n")
 
 
 def reference_source(settings: Settings) -> str | None:
@@ -35,16 +35,11 @@ def reference_source(settings: Settings) -> str | None:
     return json.loads(path.read_text())["encoder"] if path.is_file() else None
 
 
-def read_reference(settings: Settings) -> VisionLanguageModel:
-    """The reference encoder the specs were built with."""
-    source = reference_source(settings)
-    if source is None:
-        path = identification_dir(settings) / "reference.json"
-        raise ConfigError(f"{path} is missing: run `dvc repro identification` first")
-    model = load_model(source)
-    if not isinstance(model, VisionLanguageModel):
-        raise ConfigError(f"the reference encoder {source} is not a VLM")
-    return model
+def reference_style_weight(settings: Settings) -> float:
+    """The style weight the identification stage chose, or 0 (the encoder alone) before the
+    stage has run."""
+    path = identification_dir(settings) / "reference.json"
+    return float(json.loads(path.read_text())["style_weight"]) if path.is_file() else 0.0
 
 
 def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:

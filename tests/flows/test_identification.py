@@ -6,6 +6,8 @@ import pytest
 
 from flows.identification import identification_flow
 from hubscout.identification.benchmark import BANDWIDTHS, auroc
+from hubscout.identification.specs import GeneratorSpecification
+from tasks.identification import STYLE_WEIGHTS
 
 
 def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_settings, flow_data_dir):
@@ -46,9 +48,25 @@ def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_setti
     assert result["rkme_open_set_auroc"] == result["rkme_open_set"]["held_out"]["auroc"]
     assert result["rkme_open_set_auroc"] == expected
     tuning = result["tuning"]
-    top1 = tuning["encoder_tuning_top1"]  # every VLM, best first: the first is the encoder
-    assert sorted(top1) == ["vlm-colours", "vlm-dark"]
-    assert result["reference_encoder"] == max(sorted(top1), key=top1.get) == next(iter(top1))
+    # every VLM at every style weight, best first: the first is the reference
+    top1 = tuning["reference_top1"]
+    assert sorted(top1) == sorted(
+        f"{m}@s{w}" for m in ("vlm-colours", "vlm-dark") for w in STYLE_WEIGHTS
+    )
+    ranked = [(row["top1"], row["top1_with_prompt"]) for row in top1.values()]
+    assert ranked == sorted(ranked, reverse=True)
+    # the encoder: the best by its own embedding (weight 0); its weight: its best row
+    encoder = result["reference_encoder"]
+    assert encoder == next(key for key in top1 if key.endswith("@s0.0")).split("@")[0]
+    own = [key for key in top1 if key.startswith(f"{encoder}@")]
+    assert f"{encoder}@s{tuning['style_weight']}" == own[0]
+    spec = GeneratorSpecification.load(out / "generators" / "gen-dark.spec.npz")
+    assert spec.style_weight == tuning["style_weight"]
+    reference = json.loads((out / "reference.json").read_text())
+    assert reference == {
+        "encoder": f"starter:{result['reference_encoder']}",
+        "style_weight": tuning["style_weight"],
+    }
     assert tuning["tuning_prompts"] == 4 and tuning["pmi"]["grid_points"] == 6 * 5 + 6 * 5
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)

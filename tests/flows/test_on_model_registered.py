@@ -129,15 +129,15 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
 
 @pytest.fixture
 def hub_with_reference(hub_with_new_clip) -> Settings:
-    """hub_with_new_clip where gen-light's spec, embedded by vlm-colours, is published (so
-    vlm-colours is the hub's reference encoder), and where my-clip's card names a training
-    sample: 300 images of the world's pool."""
+    """hub_with_new_clip where gen-light's spec, described by vlm-colours at style weight
+    0.25, is published (so vlm-colours is the hub's reference encoder), and where my-clip's
+    card names a training sample: 300 images of the world's pool."""
     settings = hub_with_new_clip
     params = read_section(Path("params.yaml"), "identification", IdentificationParams)
     encoder = load_model("starter:vlm-colours")
     prompts = world_prompts(params.spec_prompts, params.seed)
     spec = build_spec(
-        "gen-light", load_model("starter:gen-light"), encoder, prompts, params.per_prompt
+        "gen-light", load_model("starter:gen-light"), encoder, prompts, params.per_prompt, 0.25
     )
     store = RegistryStore(settings.registry_database_url)
     try:
@@ -191,11 +191,13 @@ def test_a_registered_vlm_and_generator_are_specified_and_scored_and_kept_in_cac
     expected = fit_rkme(sample, params.rkme_points, gamma, params.seed)
     np.testing.assert_allclose(hub.rkme_specs["my-clip"].points, expected.points, rtol=1e-6)
     np.testing.assert_allclose(hub.rkme_specs["my-clip"].weights, expected.weights, atol=1e-12)
-    # the generator's spec: its images of the spec prompts, embedded by the reference encoder
+    # the generator's spec: its images of the spec prompts, described by the reference
+    # encoder at the style weight of the hub's published generator specs
     prompts = world_prompts(params.spec_prompts, params.seed)
     wanted = build_spec(
-        "gen-dark", load_model("starter:gen-dark"), encoder, prompts, params.per_prompt
+        "gen-dark", load_model("starter:gen-dark"), encoder, prompts, params.per_prompt, 0.25
     )
+    assert hub.generator_specs["gen-dark"].style_weight == 0.25
     np.testing.assert_allclose(
         hub.generator_specs["gen-dark"].image_embeddings, wanted.image_embeddings, rtol=1e-5
     )

@@ -12,6 +12,8 @@ from scipy.special import expit
 
 from flows.label_hub import label_hub_flow
 from flows.publish_hub import publish_hub_flow
+from hubscout.identification.pmi import PMIParameters, identify
+from hubscout.identification.specs import describe_images
 from hubscout.models import load_model
 from registry.store import RegistryStore
 
@@ -61,13 +63,21 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     found = subprocess.run([*command, *map(str, paths), "--prompt", "a red circle"], **env_run)
     assert found.returncode == 0, found.stderr
     assert "gen-dark" in found.stdout and f"hub version {hub.version}" in found.stdout
-    # the open-set answer, by the calibration published with the identification benchmark
+    # the open-set answer: the best log S at the open set's bandwidth (the examples described
+    # as the specs are), by the calibration published with the identification benchmark
     verdict = re.search(r"answer: (.+) \(P\(from the hub\) (\d\.\d\d)\)", found.stdout)
     assert verdict is not None, found.stdout
     first = re.search(r"│ 1 +│ (\S+) +│ (-?\d+\.\d+)", found.stdout)
-    calibration = reference["open_set"]["calibration"]
-    probability = expit(calibration["slope"] * float(first[2]) + calibration["intercept"])
-    assert abs(float(verdict[2]) - probability) <= 0.006  # the score printed to 4 decimals
+    tuned, open_set = reference["tuning"], reference["open_set"]
+    encoder = load_model(f"starter:{reference['reference_encoder']}")
+    described = describe_images(encoder, images, tuned["style_weight"]).astype(np.float64)
+    at_open_set = PMIParameters(
+        tuned["pmi"]["image_temperature"], tuned["pmi"]["text_temperature"], open_set["bandwidth"]
+    )
+    score = identify(described, hub.generator_specs, None, at_open_set)[0].score
+    calibration = open_set["calibration"]
+    probability = expit(calibration["slope"] * score + calibration["intercept"])
+    assert abs(float(verdict[2]) - probability) <= 0.0051  # printed to 2 decimals
     assert verdict[1] == (first[1] if probability >= 0.5 else "none of the hub's generators")
     models = subprocess.run([*command, str(paths[0]), "--kind", "classifier"], **env_run)
     assert models.returncode == 0, models.stderr

@@ -1,28 +1,54 @@
+import numpy as np
 import polars as pl
 import pytest
 
 from hubscout.hub import Hub
-from hubscout.queries import NONE_OF_THE_HUB, Identified, open_set_answer
+from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters
+from hubscout.identification.specs import GeneratorSpecification
+from hubscout.queries import NONE_OF_THE_HUB, open_set_answer, pmi_parameters
+
+TUNED = {"image_temperature": 0.05, "text_temperature": 0.01, "bandwidth": 0.001}
 
 
-def _hub(benchmarks: dict) -> Hub:
-    return Hub(version=3, models={}, labels=pl.DataFrame(), benchmarks=benchmarks)
+def _spec(name: str, image: list[float]) -> GeneratorSpecification:
+    embedding = np.array([[image]])  # one prompt, one image
+    return GeneratorSpecification(name, ("p",), embedding, embedding[0], "v", {}, 0.0)
 
 
-def test_the_open_set_answer_applies_the_published_calibration():
-    # P = expit(2 * score - 2): one half at score 1, expit(-2) = 0.1192 at score 0
-    document = {"summary": {"open_set": {"calibration": {"slope": 2.0, "intercept": -2.0}}}}
-    hub = _hub({"identification": document})
-    at_threshold = open_set_answer(hub, [Identified("gen-a", 1.0, ""), Identified("b", 0.5, "")])
-    assert at_threshold == {"p_from_hub": 0.5, "answer": "gen-a"}
-    below = open_set_answer(hub, [Identified("gen-a", 0.0, "")])
+def _hub(summary: dict | None) -> Hub:
+    benchmarks = {} if summary is None else {"identification": {"summary": summary}}
+    specs = {"gen-a": _spec("gen-a", [1.0, 0.0]), "gen-b": _spec("gen-b", [0.0, 1.0])}
+    return Hub(
+        version=3, models={}, labels=pl.DataFrame(), benchmarks=benchmarks, generator_specs=specs
+    )
+
+
+# examples at cos 0.6 to gen-a's image and 0.8 to gen-b's: the best log S is (0.8 - 1) / h
+EXAMPLES = np.array([[0.6, 0.8]])
+
+
+def test_the_open_set_answer_scores_at_the_open_set_bandwidth_and_applies_the_calibration():
+    # P = expit(score + 2.5): expit(0.5) at the open set's bandwidth 0.1, where log S = -2
+    calibration = {"slope": 1.0, "intercept": 2.5}
+    summary = {"tuning": {"pmi": TUNED}, "open_set": {"calibration": calibration}}
+    summary["open_set"]["bandwidth"] = 0.1
+    answer = open_set_answer(_hub(summary), EXAMPLES, "gen-b")
+    assert answer["answer"] == "gen-b" and answer["p_from_hub"] == pytest.approx(0.622459331)
+    # without a bandwidth of its own (published before it had one) the open set scores at
+    # the ranking's: log S = -200 at 0.001, and P = expit(-197.5)
+    del summary["open_set"]["bandwidth"]
+    below = open_set_answer(_hub(summary), EXAMPLES, "gen-b")
     assert below["answer"] == NONE_OF_THE_HUB == "none of the hub's generators"
-    assert below["p_from_hub"] == pytest.approx(0.119202922)
+    assert below["p_from_hub"] == pytest.approx(np.exp(-197.5), rel=1e-6)
 
 
-def test_no_calibration_or_no_ranking_means_no_open_set_answer():
-    assert open_set_answer(_hub({}), [Identified("gen-a", 1.0, "")]) is None
-    older = {"identification": {"summary": {"generators": 8}}}  # published before open sets
-    assert open_set_answer(_hub(older), [Identified("gen-a", 1.0, "")]) is None
-    calibrated = {"summary": {"open_set": {"calibration": {"slope": 1.0, "intercept": 0.0}}}}
-    assert open_set_answer(_hub({"identification": calibrated}), []) is None
+def test_no_calibration_means_no_open_set_answer():
+    assert open_set_answer(_hub(None), EXAMPLES, "gen-b") is None
+    older = {"generators": 8}  # published before open sets
+    assert open_set_answer(_hub(older), EXAMPLES, "gen-b") is None
+
+
+def test_the_ranking_uses_the_parameters_the_benchmark_tuned():
+    assert pmi_parameters(_hub({"tuning": {"pmi": TUNED}})) == PMIParameters(0.05, 0.01, 0.001)
+    assert pmi_parameters(_hub({"generators": 8})) == PMI_DEFAULTS
+    assert pmi_parameters(_hub(None)) == PMI_DEFAULTS

@@ -24,7 +24,7 @@ def synthetic_specs():
     specs = {
         f"gen-{g}": GeneratorSpecification(
             f"gen-{g}", tuple(f"prompt {p}" for p in range(4)), images(g, [0, 1, 2, 3], 6, g),
-            texts, f"v{g}", {"generator_hash": f"h{g}"},
+            texts, f"v{g}", {"generator_hash": f"h{g}"}, 0.0,
         )
         for g in range(3)
     }  # fmt: skip

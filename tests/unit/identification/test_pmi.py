@@ -22,7 +22,7 @@ def test_examples_identify_the_generator_that_made_them(synthetic_specs, true):
 def test_the_score_of_a_one_prompt_spec_by_hand():
     x, y = np.array([1.0, 0.0]), np.array([0.6, 0.8])  # cos(x, y) = 0.6
     spec = GeneratorSpecification(
-        "g", ("p",), np.array([[x, y]]), np.array([x]), "v", {"generator_hash": "h"}
+        "g", ("p",), np.array([[x, y]]), np.array([x]), "v", {"generator_hash": "h"}, 0.0
     )
     h = 0.1
     score, weights = generator_score(spec, x[None], parameters=PMIParameters(bandwidth=h))
@@ -37,7 +37,7 @@ def test_examples_unlike_every_spec_image_still_rank_the_generators():
     near, far = np.array([-0.5, np.sqrt(0.75)]), np.array([-0.6, 0.8])
     specs = {
         name: GeneratorSpecification(
-            name, ("p",), np.array([[image]]), np.array([x]), "v", {"generator_hash": name}
+            name, ("p",), np.array([[image]]), np.array([x]), "v", {"generator_hash": name}, 0.0
         )
         for name, image in (("a-far", far), ("b-near", near))
     }

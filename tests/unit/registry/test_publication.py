@@ -48,6 +48,7 @@ def test_specifications_round_trip_through_npz_without_pickle():
         rng.normal(size=(2, 4)).astype(np.float32),
         "v1",
         {"generator": "h1", "encoder": "h2"},
+        0.25,
     )
     published = generator_publication(spec, "vlm-a")
     import json
@@ -56,6 +57,11 @@ def test_specifications_round_trip_through_npz_without_pickle():
         "gen-a", "v1", json.dumps(published.meta), arrays_bytes(published.arrays)
     )
     assert restored.prompts == spec.prompts and restored.depends_on == spec.depends_on
+    assert restored.style_weight == 0.25
+    # a spec published before style statistics was described by the VLM alone
+    older = {key: value for key, value in published.meta.items() if key != "style_weight"}
+    payload = arrays_bytes(published.arrays)
+    assert generator_spec("gen-a", "v1", json.dumps(older), payload).style_weight == 0.0
     np.testing.assert_array_equal(restored.image_embeddings, spec.image_embeddings)
     np.testing.assert_array_equal(restored.prompt_embeddings, spec.prompt_embeddings)
     rkme = RKME(rng.normal(size=(3, 4)), np.array([0.2, 0.3, 0.5]), 0.125)

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+
+from hubscout.identification.specs import world_prompts
+from hubscout.models import load_model
+from hubscout.settings import Settings
+from tasks.identification import STYLE_WEIGHTS, generate_images, reference_choice
+
+
+class _Refusing:
+    """A generator of the same content hash that must not be asked to generate."""
+
+    def __init__(self, content_hash: str) -> None:
+        self.content_hash = content_hash
+
+    def generate(self, prompts: list[str], per_prompt: int, seed: int) -> np.ndarray:
+        raise AssertionError("generated again although the images are cached")
+
+
+def test_the_images_of_a_generator_come_from_the_cache_the_second_time(fresh_data_dir):
+    settings = Settings()
+    generator = load_model("starter:gen-light")
+    prompts = world_prompts(2, seed=0)
+    sets = {"spec": (prompts, 2, 0), "tuning": (prompts, 3, 1)}
+    first = generate_images.fn({"gen-light": generator}, sets, settings)
+    assert first["spec"]["gen-light"].shape == (2, 2, 32, 32, 3)
+    np.testing.assert_array_equal(first["tuning"]["gen-light"], generator.generate(prompts, 3, 1))
+    again = generate_images.fn({"gen-light": _Refusing(generator.content_hash)}, sets, settings)
+    for name in sets:
+        np.testing.assert_array_equal(again[name]["gen-light"], first[name]["gen-light"])
+    # new weights (another content hash) are generated, not served what gen-light made
+    with pytest.raises(AssertionError, match="generated again"):
+        generate_images.fn({"gen-light": _Refusing("another hash")}, sets, settings)
+
+
+def test_the_reference_choice_scores_every_encoder_at_every_style_weight(starter_data_dir):
+    generators = {name: load_model(f"starter:{name}") for name in ("gen-dark", "gen-light")}
+    spec_prompts, tuning_prompts = world_prompts(4, seed=0), world_prompts(3, seed=7)
+    spec = {name: g.generate(spec_prompts, 3, 0) for name, g in generators.items()}
+    tuning = {name: g.generate(tuning_prompts, 8, 1) for name, g in generators.items()}
+    hashes = {name: g.content_hash for name, g in generators.items()}
+    vlms = ["vlm-colours", "vlm-dark"]
+    table = reference_choice.fn(vlms, hashes, spec_prompts, spec, tuning, tuning_prompts)
+    assert table.height == 2 * len(STYLE_WEIGHTS)
+    ranked = list(zip(table["top1"], table["top1_with_prompt"], strict=True))
+    assert ranked == sorted(ranked, reverse=True)
+    # at weight 1 the descriptor is the style statistics alone: both encoders score the same
+    style_only = table.filter(table["style_weight"] == 1.0)["top1"].to_list()
+    assert len(style_only) == 2 and style_only[0] == style_only[1]
