@@ -8,15 +8,19 @@ histograms side by side, each block scaled to weigh the same:
   the joint colours (4 levels per channel) of a 4-pixel frame, and of the rest of the image;
   the luminance differences of horizontal neighbours at even and at odd columns, and of
   vertical neighbours at even and at odd rows (pixelation leaves one parity flat).
-The cosine of two style vectors is the mean Bhattacharyya coefficient of their histograms.
+Images are first brought to STYLE_SIDE pixels, so that a neighbour difference means the
+same whatever size a generator draws at or a user's examples come in. The cosine of two
+style vectors is the mean Bhattacharyya coefficient of their histograms.
 An image's descriptor is the unit vector [sqrt(1 - s) * vlm, sqrt(s) * style], whose cosine
 with another is (1 - s) * cos_vlm + s * cos_style: s = 0 is the VLM alone, and s is chosen
 with the reference encoder on the tuning prompts.
 """
 
 import numpy as np
+from PIL import Image
 
 STYLE_FORMAT = "style-v1"
+STYLE_SIDE = 32  # pixels: the world's image size, which every starter generator draws at
 COLOUR_LEVELS = 4  # per channel: 64 joint colour bins
 FRAME = 4  # pixels: the border whose colours are counted apart from the centre's
 # Bin edges of absolute luminance differences between neighbours (uint8 units): flat, noise,
@@ -27,11 +31,10 @@ LUMINANCE = np.array([0.299, 0.587, 0.114])
 
 def style_embedding(images: np.ndarray) -> np.ndarray:
     """Unit style vectors [N, F] (float64) of uint8 images [N, H, W, 3]."""
-    if images.ndim != 4 or images.shape[-1] != 3 or min(images.shape[1:3]) <= 2 * FRAME:
-        raise ValueError(
-            f"style statistics need RGB images [N, H, W, 3] larger than {2 * FRAME} pixels, "
-            f"got shape {images.shape}"
-        )
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"style statistics need RGB images [N, H, W, 3], got {images.shape}")
+    if images.shape[1:3] != (STYLE_SIDE, STYLE_SIDE):
+        images = np.stack([_resized(image) for image in images])
     levels = images.astype(np.int64) * COLOUR_LEVELS // 256
     colour = (levels[..., 0] * COLOUR_LEVELS + levels[..., 1]) * COLOUR_LEVELS + levels[..., 2]
     frame = np.ones(images.shape[1:3], dtype=bool)
@@ -49,6 +52,12 @@ def style_embedding(images: np.ndarray) -> np.ndarray:
         ),
     ]
     return np.sqrt(np.concatenate(blocks, axis=1) / len(blocks))
+
+
+def _resized(image: np.ndarray) -> np.ndarray:
+    """One uint8 image at STYLE_SIDE x STYLE_SIDE, filtered as the world renders its own."""
+    picture = Image.fromarray(np.ascontiguousarray(image))
+    return np.asarray(picture.resize((STYLE_SIDE, STYLE_SIDE), Image.Resampling.LANCZOS))
 
 
 def _histograms(codes: np.ndarray, bins: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from PIL import Image
 
 from hubscout.identification.descriptor import describe, style_embedding
 
@@ -23,8 +24,8 @@ def test_style_vectors_of_flat_images_by_hand():
 
 def test_pixelation_leaves_one_parity_of_neighbours_flat():
     rng = np.random.default_rng(0)
-    blocks = rng.integers(0, 256, size=(1, 8, 8, 3), dtype=np.uint8)
-    pixelated = blocks.repeat(2, axis=1).repeat(2, axis=2)  # 2 x 2 blocks: 16 x 16
+    blocks = rng.integers(0, 256, size=(1, 16, 16, 3), dtype=np.uint8)
+    pixelated = blocks.repeat(2, axis=1).repeat(2, axis=2)  # 2 x 2 blocks: 32 x 32
     vector = style_embedding(pixelated)[0]
     across_even, across_odd = vector[128:136], vector[136:144]
     down_even, down_odd = vector[144:152], vector[152:160]
@@ -51,10 +52,21 @@ def test_a_descriptor_cosine_mixes_the_two_cosines_by_the_style_weight():
     np.testing.assert_array_equal(describe(vlm, style, 0.0), vlm.astype(np.float32))
 
 
+def test_images_of_another_size_are_described_at_32_pixels():
+    rng = np.random.default_rng(2)
+    large = rng.integers(0, 256, size=(2, 64, 64, 3), dtype=np.uint8)
+    at_32 = np.stack(
+        [np.asarray(Image.fromarray(x).resize((32, 32), Image.Resampling.LANCZOS)) for x in large]
+    )
+    np.testing.assert_array_equal(style_embedding(large), style_embedding(at_32))
+    # a flat red image is the same style at any size
+    vectors = [style_embedding(_uniform((255, 0, 0), size)[None])[0] for size in (16, 32, 48)]
+    np.testing.assert_allclose(vectors[0], vectors[1])
+    np.testing.assert_allclose(vectors[2], vectors[1])
+
+
 def test_bad_style_weights_and_images_are_refused():
     with pytest.raises(ValueError, match=r"in \[0, 1\]"):
         describe(np.ones((1, 2)), np.ones((1, 2)), 1.5)
-    with pytest.raises(ValueError, match="larger than 8 pixels"):
-        style_embedding(np.zeros((1, 8, 8, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match=r"RGB images \[N, H, W, 3\]"):
         style_embedding(np.zeros((2, 16, 16), dtype=np.uint8))
