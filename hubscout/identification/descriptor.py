@@ -19,6 +19,8 @@ with the reference encoder on the tuning prompts.
 import numpy as np
 from PIL import Image
 
+# The histograms' sizes below were set once, before any measurement, and never tuned; only
+# the style weight is chosen on data (the tuning prompts)
 STYLE_FORMAT = "style-v1"
 STYLE_SIDE = 32  # pixels: the world's image size, which every starter generator draws at
 COLOUR_LEVELS = 4  # per channel: 64 joint colour bins
