@@ -37,9 +37,10 @@ def reference_source(settings: Settings) -> str | None:
 
 def reference_style_weight(settings: Settings) -> float:
     """The style weight the identification stage chose, or 0 (the encoder alone) before the
-    stage has run."""
+    stage has run or when it ran before style statistics existed."""
     path = identification_dir(settings) / "reference.json"
-    return float(json.loads(path.read_text())["style_weight"]) if path.is_file() else 0.0
+    document = json.loads(path.read_text()) if path.is_file() else {}
+    return float(document.get("style_weight", 0.0))
 
 
 def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:
