@@ -10,7 +10,7 @@ from hubscout.data.store import World
 from hubscout.models import load_model
 from hubscout.models.cards import ModelCard
 from hubscout.settings import Settings
-from hubscout.starter.build import HubParams, Spec, build_model
+from hubscout.starter.build import HubParams, Spec, build_model, longest_first
 from hubscout.starter.evaluation import zero_shot_table
 from tasks.ray_jobs import map_on_ray, ray_session
 
@@ -34,12 +34,17 @@ def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, floa
 def train_starter_models(
     specs: list[Spec], world_dir: Path, params: HubParams, hub: Path, settings: Settings
 ) -> list[tuple[ModelCard, float | None]]:
-    """Train every model (one CPU each, `parallel_jobs` at once); saved ones are skipped.
+    """Train every model (one CPU each, `parallel_jobs` at once, the longest first); saved
+    ones are skipped.
 
-    Returns each model's card and its training seconds (None when it was reused)."""
-    jobs = [(spec, world_dir, params, hub) for spec in specs]
+    Returns each model's card and its training seconds (None when it was reused), in the
+    order of `specs`."""
+    ordered = longest_first(specs, params)
+    jobs = [(spec, world_dir, params, hub) for spec in ordered]
     with ray_session(settings, num_cpus=params.parallel_jobs):
-        return map_on_ray(_build_one, jobs, [s.name for s in specs], num_cpus=1)
+        results = map_on_ray(_build_one, jobs, [s.name for s in ordered], num_cpus=1)
+    by_name = {spec.name: result for spec, result in zip(ordered, results, strict=True)}
+    return [by_name[spec.name] for spec in specs]
 
 
 @task(name="generator-contact-sheets")

@@ -25,9 +25,9 @@ def test_the_longest_phrase_wins_and_is_consumed():
 
 
 def test_configs_are_read_per_scheme():
-    assert read_config("flow", "hs-flow-w24", FlowConfig).width == 24
+    assert read_config("flow", "hs-flow-w16", FlowConfig).width == 16
     assert read_config("cvae", "hs-cvae-w32", CVAEConfig).latent_dim == 8
-    with pytest.raises(UnknownArchitectureError, match="known: hs-flow-w24"):
+    with pytest.raises(UnknownArchitectureError, match="known: hs-flow-w16"):
         read_config("flow", "hs-cvae-w32", FlowConfig)
 
 
@@ -61,4 +61,4 @@ def test_checkpoints_without_the_prompt_table_are_refused(tmp_path):
     with pytest.raises(CorruptCheckpointError, match="prompt table"):
         load_model(f"cvae:hs-cvae-w32@{path}")
     with pytest.raises(SourceError, match="names no weights"):
-        load_model("flow:hs-flow-w24")
+        load_model("flow:hs-flow-w16")

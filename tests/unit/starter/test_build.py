@@ -8,7 +8,13 @@ from hubscout.data.world import COLOURS, render_all, sample_scenes
 from hubscout.models import load_model
 from hubscout.models.cards import read_card
 from hubscout.models.starter_loader import read_manifest
-from hubscout.starter.build import HubParams, build_model, checkpoint_path
+from hubscout.starter.build import (
+    HubParams,
+    build_model,
+    checkpoint_path,
+    expected_seconds,
+    longest_first,
+)
 from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
 from hubscout.starter.evaluation import zero_shot_accuracy
 from tests.conftest import TINY_HUB
@@ -136,3 +142,14 @@ def test_canonical_safetensors_gives_one_byte_sequence_for_any_header_order(tmp_
     loaded = load_file(str(first))
     np.testing.assert_array_equal(loaded["b"], tensors["b"])
     np.testing.assert_array_equal(loaded["a"], tensors["a"])
+
+
+def test_the_full_hub_trains_the_flows_first_and_the_classifiers_last():
+    params = HubParams(profile="full")
+    order = [spec.name for spec in longest_first(params.specs(), params)]
+    assert order[:2] == ["gen-dark", "gen-serif"]  # 1000 steps x 0.100 s
+    assert set(order[-6:]) == {s.name for s in params.specs() if s.name.startswith("clf-")}
+    generalist = next(s for s in params.specs() if s.name == "vlm-generalist")
+    assert expected_seconds(generalist, params) == 2000 * 0.035 + 400 * 0.027
+    half = HubParams(profile="full", step_scale=0.5)
+    assert expected_seconds(generalist, half) == 1000 * 0.035 + 200 * 0.027
