@@ -16,7 +16,13 @@ from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.starter.build import HubParams, kind_of, write_manifest
 from hubscout.starter.evaluation import best_model_per_task
-from tasks.starter_hub import evaluate_vlms, train_starter_models, write_generator_contact_sheets
+from hubscout.starter.fidelity import SYMBOLS
+from tasks.starter_hub import (
+    evaluate_vlms,
+    measure_generator_fidelity,
+    train_starter_models,
+    write_generator_contact_sheets,
+)
 from tasks.tracking import mlflow_run
 
 
@@ -44,6 +50,7 @@ def build_starter_hub_flow(
     write_manifest(hub, specs)
     names = {kind: [s.name for s in specs if kind_of(s) == kind] for kind in ("vlm", "generator")}
     sheets = write_generator_contact_sheets(names["generator"], hub)
+    fidelity = measure_generator_fidelity([s for s in specs if kind_of(s) == "generator"], params)
     table = evaluate_vlms(names["vlm"], world_dir, settings)
     table.write_parquet(hub / "zero_shot.parquet")
     best = best_model_per_task(table)
@@ -63,6 +70,13 @@ def build_starter_hub_flow(
             for task, model, accuracy in best.iter_rows()
         },
         "zero_shot": zero_shot_by_task(table),
+        "generator_fidelity": {
+            "chance": round(1 / len(SYMBOLS), 4),
+            **{
+                name: {"samples": round(f.samples, 4), "real": round(f.real, 4)}
+                for name, f in fidelity.items()
+            },
+        },
     }
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(summary, indent=2) + "\n")  # no timings: a rebuild matches it
@@ -73,6 +87,8 @@ def build_starter_hub_flow(
             mlflow.log_metrics({f"{card.name}.{k}": v for k, v in card.metrics.items()})
         mlflow.log_metrics({f"{name}.training_seconds": s for name, s in trained_seconds.items()})
         mlflow.log_metric("distinct_best_vlms", summary["distinct_best_vlms"])
+        mlflow.log_metrics({f"{name}.fidelity": f.samples for name, f in fidelity.items()})
+        mlflow.log_metrics({f"{name}.fidelity_real": f.real for name, f in fidelity.items()})
         mlflow.log_table(table.to_pandas(), artifact_file="zero_shot.json")
         figure = heatmap(table, "task", "model", "accuracy", "zero-shot accuracy of starter VLMs")
         mlflow.log_figure(figure, "zero_shot_heatmap.png")

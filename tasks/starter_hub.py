@@ -11,7 +11,9 @@ from hubscout.models import load_model
 from hubscout.models.cards import ModelCard
 from hubscout.settings import Settings
 from hubscout.starter.build import HubParams, Spec, build_model, longest_first
+from hubscout.starter.catalog import GeneratorSpec
 from hubscout.starter.evaluation import zero_shot_table
+from hubscout.starter.fidelity import Fidelity, prompt_fidelity, train_judge
 from tasks.ray_jobs import map_on_ray, ray_session
 
 CONTACT_PROMPTS = (
@@ -62,6 +64,19 @@ def write_generator_contact_sheets(
         contact_sheet(list(images), list(CONTACT_PROMPTS)).save(path)
         paths.append(path)
     return paths
+
+
+@task(name="generator-fidelity")
+def measure_generator_fidelity(
+    specs: list[GeneratorSpec], params: HubParams
+) -> dict[str, Fidelity]:
+    """Each generator's fidelity to its prompts' symbols, read by one judge trained on real
+    renders of every generator's style (hubscout.starter.fidelity)."""
+    judge = train_judge(specs, params.seed, steps=params.judge_steps())
+    return {
+        spec.name: prompt_fidelity(load_model(f"starter:{spec.name}"), spec, judge, params.seed)
+        for spec in specs
+    }
 
 
 @task(name="zero-shot-summary")

@@ -4,6 +4,14 @@ hubscout.models.conditional).
 
 A small U-Net predicts the velocity v(x_t, t, c) of the straight path x_t = (1 - t) z + t x
 from noise z to an image x (Liu et al. 2023, "Flow straight and fast"; Lipman et al. 2023).
+The prompt enters twice: with the time, as a per-channel scale and shift of every block
+(FiLM), and as learned maps at the two lower levels, one template per prompt token added to
+the features at S/2 and S/4. FiLM alone carries no position, so the network had to draw a
+shape out of the noise; the starter hub's generators centre their symbols, and a template
+per token says where the strokes go. On gen-dark at 1000 steps a classifier trained on real
+renders of its style read the prompted symbol in 0.075 of the samples with FiLM alone, 0.429
+with a map at S/4, 0.575 with both (shapes 0.887); FiLM alone needed 3000 steps for 0.279
+(hubscout.starter.fidelity measures this; these runs were by hand, on other prompts).
 Sampling integrates dx/dt = v from t = 0 to 1 with Euler steps, using classifier-free
 guidance (Ho & Salimans 2022): v = v(x, t, 0) + w (v(x, t, c) - v(x, t, 0)), the model
 having been trained with its condition dropped on a share of the examples. Unlike the VAE's
@@ -59,6 +67,10 @@ class ConditionalFlow(nn.Module):
         self.stem = nn.Conv2d(3, w, 3, padding=1)
         self.down1 = _Block(w, w, e)
         self.down2 = _Block(w, 2 * w, e)
+        self.half_map = nn.Linear(n_tokens, w * (config.image_size // 2) ** 2, bias=False)
+        self.quarter_map = nn.Linear(n_tokens, 2 * w * (config.image_size // 4) ** 2, bias=False)
+        for condition_map in (self.half_map, self.quarter_map):
+            nn.init.normal_(condition_map.weight, std=0.02)
         self.middle = _Block(2 * w, 2 * w, e)
         self.up2 = _Block(4 * w, 2 * w, e)
         self.up1 = _Block(3 * w, w, e)
@@ -74,8 +86,10 @@ class ConditionalFlow(nn.Module):
         """The velocity at x ([B, 3, S, S], in [-1, 1] at t = 1) and time t [B]."""
         embedding = self._embed(t, condition)
         skip1 = self.down1(self.stem(x), embedding)  # S
-        skip2 = self.down2(nn.functional.avg_pool2d(skip1, 2), embedding)  # S/2
-        hidden = self.middle(nn.functional.avg_pool2d(skip2, 2), embedding)  # S/4
+        half = nn.functional.avg_pool2d(skip1, 2)  # S/2
+        skip2 = self.down2(half + self.half_map(condition).view(half.shape), embedding)
+        quarter = nn.functional.avg_pool2d(skip2, 2)  # S/4
+        hidden = self.middle(quarter + self.quarter_map(condition).view(quarter.shape), embedding)
         hidden = nn.functional.interpolate(hidden, scale_factor=2.0, mode="nearest")
         hidden = self.up2(torch.cat([hidden, skip2], dim=1), embedding)
         hidden = nn.functional.interpolate(hidden, scale_factor=2.0, mode="nearest")

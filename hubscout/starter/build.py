@@ -20,7 +20,14 @@ from hubscout.errors import ConfigError
 from hubscout.models.cards import ModelCard, read_card, write_card
 from hubscout.models.conditional import metadata_for
 from hubscout.models.starter_loader import HubManifest, ManifestEntry
-from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec, catalog
+from hubscout.starter.catalog import (
+    TINY_JUDGE_STEPS,
+    ClassifierSpec,
+    GeneratorSpec,
+    VLMSpec,
+    catalog,
+)
+from hubscout.starter.fidelity import JUDGE_STEPS
 from hubscout.starter.training import (
     CLASSIFIER_PREPROCESSING,
     Trained,
@@ -31,8 +38,9 @@ from hubscout.starter.training import (
 
 Spec = VLMSpec | ClassifierSpec | GeneratorSpec
 # Bump when the cards or the training written here change, so that saved models are rebuilt
-# (3: VLMs trained LiT-style; 4: channels-last, fused AdamW, generators at batch 32).
-CARD_FORMAT = 4
+# (3: VLMs trained LiT-style; 4: channels-last, fused AdamW, generators at batch 32; 5: the
+# flows' prompt maps).
+CARD_FORMAT = 5
 
 
 class HubParams(BaseModel):
@@ -60,6 +68,11 @@ class HubParams(BaseModel):
     def image_steps(self, spec: VLMSpec) -> int:
         """Supervised image-tower steps of a VLM under this profile."""
         return max(int(spec.image_steps * self.step_scale), 10)
+
+    def judge_steps(self) -> int:
+        """Training steps of the generators' fidelity judge under this profile."""
+        steps = JUDGE_STEPS if self.profile == "full" else TINY_JUDGE_STEPS
+        return max(int(steps * self.step_scale), 10)
 
 
 def kind_of(spec: Spec) -> str:

@@ -176,7 +176,8 @@ CLASSIFIERS = (
 # batches of 32, for the same 10 minutes: one core of a 2-core AMD EPYC took 0.026 s for a
 # VAE step at 32 against 0.053 s at 64, and 0.095-0.101 s for a flow step at 32 with 16
 # channels against 0.224-0.248 s with 24 (hs-flow-w24, the flows' width before 2026-12-01).
-# The flows follow a prompt's colour and style but, at either width, hardly its shape.
+# The flows follow a prompt's shape since they take it as a spatial map too
+# (hubscout.models.flow_matching); with FiLM alone they followed its colour but hardly its shape.
 CENTRED = "centred"
 GENERATORS = (
     GeneratorSpec(
@@ -245,6 +246,7 @@ GENERATORS = (
 TINY = {"vlm-colours", "vlm-dark", "clf-colours", "clf-patterns", "gen-light", "gen-dark"}
 TINY_STEPS = {VLMSpec: 100, ClassifierSpec: 100, GeneratorSpec: 75}
 TINY_IMAGE_STEPS = 150
+TINY_JUDGE_STEPS = 100  # the fidelity judge's (hubscout.starter.fidelity), for tests
 
 
 def catalog(profile: str) -> tuple[list[VLMSpec], list[ClassifierSpec], list[GeneratorSpec]]:

@@ -36,12 +36,18 @@ def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
         assert document["zero_shot"][task][best["model"]] == best["accuracy"]
     assert "seconds" not in written and "trained_now" not in written
     assert sorted((hub / "contact").glob("*.png"))[0].name == "gen-dark.png"
+    fidelity = document["generator_fidelity"]
+    assert sorted(fidelity) == ["chance", "gen-dark", "gen-light"]
+    assert fidelity["chance"] == 0.0333  # 1 of the 30 symbols
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)
     run = mlflow.search_runs(experiment_names=["starter-hub"], output_format="list")[0]
     assert run.data.metrics["distinct_best_vlms"] == summary["distinct_best_vlms"]
     assert run.data.metrics["vlm-colours.steps"] == 100
     assert run.data.metrics["vlm-colours.image_steps"] == 150
+    for name in ("gen-dark", "gen-light"):
+        assert round(run.data.metrics[f"{name}.fidelity"], 4) == fidelity[name]["samples"]
+        assert round(run.data.metrics[f"{name}.fidelity_real"], 4) == fidelity[name]["real"]
     logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"zero_shot_heatmap.png", "zero_shot.json"} <= logged
 

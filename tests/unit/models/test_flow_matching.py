@@ -40,3 +40,17 @@ def test_the_velocity_depends_on_the_condition_and_the_time():
         c = flow(x, torch.tensor([0.7, 0.7]), torch.eye(4)[:2])
     assert a.shape == (2, 3, 32, 32)
     assert not torch.allclose(a, b) and not torch.allclose(a, c)
+
+
+def test_the_condition_maps_carry_the_prompt_where_film_carries_none():
+    flow = _flow()
+    with torch.no_grad():
+        flow.condition.weight.zero_()  # the prompt no longer reaches any block's FiLM
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([0.4, 0.4])
+    with torch.inference_mode():
+        mapped = flow(x, t, torch.eye(4)[:2]) - flow(x, t, torch.eye(4)[2:])
+        torch.nn.init.zeros_(flow.half_map.weight)
+        torch.nn.init.zeros_(flow.quarter_map.weight)
+        unmapped = flow(x, t, torch.eye(4)[:2]) - flow(x, t, torch.eye(4)[2:])
+    assert mapped.abs().max() > 1e-3
+    assert torch.equal(unmapped, torch.zeros_like(unmapped))

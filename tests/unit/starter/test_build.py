@@ -153,3 +153,9 @@ def test_the_full_hub_trains_the_flows_first_and_the_classifiers_last():
     assert expected_seconds(generalist, params) == 2000 * 0.035 + 400 * 0.027
     half = HubParams(profile="full", step_scale=0.5)
     assert expected_seconds(generalist, half) == 1000 * 0.035 + 200 * 0.027
+
+
+def test_the_fidelity_judge_trains_800_steps_for_the_full_hub_and_100_for_the_tiny_one():
+    assert HubParams(profile="full").judge_steps() == 800
+    assert HubParams(profile="full", step_scale=0.5).judge_steps() == 400
+    assert HubParams(profile="tiny").judge_steps() == 100
