@@ -60,7 +60,7 @@ class GeneratorSpec:
     style: Style
     finish: Finish = PLAIN
     where: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    steps: int = 800  # a VAE's; the flows take 1000
+    steps: int = 2400  # a VAE's (see GENERATORS); the flows take 1000
     batch_size: int = 32  # the hub's batch_size is that of VLMs and classifiers
 
     @property
@@ -170,14 +170,17 @@ CLASSIFIERS = (
 
 # Each generator has a house style of its own, as real fine-tunes do: a background, a
 # palette, a font, a background texture, a stroke and a rendering, all centred and upright
-# (with free placement a 1000-step VAE averages the positions into a blur). Steps: the
-# contact sheets of gen-pastel at 1000 VAE steps show every prompt's shape (at 250 they were
-# blobs of the prompt's colour); 800 at batch 32 keep the 10 minutes. Every generator takes
-# batches of 32, for the same 10 minutes: one core of a 2-core AMD EPYC took 0.026 s for a
-# VAE step at 32 against 0.053 s at 64, and 0.095-0.101 s for a flow step at 32 with 16
-# channels against 0.224-0.248 s with 24 (hs-flow-w24, the flows' width before 2026-12-01).
-# The flows follow a prompt's shape since they take it as a spatial map too
-# (hubscout.models.flow_matching); with FiLM alone they followed its colour but hardly its shape.
+# (with free placement a 1000-step VAE averages the positions into a blur). VAE steps: a
+# judge trained on real renders of gen-light, gen-noise and gen-muted (hubscout.starter.fidelity,
+# seed 1: neither the judge nor the prompts of the reported fidelities) read the prompted
+# symbol in gen-light's samples 0.59 of the time at 800 steps, 0.76 at 1600 and 0.94 at 2400
+# (gen-noise 0.67 and 0.93 at 800 and 2400, gen-muted 0.48 at 800); 2400 steps take 50 s on
+# one core of a 2-core Intel Xeon. Every generator takes batches of 32, to fit the stage's 10
+# minutes: one core of a 2-core AMD EPYC took 0.026 s for a VAE step at 32 against 0.053 s at
+# 64, and 0.095-0.101 s for a flow step at 32 with 16 channels against 0.224-0.248 s with 24
+# (hs-flow-w24, the flows' width before 2026-12-01). The flows follow a prompt's shape since
+# they take it as a spatial map too (hubscout.models.flow_matching); with FiLM alone they
+# followed its colour but hardly its shape.
 CENTRED = "centred"
 GENERATORS = (
     GeneratorSpec(
