@@ -10,8 +10,9 @@ the features at S/2 and S/4. FiLM alone carries no position, so the network had 
 shape out of the noise; the starter hub's generators centre their symbols, and a template
 per token says where the strokes go. On gen-dark at 1000 steps a classifier trained on real
 renders of its style read the prompted symbol in 0.075 of the samples with FiLM alone, 0.429
-with a map at S/4, 0.575 with both (shapes 0.887); FiLM alone needed 3000 steps for 0.279
-(hubscout.starter.fidelity measures this; these runs were by hand, on other prompts).
+with a map at S/4 and 0.550 with both (0.575, shapes 0.887, with the logit-normal training
+times of hubscout.starter.training); FiLM alone needed 3000 steps for 0.279. These runs were
+by hand, on prompts of their own; hubscout.starter.fidelity measures the same for the hub.
 Sampling integrates dx/dt = v from t = 0 to 1 with Euler steps, using classifier-free
 guidance (Ho & Salimans 2022): v = v(x, t, 0) + w (v(x, t, c) - v(x, t, 0)), the model
 having been trained with its condition dropped on a share of the examples. Unlike the VAE's
