@@ -35,8 +35,7 @@ class Preprocessing:
     def apply(self, images: np.ndarray, device: torch.device) -> torch.Tensor:
         """uint8 [N, H, W, 3] -> float32 [N, 3, S, S] on `device`."""
         check_image_batch(images)
-        batch = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-        batch = batch.permute(0, 3, 1, 2).float().div_(255.0)
+        batch = unit_pixels(images, device)
         if batch.shape[-1] != self.image_size or batch.shape[-2] != self.image_size:
             size = (self.image_size, self.image_size)
             batch = F.interpolate(batch, size=size, mode="bicubic", antialias=True)
@@ -44,6 +43,13 @@ class Preprocessing:
         mean = torch.tensor(self.mean, device=device).view(1, 3, 1, 1)
         std = torch.tensor(self.std, device=device).view(1, 3, 1, 1)
         return (batch - mean) / std
+
+
+def unit_pixels(images: np.ndarray, device: torch.device | None = None) -> torch.Tensor:
+    """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [0, 1], on `device` (moved there as
+    uint8, a quarter of the bytes)."""
+    batch = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+    return batch.permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def check_image_batch(images: np.ndarray) -> None:

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hubscout.models.base import unit_pixels
+
 ROUTER_SIDE = 8  # the router reads 3 x 8 x 8 = 192 numbers: legible colour and layout
 # Not tuned here: the importance weight of Shazeer et al. 2017 (0.1) and their noise; the
 # exploitation weight 1 gives every activated head the task loss's weight.
@@ -51,8 +53,7 @@ VALIDATE_EVERY = 10
 
 def router_input(images: np.ndarray) -> np.ndarray:
     """uint8 [N, H, W, 3] -> float32 [N, 3 * ROUTER_SIDE ** 2]: box-averaged pixels in [0, 1]."""
-    batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
-    small = F.adaptive_avg_pool2d(batch, ROUTER_SIDE)
+    small = F.adaptive_avg_pool2d(unit_pixels(images), ROUTER_SIDE)
     return small.flatten(1).numpy()
 
 

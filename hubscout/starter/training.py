@@ -34,7 +34,7 @@ from hubscout.data.world import (
     sample_scenes,
     stable_seed,
 )
-from hubscout.models.base import Preprocessing
+from hubscout.models.base import Preprocessing, unit_pixels
 from hubscout.models.conditional import PromptEncoder, read_config
 from hubscout.models.cvae import ConditionalVAE, CVAEConfig
 from hubscout.models.flow_matching import ConditionalFlow, FlowConfig
@@ -320,8 +320,7 @@ def train_generator(
     torch.manual_seed(seed)
     rng = np.random.default_rng(stable_seed(seed, spec.name))
     scenes = generator_scenes(spec, seed, n_images)
-    images = torch.from_numpy(render_all(scenes, finish=spec.finish)).permute(0, 3, 1, 2)
-    images = images.float() / 255.0
+    images = unit_pixels(render_all(scenes, finish=spec.finish))
     encoder = PromptEncoder(*prompt_vocabulary())
     conditions = encoder([caption(scene, rng) for scene in scenes])
 

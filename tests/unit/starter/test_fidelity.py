@@ -12,6 +12,7 @@ from hubscout.starter.fidelity import (
     Fidelity,
     SymbolJudge,
     prompt_fidelity,
+    real_accuracy,
     styled_scenes,
     train_judge,
 )
@@ -52,13 +53,15 @@ def test_a_generator_that_ignores_its_prompts_scores_the_share_of_its_one_symbol
     result = prompt_fidelity(OneImageGenerator(image), spec, judge, seed=0, prompts=120)
     real = judge.read(render_all(scenes, finish=spec.finish))
     truth = np.array([SYMBOLS.index(scene.symbol) for scene in scenes])
-    assert result == Fidelity(samples=expected, real=float(np.mean(real == truth)), prompts=120)
+    assert result == Fidelity(samples=expected, real=float(np.mean(real == truth)))
+    assert real_accuracy(judge, spec, scenes) == result.real
     assert result.samples < 0.1 < result.real
 
 
-def test_the_judge_never_sees_the_scenes_it_is_scored_on():
+def test_the_judge_is_trained_tuned_and_scored_on_three_disjoint_scene_sets():
     spec = SPECS["gen-light"]
     judged = {scene.seed for scene in styled_scenes(spec, 0, "judge", 500)}
+    tuned = {scene.seed for scene in styled_scenes(spec, 0, "tuning", 240)}
     prompted = {scene.seed for scene in styled_scenes(spec, 0, "prompts", 240)}
-    assert not judged & prompted
+    assert not judged & prompted and not judged & tuned and not tuned & prompted
     assert all(scene.font == "serif" for scene in styled_scenes(SPECS["gen-serif"], 0, "x", 20))
