@@ -3,7 +3,8 @@
 Run by the DVC stage `identification` (`python -m flows.identification`). Generator specs
 describe every generator's images for a shared prompt set by the reference encoder's
 embedding beside their style statistics (both chosen on tuning prompts); RKME
-specs summarise every VLM's and classifier's training slice. The benchmark identifies
+specs summarise every VLM's and classifier's training slice in the space of an encoder of
+their own (chosen on tuning queries of every slice). The benchmark identifies
 generators from k example images of held-out prompts (k in 1, 2, 4, 8) and models from
 unlabeled samples of their slice. Writes the tables, reports/identification.json and logs an
 accuracy-versus-k plot to MLflow.
@@ -48,7 +49,13 @@ from hubscout.models import load_model
 from hubscout.models.starter_loader import manifest_path, read_manifest
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
-from tasks.identification import generate_images, generator_specs, reference_choice, rkme_specs
+from tasks.identification import (
+    generate_images,
+    generator_specs,
+    reference_choice,
+    rkme_encoder_choice,
+    rkme_specs,
+)
 from tasks.tracking import mlflow_run
 
 
@@ -63,11 +70,12 @@ def identification_flow(
     world = World(settings.data_dir / "world")
     entries = read_manifest(manifest_path(settings)).models
     vlm_names = [e.name for e in entries if e.kind == "vlm"]
-    if params.reference_encoder not in (None, *vlm_names):
-        raise ConfigError(
-            f"params.yaml names the reference encoder {params.reference_encoder!r}, which is "
-            f"not a VLM of the starter hub: name one of {', '.join(vlm_names)}, or null"
-        )
+    for key in ("reference_encoder", "rkme_encoder"):
+        if getattr(params, key) not in (None, *vlm_names):
+            raise ConfigError(
+                f"params.yaml names the {key} {getattr(params, key)!r}, which is not a VLM of "
+                f"the starter hub: name one of {', '.join(vlm_names)}, or null"
+            )
     prompt_scenes = world_prompt_scenes(4 * params.held_out_prompts, seed + 1)
     spec_prompts = world_prompts(params.spec_prompts, seed)
     held_prompts = [p for p in prompt_scenes if p not in spec_prompts][: params.held_out_prompts]
@@ -98,13 +106,13 @@ def identification_flow(
         tuning_prompts,
         seed,
     )
-    # the encoder is used alone by RKME, so it is chosen by its own embedding (weight 0), and
-    # then the style weight beside it
-    alone = choice.filter(pl.col("style_weight") == 0.0)
-    encoder_name = params.reference_encoder or alone["model"][0]
+    encoder_name = params.reference_encoder or choice["model"][0]
     style_weight = choice.filter(pl.col("model") == encoder_name)["style_weight"][0]
     encoder = load_model(f"starter:{encoder_name}")
-    write_reference(settings, encoder_name, style_weight)
+    models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
+    rkme_choice = rkme_encoder_choice(vlm_names, models, world, params)
+    rkme_encoder_name = params.rkme_encoder or rkme_choice["model"][0]
+    write_reference(settings, encoder_name, style_weight, rkme_encoder_name)
     described = {
         part: {name: describe_images(encoder, batch, style_weight) for name, batch in sets.items()}
         for part, sets in images.items()
@@ -154,30 +162,27 @@ def identification_flow(
     identify(describe_images(encoder, examples, style_weight), specs, None, parameters)
     identify_seconds = time.perf_counter() - start
 
-    models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
-    rkmes, slices, queries = rkme_specs(
-        models,
-        encoder,
-        world,
-        params.rkme_points,
-        params.rkme_samples,
-        params.rkme_queries,
-        settings,
-        seed,
-    )
+    rkme = rkme_specs(models, load_model(f"starter:{rkme_encoder_name}"), world, params, settings)
+    rkmes, slices, queries = rkme.specs, rkme.slices, rkme.queries
     searches = rkme_benchmark(rkmes, slices, queries, seed=seed)
     # open set for RKME: calibrated on the first half of each model's query images, reported
     # on the second half
     halves = [{m: q[: len(q) // 2] for m, q in queries.items()}]
     halves.append({m: q[len(q) // 2 :] for m, q in queries.items()})
-    rkme_open_held_out = rkme_open_set_tasks(rkmes, slices, halves[1], seed=seed + 8)
-    rkme_open_set = _open_set_report(
-        "queries of a training slice that no hub model was trained on (every model of the "
-        f"slice left out) against queries of the others, n={RKME_OPEN_SET_N} images, scored "
-        "by minus the smallest MMD^2; calibrated on the first half of each model's query "
-        "images, reported on the second",
-        rkme_open_set_tasks(rkmes, slices, halves[0], seed=seed + 7),
-        rkme_open_held_out,
+    rkme_open_tuning, rkme_open_held_out = (
+        rkme_open_set_tasks(rkmes, slices, half, rkme.disjoint, seed=seed + 7 + i)
+        for i, half in enumerate(halves)
+    )
+    rkme_about = (
+        "queries of a training slice that no hub model was trained on (the hub: only the "
+        "models trained on none of its images; slices without one skipped) against queries "
+        f"of those models, n={RKME_OPEN_SET_N} images, scored by minus the smallest MMD^2; "
+        "calibrated on the first half of each model's query images, reported on the second"
+    )
+    rkme_open_set = (
+        _open_set_report(rkme_about, rkme_open_tuning, rkme_open_held_out)
+        if rkme_open_held_out.height
+        else {"about": rkme_about, "unmeasured": "every model was trained on part of every slice"}
     )
     mixtures = mixture_benchmark(rkmes, slices, queries, seed=seed)
     search_summary = (
@@ -222,13 +227,27 @@ def identification_flow(
         },
         "open_set_auroc": open_set["held_out"]["auroc"],
         "open_set": open_set,
+        "rkme_encoder": rkme_encoder_name,
+        "rkme_tuning": {
+            "about": "RKME's encoder chosen by the mean of slice top-1 and open-set AUROC "
+            "on tuning queries of every slice, in no spec and no reported query",
+            "tuning_queries": params.rkme_tuning_queries,
+            "by_encoder": {
+                row["model"]: {
+                    key: None if value is None else round(value, 4)
+                    for key, value in row.items()
+                    if key != "model"
+                }
+                for row in rkme_choice.iter_rows(named=True)
+            },
+        },
         "rkme_models": len(models),
         "rkme_distinct_slices": len(set(slices.values())),
         "rkme_by_n": {
             f"n{n}": {"top1_model": round(a, 4), "top1_slice": round(b, 4)}
             for n, a, b, _ in search_summary.iter_rows()
         },
-        "rkme_open_set_auroc": rkme_open_set["held_out"]["auroc"],
+        "rkme_open_set_auroc": rkme_open_set.get("held_out", {}).get("auroc"),
         "rkme_open_set": rkme_open_set,
         "rkme_mixture_weight_on_true_slices": round(
             float(mixtures["weight_on_true_slices"].mean()), 4
@@ -238,19 +257,28 @@ def identification_flow(
     report.write_text(json.dumps(result, indent=2) + "\n")
     with mlflow_run(settings, "identification", "identification-benchmark"):
         mlflow.log_params(
-            {"reference_encoder": encoder_name, "style_weight": style_weight, "seed": seed}
+            {
+                "reference_encoder": encoder_name,
+                "style_weight": style_weight,
+                "rkme_encoder": rkme_encoder_name,
+                "seed": seed,
+            }
         )
         mlflow.log_metric("identify_seconds_k4", identify_seconds)  # timings stay out of DVC
         for method, k, _, top1, top3, _ in generator_summary.iter_rows():
             if method != "oracle":
                 mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
         mlflow.log_table(grid.to_pandas(), artifact_file="pmi_tuning_grid.json")
+        mlflow.log_table(rkme_choice.to_pandas(), artifact_file="rkme_encoder_choice.json")
         mlflow.log_metrics(
             {f"open_set.{key}": value for key, value in open_set["held_out"].items()}
         )
         mlflow.log_table(open_held_out.to_pandas(), artifact_file="open_set.json")
         mlflow.log_metrics(
-            {f"rkme_open_set.{key}": value for key, value in rkme_open_set["held_out"].items()}
+            {
+                f"rkme_open_set.{key}": value
+                for key, value in rkme_open_set.get("held_out", {}).items()
+            }
         )
         mlflow.log_table(generator_summary.to_pandas(), artifact_file="generators_by_k.json")
         mlflow.log_table(search_summary.to_pandas(), artifact_file="rkme_by_n.json")

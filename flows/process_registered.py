@@ -19,7 +19,11 @@ from prefect import flow
 
 from hubscout.data.store import World
 from hubscout.hub import Hub
-from hubscout.identification.store import reference_source, reference_style_weight
+from hubscout.identification.store import (
+    reference_source,
+    reference_style_weight,
+    rkme_encoder_source,
+)
 from hubscout.params import IdentificationParams, TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
@@ -27,9 +31,10 @@ from hubscout.transferability.suite import parse_metrics
 from registry.publication import ModelRows, Publication, label_publications
 from registry.store import RegistryStore, UnknownModelError
 from tasks.registered import (
-    Reference,
+    GeneratorReference,
     RegisteredJob,
     RegisteredResult,
+    RkmeReference,
     per_model_metrics,
     process_registered,
 )
@@ -66,18 +71,21 @@ def process_models(
         unknown = sorted(set(names) - set(hub.models))
         if unknown:
             raise UnknownModelError(f"not registered: {', '.join(unknown)}")
-        reference = _reference(hub, settings)
+        generator_reference = _generator_reference(hub, settings)
+        rkme_reference = _rkme_reference(hub, settings)
         live = sorted(n for n in set(names) if hub.models[n].status != "retired")
         # a generator's spec is embedded by the reference encoder: without one it waits
-        waiting = [n for n in live if hub.models[n].kind == "generator" and reference is None]
+        waiting = [
+            n for n in live if hub.models[n].kind == "generator" and generator_reference is None
+        ]
         live = [name for name in live if name not in waiting]
         for name in live:  # a ready model stays in selections while it is processed
             if hub.models[name].status != "ready":
                 store.set_status(name, "labeling")
         jobs = [
             RegisteredJob(
-                name, model.source, model.kind, model.content_hash, settings, reference,
-                identification, metrics,
+                name, model.source, model.kind, model.content_hash, settings,
+                generator_reference, rkme_reference, identification, metrics,
             )
             for name, model in ((name, hub.models[name]) for name in live)
         ]  # fmt: skip
@@ -120,22 +128,33 @@ def process_models(
     return summary
 
 
-def _reference(hub: Hub, settings: Settings) -> Reference | None:
-    """The hub's reference encoder (the VLM that embedded its published specifications) and
-    the bandwidth its RKME specs share. Before any specification is published: the registered
-    model the identification stage chose as its encoder (so the starter hub, registered model
-    by model, gets the stage's specs), else None."""
-    name = hub.reference_encoder
-    if name is None:
-        chosen = reference_source(settings)
+def _hub_encoder(hub: Hub, published: str | None, stage_source: str | None) -> str | None:
+    """The VLM that embedded the hub's published specifications of one kind; before any is
+    published, the registered model the identification stage chose for them (so the starter
+    hub, registered model by model, gets the stage's specs); else None."""
+    if published is None:
         live = (n for n, m in hub.models.items() if m.status != "retired" and m.kind == "vlm")
-        name = next((n for n in live if hub.models[n].source == chosen), None)
-    if name is None or name not in hub.models:
+        published = next((n for n in live if hub.models[n].source == stage_source), None)
+    return published if published in hub.models else None
+
+
+def _generator_reference(hub: Hub, settings: Settings) -> GeneratorReference | None:
+    """The hub's encoder of generator specifications and their descriptors' style weight."""
+    name = _hub_encoder(hub, hub.reference_encoder, reference_source(settings))
+    if name is None:
         return None
-    gammas = sorted({spec.gamma for spec in hub.rkme_specs.values()})
     weights = sorted({spec.style_weight for spec in hub.generator_specs.values()})
     style_weight = weights[0] if weights else reference_style_weight(settings)
-    return Reference(name, hub.models[name].source, gammas[0] if gammas else None, style_weight)
+    return GeneratorReference(name, hub.models[name].source, style_weight)
+
+
+def _rkme_reference(hub: Hub, settings: Settings) -> RkmeReference | None:
+    """The hub's encoder of RKME specifications and the kernel bandwidth they share."""
+    name = _hub_encoder(hub, hub.rkme_encoder, rkme_encoder_source(settings))
+    if name is None:
+        return None
+    gammas = sorted({spec.gamma for spec in hub.rkme_specs.values()})
+    return RkmeReference(name, hub.models[name].source, gammas[0] if gammas else None)
 
 
 def track_processing(

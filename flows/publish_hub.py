@@ -18,6 +18,7 @@ from hubscout.identification.store import (
     load_generator_specs,
     load_rkme_specs,
     reference_source,
+    rkme_encoder_source,
 )
 from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import manifest_path, read_manifest
@@ -56,16 +57,18 @@ def benchmark_documents(settings: Settings, reports: Path) -> dict[str, dict]:
 
 def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication, ...]:
     """The identification stage's generator and RKME specifications of the starter models
-    among `models`, embedded by the reference encoder (itself a starter model)."""
+    among `models`, each kind embedded by the encoder the stage chose for it (a starter
+    model)."""
     entries = read_manifest(manifest_path(settings)).models
-    encoder = {f"starter:{e.name}": e.name for e in entries}[reference_source(settings)]
+    names = {f"starter:{e.name}": e.name for e in entries}
+    encoder, rkme_encoder = names[reference_source(settings)], names[rkme_encoder_source(settings)]
     specs = [
         generator_publication(spec, encoder)
         for name, spec in load_generator_specs(settings).items()
         if name in models
     ]
     specs += [
-        rkme_publication(name, spec, encoder)
+        rkme_publication(name, spec, rkme_encoder)
         for name, spec in load_rkme_specs(settings).items()
         if name in models
     ]

@@ -47,7 +47,8 @@ class Hub:
     labels: pl.DataFrame  # LABEL_COLUMNS rows of the ready models' current labels
     generator_specs: dict[str, GeneratorSpecification] = field(default_factory=dict)
     rkme_specs: dict[str, RKME] = field(default_factory=dict)
-    reference_encoder: str | None = None  # the VLM that embedded the specifications
+    reference_encoder: str | None = None  # the VLM that embedded the generator specifications
+    rkme_encoder: str | None = None  # the VLM that embedded the RKME specifications
     benchmarks: dict[str, dict] = field(default_factory=dict)  # name -> published summary
 
     def ready(self, kind: str | None = None) -> list[HubModel]:

@@ -69,6 +69,9 @@ class IdentificationParams(BaseModel):
     rkme_samples: int = Field(default=2000, ge=1)
     # at least 50: the RKME benchmark draws up to 50 of them, the open set 20 from each half
     rkme_queries: int = Field(default=200, ge=50)
+    rkme_encoder: str | None = None
+    # at least 50: the RKME encoder is chosen by searches of up to 50 of them
+    rkme_tuning_queries: int = Field(default=100, ge=50)
 
 
 def read_params(path: Path, section: str) -> dict:

@@ -22,6 +22,7 @@ from hubscout.models.base import VisionLanguageModel
 from hubscout.transferability.hub import rank_models
 
 NONE_OF_THE_HUB = "none of the hub's generators"
+NONE_OF_THE_MODELS = "none of the hub's models"
 RANK_KINDS = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
 KIND_WORDS = {"vlm": "VLM", "classifier": "classifier", "all": "VLM or classifier"}
 
@@ -55,15 +56,16 @@ def rank_by_transferability(
     return rank_models(dataset, models, cache_root, leaf_names, metrics)
 
 
-def reference_encoder(hub: Hub) -> VisionLanguageModel:
-    """The VLM the hub's specifications were embedded with."""
-    if hub.reference_encoder is None:
+def hub_encoder(hub: Hub, kind: str) -> VisionLanguageModel:
+    """The VLM the hub's specifications of `kind` (generator or rkme) were embedded with."""
+    name = hub.reference_encoder if kind == "generator" else hub.rkme_encoder
+    if name is None:
         raise EmptyHubError(
-            f"hub version {hub.version} has no published specifications to identify with"
+            f"hub version {hub.version} has no published {kind} specifications to identify with"
         )
-    model = load_model(hub.source_of(hub.reference_encoder))
+    model = load_model(hub.source_of(name))
     if not isinstance(model, VisionLanguageModel):
-        raise ConfigError(f"the reference encoder {hub.reference_encoder} is not a VLM")
+        raise ConfigError(f"the {kind} specifications' encoder {name} is not a VLM")
     return model
 
 
@@ -71,12 +73,14 @@ def identification_answer(
     examples: np.ndarray, hub: Hub, kind: str, prompt: str | None = None
 ) -> dict[str, Any]:
     """What the hub answers for uint8 example images [k, S, S, 3]: its generators (kind
-    generator, PMI) or classifiers and VLMs (kind classifier, RKME) best first, and for
-    generators whether one of them made the examples at all (`open_set_answer`)."""
-    encoder = reference_encoder(hub)
+    generator, PMI) or classifiers and VLMs (kind classifier, RKME) best first, and whether
+    one of them made the examples (`open_set_answer`), or was trained on data like them
+    (`rkme_open_set_answer`), at all."""
     if kind == "classifier":
-        ranking, open_set = _rkme_ranking(encoder.encode_images(examples), hub), None
+        ranking = _rkme_ranking(hub_encoder(hub, "rkme").encode_images(examples), hub)
+        open_set = rkme_open_set_answer(hub, ranking[0].score, ranking[0].model)
     else:
+        encoder = hub_encoder(hub, "generator")
         described = describe_images(encoder, examples, _style_weight(hub)).astype(np.float64)
         text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
         ranking = [
@@ -148,4 +152,21 @@ def open_set_answer(hub: Hub, described: np.ndarray, best: str) -> dict[str, Any
     return {
         "p_from_hub": probability,
         "answer": best if probability >= 0.5 else NONE_OF_THE_HUB,
+    }
+
+
+def rkme_open_set_answer(hub: Hub, smallest_mmd2: float, best: str) -> dict[str, Any] | None:
+    """Whether a hub model was trained on data like the examples at all: P(from the hub) of
+    minus the smallest MMD^2 to the hub's RKME specs, by the calibration the identification
+    benchmark fitted on queries of 20 images (fewer examples give a larger MMD^2, so the
+    answer leans to none), and the answer: `best`, or none of the hub's models below one
+    half. None when the hub holds no calibration."""
+    calibration = (_identification_summary(hub).get("rkme_open_set") or {}).get("calibration")
+    if calibration is None:
+        return None
+    fitted = OpenSetCalibration(calibration["slope"], calibration["intercept"])
+    probability = float(fitted.probability(np.array([-smallest_mmd2]))[0])
+    return {
+        "p_from_hub": probability,
+        "answer": best if probability >= 0.5 else NONE_OF_THE_MODELS,
     }

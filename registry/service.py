@@ -285,8 +285,9 @@ class OpenSetAnswer(BaseModel):
 
 
 class IdentifyAnswer(BaseModel):
-    """Models ranked by how well they fit the example images; for generators, whether any
-    hub generator made them (null when the hub holds no open-set calibration)."""
+    """Models ranked by how well they fit the example images, and whether any hub generator
+    made them (generators) or any hub model was trained on data like them (classifiers and
+    VLMs; null when the hub holds no open-set calibration)."""
 
     hub_version: int
     kind: str

@@ -507,6 +507,7 @@ class RegistryStore:
                 if s.spec_kind == "generator"
             }
             encoders = sorted({s.encoder for s in specs if s.spec_kind == "generator"})
+            rkme_encoders = sorted({s.encoder for s in specs if s.spec_kind == "rkme"})
             current = {label.model_id: label.label_version for label in labels}
             return Hub(
                 version=version,
@@ -521,6 +522,7 @@ class RegistryStore:
                     s.model_id: rkme_spec(s.meta, s.payload) for s in specs if s.spec_kind == "rkme"
                 },
                 reference_encoder=encoders[-1] if encoders else None,
+                rkme_encoder=rkme_encoders[-1] if rkme_encoders else None,
                 benchmarks={b.name: json.loads(b.document) for b in benchmarks},
             )
 

@@ -1,9 +1,11 @@
 """Identification's side effects: the generators' images (made once per generator and
 prompt set, cached by the generator's hash, and described by every candidate reference
-encoder), the choice of that encoder and of the style weight on the tuning prompts, and the
-specs on disk (generator specs and RKME specs of the VLMs and classifiers)."""
+encoder), the choice of that encoder and of the style weight on the tuning prompts, the
+choice of RKME's encoder on tuning queries, and the specs on disk (generator specs and RKME
+specs of the VLMs and classifiers)."""
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -11,14 +13,20 @@ from prefect import task
 
 from hubscout.cache import ArrayCache, cache_key
 from hubscout.data.store import World
-from hubscout.identification.benchmark import tuning_top1
+from hubscout.identification.benchmark import rkme_encoder_score, tuning_top1
 from hubscout.identification.descriptor import describe, style_embedding
 from hubscout.identification.rkme import RKME, fit_rkme, median_gamma
-from hubscout.identification.slices import slice_key, split_slice, training_indices
+from hubscout.identification.slices import (
+    disjoint_models,
+    slice_key,
+    split_slice,
+    training_indices,
+)
 from hubscout.identification.specs import GeneratorSpecification, spec_from_descriptors
 from hubscout.identification.store import identification_dir
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
+from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
 
@@ -77,8 +85,8 @@ def reference_choice(
     as the reference encoder at every style weight, at the default PMI parameters. Best
     first by top-1, ties by top-1 with the prompt (at weight 1 the images' descriptors are
     the style statistics alone, and only the prompts' text embeddings tell encoders apart).
-    The reference encoder is the best at weight 0 (RKME uses it alone) unless params.yaml
-    names one; its style weight is its best row."""
+    The reference encoder is the first row's unless params.yaml names one; its style weight
+    is its best row (RKME chooses an encoder of its own: rkme_encoder_choice)."""
     spec_styles = {g: styles(images) for g, images in spec_images.items()}
     tuning_styles = {g: styles(images) for g, images in tuning_images.items()}
     rows = []
@@ -133,11 +141,86 @@ def generator_specs(
 
 def pool_gamma(encoder: VisionLanguageModel, world: World, seed: int = 0) -> float:
     """The RKME kernel bandwidth every spec of the hub shares: the median heuristic on the
-    reference encoder's embedding of 500 images drawn from the world's pool."""
+    RKME encoder's embedding of 500 images drawn from the world's pool."""
     pool = world.pool_images
     rng = np.random.default_rng(seed)
     sample = pool[rng.choice(len(pool), size=min(500, len(pool)), replace=False)]
     return median_gamma(encoder.encode_images(sample))
+
+
+@dataclass(frozen=True)
+class RkmeParts:
+    """The RKME side of identification in one encoder's space: every model's spec (sharing
+    the kernel bandwidth `gamma`), its training slice's key, the models trained on none of
+    each slice's images, and the embedded images of its slice that neither the spec nor
+    each other hold: queries (reported) and tuning queries (the encoder is chosen on them)."""
+
+    specs: dict[str, RKME]
+    slices: dict[str, str]
+    disjoint: dict[str, tuple[str, ...]]
+    queries: dict[str, np.ndarray]
+    tuning: dict[str, np.ndarray]
+    gamma: float
+
+
+def fit_rkme_parts(
+    model_names: list[str],
+    encoder: VisionLanguageModel,
+    world: World,
+    params: IdentificationParams,
+) -> RkmeParts:
+    """RKME specs of the named VLMs and classifiers from `rkme_samples` images of their
+    training slice, and their queries and tuning queries, embedded by `encoder`; each pool
+    image is embedded once however many slices hold it."""
+    catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
+    seed = params.seed
+    indices = {name: training_indices(catalog[name], world) for name in model_names}
+    parts = {
+        name: split_slice(
+            indices[name],
+            params.rkme_samples,
+            params.rkme_queries,
+            params.rkme_tuning_queries,
+            seed,
+        )
+        for name in model_names
+    }
+    needed = np.unique(np.concatenate([np.concatenate(part) for part in parts.values()]))
+    embedded = encoder.encode_images(world.pool_images[needed])
+
+    def rows(part: np.ndarray) -> np.ndarray:
+        return embedded[np.searchsorted(needed, part)]
+
+    gamma = pool_gamma(encoder, world, seed)
+    return RkmeParts(
+        specs={
+            name: fit_rkme(rows(part.spec), params.rkme_points, gamma, seed)
+            for name, part in parts.items()
+        },
+        slices={name: slice_key(indices[name]) for name in model_names},
+        disjoint=disjoint_models(indices),
+        queries={name: rows(part.queries) for name, part in parts.items()},
+        tuning={name: rows(part.tuning) for name, part in parts.items()},
+        gamma=gamma,
+    )
+
+
+@task(name="rkme-encoder-choice")
+def rkme_encoder_choice(
+    vlm_names: list[str], model_names: list[str], world: World, params: IdentificationParams
+) -> pl.DataFrame:
+    """model, top1_slice, open_set_auroc, score: RKME search of the tuning queries (in no
+    spec and no reported query) with every VLM as the encoder, best score first, ties by
+    name (hubscout.identification.benchmark.rkme_encoder_score)."""
+    rows = []
+    for name in vlm_names:
+        parts = fit_rkme_parts(model_names, load_model(f"starter:{name}"), world, params)
+        score = rkme_encoder_score(
+            parts.specs, parts.slices, parts.tuning, parts.disjoint, params.seed
+        )
+        print(f"RKME in {name}'s space: {score}")
+        rows.append({"model": name} | score)
+    return pl.DataFrame(rows).sort(["score", "model"], descending=[True, False])
 
 
 @task(name="rkme-specs")
@@ -145,31 +228,20 @@ def rkme_specs(
     model_names: list[str],
     encoder: VisionLanguageModel,
     world: World,
-    points: int,
-    samples: int,
-    held_out: int,
+    params: IdentificationParams,
     settings: Settings,
-    seed: int = 0,
-) -> tuple[dict[str, RKME], dict[str, str], dict[str, np.ndarray]]:
-    """RKME specs of the named VLMs and classifiers from `samples` images of their training
-    slice, their slice keys, and `held_out` other images of each slice embedded (queries)."""
-    catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
+) -> RkmeParts:
+    """The RKME side in the chosen encoder's space (fit_rkme_parts), its specs and slice
+    keys saved."""
+    parts = fit_rkme_parts(model_names, encoder, world, params)
     folder = identification_dir(settings) / "rkme"
     folder.mkdir(parents=True, exist_ok=True)
-    pool = world.pool_images
-    gamma = pool_gamma(encoder, world, seed)
-    specs, slices, queries = {}, {}, {}
-    for name in model_names:
-        indices = training_indices(catalog[name], world)
-        spec_part, query_part = split_slice(indices, samples, held_out, seed)
-        specs[name] = fit_rkme(encoder.encode_images(pool[spec_part]), points, gamma, seed)
-        slices[name] = slice_key(indices)
-        queries[name] = encoder.encode_images(pool[query_part])
+    for name, spec in parts.specs.items():
         np.savez(
             folder / f"{name}.rkme.npz",
-            points=specs[name].points,
-            weights=specs[name].weights,
-            gamma=np.array(gamma),
+            points=spec.points,
+            weights=spec.weights,
+            gamma=np.array(parts.gamma),
         )
-    (folder / "slices.json").write_text(json.dumps(slices, indent=1) + "\n")
-    return specs, slices, queries
+    (folder / "slices.json").write_text(json.dumps(parts.slices, indent=1) + "\n")
+    return parts

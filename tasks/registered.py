@@ -30,7 +30,7 @@ from hubscout.identification.specs import (
     spec_version,
     world_prompts,
 )
-from hubscout.identification.store import read_rkme, reference_source
+from hubscout.identification.store import read_rkme, reference_source, rkme_encoder_source
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
@@ -49,15 +49,23 @@ ROWS_FORMAT = "transferability-rows-1"  # bump when score_one_model's output cha
 
 
 @dataclass(frozen=True)
-class Reference:
-    """The hub model whose image tower embeds every specification, the RKME kernel
-    bandwidth the hub's RKME specs share (None: none published yet, computed from the world)
-    and the style weight of the generator specs' descriptors."""
+class GeneratorReference:
+    """The hub model whose image tower embeds the generator specifications, and the style
+    weight of their descriptors."""
+
+    name: str
+    source: str
+    style_weight: float
+
+
+@dataclass(frozen=True)
+class RkmeReference:
+    """The hub model whose image tower embeds the RKME specifications, and the kernel
+    bandwidth they share (None: none published yet, computed from the world)."""
 
     name: str
     source: str
     gamma: float | None
-    style_weight: float
 
 
 PIPELINE_NOTE = "a pipeline is not labeled: it answers its own task's classes"
@@ -72,7 +80,8 @@ class RegisteredJob:
     kind: str
     content_hash: str
     settings: Settings
-    reference: Reference | None
+    generator_reference: GeneratorReference | None
+    rkme_reference: RkmeReference | None
     identification: IdentificationParams
     metrics: tuple[str, ...]
 
@@ -105,7 +114,7 @@ def _process(job: RegisteredJob) -> RegisteredResult:
 def _process_once(job: RegisteredJob) -> RegisteredResult:
     settings = job.settings
     world = World(settings.layout.world)
-    if job.kind == "generator":  # the flow sends generators only with a reference encoder
+    if job.kind == "generator":  # the flow sends generators only with a generator reference
         return RegisteredResult(job.name, spec=_generator_spec(job))
     if job.kind == "pipeline":  # loading checks that every member is as it was trained on
         load_model(job.source, job.settings.resolved_device())
@@ -113,8 +122,8 @@ def _process_once(job: RegisteredJob) -> RegisteredResult:
     store = settings.layout.label_store(job.source)
     label = label_model(job.source, world, settings, store=store).table
     spec, notes = None, ()
-    if job.reference is None:
-        notes = ("no RKME spec: no reference encoder is published yet",)
+    if job.rkme_reference is None:
+        notes = ("no RKME spec: no RKME encoder is published yet",)
     elif (spec := _stage_rkme(job)) is None:
         images = _training_images(job, world)
         if images is None:
@@ -143,10 +152,12 @@ def _rows(job: RegisteredJob, world: World) -> tuple[dict, ...]:
     return tuple(rows)
 
 
-def _encoder(job: RegisteredJob) -> VisionLanguageModel:
-    encoder = load_model(job.reference.source, job.settings.resolved_device())
+def _encoder(
+    job: RegisteredJob, reference: GeneratorReference | RkmeReference
+) -> VisionLanguageModel:
+    encoder = load_model(reference.source, job.settings.resolved_device())
     if not isinstance(encoder, VisionLanguageModel):
-        raise ConfigError(f"the reference encoder {job.reference.name} is not a VLM")
+        raise ConfigError(f"the encoder {reference.name} is not a VLM")
     return encoder
 
 
@@ -156,12 +167,13 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
         raise ConfigError(f"{job.source} is a {generator.kind}, registered as a generator")
     params = job.identification
     prompts = world_prompts(params.spec_prompts, params.seed)
-    encoder = _encoder(job)
-    style_weight = job.reference.style_weight
+    reference = job.generator_reference
+    encoder = _encoder(job, reference)
+    style_weight = reference.style_weight
     version = spec_version(generator.content_hash, encoder, style_weight, prompts)
     folder = job.settings.cache_dir / "registered" / "generator-specs" / version
     path = folder / f"{job.name}.spec.npz"
-    staged = _stage_file(job, "generators", ".spec.npz")
+    staged = _stage_file(job, reference_source(job.settings), reference, "generators", ".spec.npz")
     if staged is not None and GeneratorSpecification.load(staged).version == version:
         spec = GeneratorSpecification.load(staged)
     elif path.is_file():
@@ -171,15 +183,20 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
             job.name, generator, encoder, prompts, params.per_prompt, style_weight, params.seed
         )
         spec.save(folder)
-    return generator_publication(spec, job.reference.name)
+    return generator_publication(spec, reference.name)
 
 
-def _stage_file(job: RegisteredJob, folder: str, suffix: str) -> Path | None:
-    """What the identification stage built for a starter model, when it embedded it with
-    the hub's current reference encoder: the pipeline's spec is the model's spec."""
-    if not job.source.startswith("starter:"):
-        return None
-    if reference_source(job.settings) != job.reference.source:
+def _stage_file(
+    job: RegisteredJob,
+    stage_source: str | None,
+    reference: GeneratorReference | RkmeReference,
+    folder: str,
+    suffix: str,
+) -> Path | None:
+    """What the identification stage built for a starter model in `folder`, when the stage
+    embedded it (with the encoder `stage_source`) as the hub's current reference does: the
+    pipeline's spec is the model's spec."""
+    if not job.source.startswith("starter:") or stage_source != reference.source:
         return None
     path = job.settings.layout.identification / folder / f"{job.name}{suffix}"
     return path if path.is_file() else None
@@ -187,10 +204,11 @@ def _stage_file(job: RegisteredJob, folder: str, suffix: str) -> Path | None:
 
 def _stage_rkme(job: RegisteredJob) -> SpecPublication | None:
     """The identification stage's RKME spec of a starter model, or None."""
-    path = _stage_file(job, "rkme", ".rkme.npz")
+    reference = job.rkme_reference
+    path = _stage_file(job, rkme_encoder_source(job.settings), reference, "rkme", ".rkme.npz")
     if path is None:
         return None
-    return rkme_publication(job.name, read_rkme(path), job.reference.name)
+    return rkme_publication(job.name, read_rkme(path), reference.name)
 
 
 def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
@@ -200,8 +218,11 @@ def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
     if job.source.startswith("starter:"):
         catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
         indices = training_indices(catalog[job.source.removeprefix("starter:")], world)
-        spec_part, _ = split_slice(indices, params.rkme_samples, params.rkme_queries, params.seed)
-        return world.pool_images[spec_part]
+        parts = split_slice(
+            indices, params.rkme_samples, params.rkme_queries, params.rkme_tuning_queries,
+            params.seed,
+        )  # fmt: skip
+        return world.pool_images[parts.spec]
     card = card_of(job.source, job.settings)
     if card is None or card.training_sample is None:
         return None
@@ -214,11 +235,12 @@ def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
 
 
 def _rkme_spec(job: RegisteredJob, world: World, images: np.ndarray) -> SpecPublication:
-    """The RKME spec of the training images, embedded by the reference encoder, from the
+    """The RKME spec of the training images, embedded by the RKME encoder, from the
     cache when the images, the encoder and the parameters are the same."""
     params = job.identification
-    encoder = _encoder(job)
-    gamma = job.reference.gamma
+    reference = job.rkme_reference
+    encoder = _encoder(job, reference)
+    gamma = reference.gamma
     if gamma is None:
         gamma = pool_gamma(encoder, world, params.seed)
     images_hash = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
@@ -231,7 +253,7 @@ def _rkme_spec(job: RegisteredJob, world: World, images: np.ndarray) -> SpecPubl
         write_npz_atomic(path, {"points": spec.points, "weights": spec.weights})
     else:
         spec = RKME(stored["points"], stored["weights"], gamma)
-    return rkme_publication(job.name, spec, job.reference.name)
+    return rkme_publication(job.name, spec, reference.name)
 
 
 @task(name="process-registered")

@@ -10,8 +10,9 @@ Open set: examples that no hub generator made (a generator left out of the hub, 
 rendered straight from the world) against examples one did, by the best generator's log S;
 scored by AUROC, with a logistic calibration fitted on tuning prompts that turns a score
 into P(from the hub) and answers "none of the hub's generators" below one half. The same
-for RKME search: data from a training slice that no hub model was trained on, against data
-from one that a hub model was.
+for RKME search: data from a training slice that no hub model was trained on (the hub then
+holds only the models trained on none of its images), against data from one that a hub
+model was.
 """
 
 from collections.abc import Mapping, Sequence
@@ -336,29 +337,60 @@ def rkme_open_set_tasks(
     specs: Mapping[str, RKME],
     slice_of: Mapping[str, str],
     queries: Mapping[str, np.ndarray],
+    disjoint: Mapping[str, Sequence[str]],
     n: int = RKME_OPEN_SET_N,
     draws: int = 5,
     seed: int = 0,
 ) -> pl.DataFrame:
     """Data from a slice that no hub model was trained on, against data from one that a hub
-    model was: each training slice left out in turn (every model trained on it leaves the
-    hub), n images drawn `draws` times from each model's queries and scored by minus the
-    smallest MMD^2 to the hub's specs (higher: more like the hub). One row per draw:
-    left_out_slice, model, from_hub, score."""
+    model was: each training slice left out in turn, with a hub of only the models trained
+    on none of its images (`disjoint`, hubscout.identification.slices.disjoint_models: a
+    model of a larger slice that holds them was trained on them), skipped where none is. n
+    images drawn `draws` times from the queries of the slice's models and of the hub's, each
+    scored by minus the smallest MMD^2 to the hub's specs (higher: more like the hub). One
+    row per draw: left_out_slice, model, from_hub, score."""
     rng = np.random.default_rng(seed)
     rows = []
-    for left_out in sorted(set(slice_of.values())):
-        hub = {name: spec for name, spec in specs.items() if slice_of[name] != left_out}
+    for left_out in sorted(disjoint):
+        hub = {name: specs[name] for name in disjoint[left_out] if name in specs}
         if not hub:
             continue
         for model in sorted(queries):
+            if slice_of[model] != left_out and model not in hub:
+                continue  # trained on part of the slice: neither new data nor the hub's
             samples = queries[model]
             for _ in range(draws):
                 picked = samples[rng.choice(len(samples), size=n, replace=False)]
                 distance = rank_by_mmd(picked, hub)[0][1]
-                rows.append((left_out, model, slice_of[model] != left_out, -float(distance)))
-    schema = ["left_out_slice", "model", "from_hub", "score"]
-    return pl.DataFrame(rows, schema=schema, orient="row")
+                rows.append((left_out, model, model in hub, -float(distance)))
+    schema = {"left_out_slice": pl.String, "model": pl.String, "from_hub": pl.Boolean}
+    return pl.DataFrame(rows, schema=schema | {"score": pl.Float64}, orient="row")
+
+
+def rkme_encoder_score(
+    specs: Mapping[str, RKME],
+    slice_of: Mapping[str, str],
+    tuning: Mapping[str, np.ndarray],
+    disjoint: Mapping[str, Sequence[str]],
+    seed: int = 0,
+) -> dict[str, float | None]:
+    """How well RKME search works in one encoder's space, on tuning queries (never the
+    reported ones): top1_slice, the share of searches at every sample size that rank a model
+    of the query's own slice first; open_set_auroc, of data from a slice no hub model was
+    trained on against data from one that a hub model was (None where no slice has a hub
+    of models trained on none of it); and score, their mean (top1_slice alone without an
+    open set), which chooses the encoder: naming the right model and saying when none fits
+    count alike, as both are what RKME search is for."""
+    top1_slice = float(rkme_benchmark(specs, slice_of, tuning, seed=seed)["top1_slice"].mean())
+    open_set = rkme_open_set_tasks(specs, slice_of, tuning, disjoint, seed=seed + 1)
+    if open_set.height == 0:
+        return {"top1_slice": top1_slice, "open_set_auroc": None, "score": top1_slice}
+    open_set_auroc = auroc(open_set["score"].to_numpy(), open_set["from_hub"].to_numpy())
+    return {
+        "top1_slice": top1_slice,
+        "open_set_auroc": open_set_auroc,
+        "score": (top1_slice + open_set_auroc) / 2,
+    }
 
 
 def mixture_benchmark(

@@ -19,28 +19,42 @@ def identification_dir(settings: Settings) -> Path:
     return settings.data_dir / "identification"
 
 
-def write_reference(settings: Settings, name: str, style_weight: float) -> None:
-    """Record which encoder and style weight the specs were described with (examples are
-    described the same way)."""
+def write_reference(settings: Settings, name: str, style_weight: float, rkme_name: str) -> None:
+    """Record which encoder and style weight the generator specs were described with and
+    which encoder embedded the RKME specs (examples are described the same way)."""
     folder = identification_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    document = {"encoder": f"starter:{name}", "style_weight": style_weight}
+    document = {
+        "encoder": f"starter:{name}",
+        "style_weight": style_weight,
+        "rkme_encoder": f"starter:{rkme_name}",
+    }
     (folder / "reference.json").write_text(json.dumps(document) + "\n")
 
 
-def reference_source(settings: Settings) -> str | None:
-    """The source URI of the encoder the identification stage embedded its specs with, or
-    None before the stage has run."""
+def _reference_document(settings: Settings) -> dict:
     path = identification_dir(settings) / "reference.json"
-    return json.loads(path.read_text())["encoder"] if path.is_file() else None
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def reference_source(settings: Settings) -> str | None:
+    """The source URI of the encoder the identification stage embedded its generator specs
+    with, or None before the stage has run."""
+    return _reference_document(settings).get("encoder")
+
+
+def rkme_encoder_source(settings: Settings) -> str | None:
+    """The source URI of the encoder the identification stage embedded its RKME specs with
+    (the generators' encoder where the stage ran before RKME had one of its own), or None
+    before the stage has run."""
+    document = _reference_document(settings)
+    return document.get("rkme_encoder", document.get("encoder"))
 
 
 def reference_style_weight(settings: Settings) -> float:
     """The style weight the identification stage chose, or 0 (the encoder alone) before the
     stage has run or when it ran before style statistics existed."""
-    path = identification_dir(settings) / "reference.json"
-    document = json.loads(path.read_text()) if path.is_file() else {}
-    return float(document.get("style_weight", 0.0))
+    return float(_reference_document(settings).get("style_weight", 0.0))
 
 
 def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:

@@ -25,8 +25,9 @@ from hubscout.models.cards import ModelCard, write_card
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings
 from hubscout.transferability.hub import benchmark_task
-from registry.publication import Publication, generator_publication
+from registry.publication import Publication, generator_publication, rkme_publication
 from registry.store import RegistryStore, UnknownModelError
+from tasks.identification import pool_gamma
 from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
 
 
@@ -78,7 +79,7 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
         "processed": ["my-clip"],
         "failed": {},
         "hub_version": 2,
-        "notes": {"my-clip": ["no RKME spec: no reference encoder is published yet"]},
+        "notes": {"my-clip": ["no RKME spec: no RKME encoder is published yet"]},
     }
     store = RegistryStore(hub_with_new_clip.registry_database_url)
     try:
@@ -130,8 +131,9 @@ def test_a_registered_model_is_labeled_under_its_slot_and_a_rerun_changes_nothin
 @pytest.fixture
 def hub_with_reference(hub_with_new_clip) -> Settings:
     """hub_with_new_clip where gen-light's spec, described by vlm-colours at style weight
-    0.25, is published (so vlm-colours is the hub's reference encoder), and where my-clip's
-    card names a training sample: 300 images of the world's pool."""
+    0.25, and vlm-colours' RKME spec, embedded by itself, are published (so vlm-colours is
+    the hub's encoder of both kinds), and where my-clip's card names a training sample: 300
+    images of the world's pool."""
     settings = hub_with_new_clip
     params = read_section(Path("params.yaml"), "identification", IdentificationParams)
     encoder = load_model("starter:vlm-colours")
@@ -139,13 +141,20 @@ def hub_with_reference(hub_with_new_clip) -> Settings:
     spec = build_spec(
         "gen-light", load_model("starter:gen-light"), encoder, prompts, params.per_prompt, 0.25
     )
+    world = World(settings.layout.world)
+    gamma = pool_gamma(encoder, world, params.seed)
+    own = fit_rkme(encoder.encode_images(world.pool_images[300:500]), params.rkme_points, gamma)
     store = RegistryStore(settings.registry_database_url)
     try:
-        store.publish(Publication("reference", specs=(generator_publication(spec, "vlm-colours"),)))
+        published = (
+            generator_publication(spec, "vlm-colours"),
+            rkme_publication("vlm-colours", own, "vlm-colours"),
+        )
+        store.publish(Publication("reference", specs=published))
     finally:
         store.close()
     checkpoint = settings.data_dir / "my-clip.pt"
-    images = World(settings.layout.world).pool_images[:300]
+    images = world.pool_images[:300]
     np.savez(settings.data_dir / "my-clip-sample.npz", images=images)
     card = ModelCard(
         name="my-clip",
@@ -177,11 +186,13 @@ def test_a_registered_vlm_and_generator_are_specified_and_scored_and_kept_in_cac
     finally:
         store.close()
     assert hub.models["gen-dark"].status == "ready" and hub.reference_encoder == "vlm-colours"
+    assert hub.rkme_encoder == "vlm-colours"
     assert [(s["spec_kind"], s["encoder"]) for s in model["specifications"]] == [
         ("rkme", "vlm-colours")
     ]
-    # the RKME spec: the reference encoder's embedding of the card's sample, fitted with the
-    # identification parameters and the bandwidth drawn from the world's pool
+    # the RKME spec: the RKME encoder's embedding of the card's sample, fitted with the
+    # identification parameters and the bandwidth of the hub's RKME specs (drawn from the
+    # world's pool)
     encoder = load_model("starter:vlm-colours")
     world = World(settings.layout.world)
     pool = world.pool_images

@@ -1,10 +1,22 @@
 import numpy as np
 import pytest
 
+from hubscout.data.store import World
+from hubscout.identification.benchmark import rkme_encoder_score
+from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import world_prompts
 from hubscout.models import load_model
+from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
-from tasks.identification import STYLE_WEIGHTS, generate_images, reference_choice
+from hubscout.starter.catalog import CLASSIFIERS, VLMS
+from tasks.identification import (
+    STYLE_WEIGHTS,
+    fit_rkme_parts,
+    generate_images,
+    pool_gamma,
+    reference_choice,
+    rkme_encoder_choice,
+)
 
 
 class _Refusing:
@@ -47,3 +59,42 @@ def test_the_reference_choice_scores_every_encoder_at_every_style_weight(starter
     # at weight 1 the descriptor is the style statistics alone: both encoders score the same
     style_only = table.filter(table["style_weight"] == 1.0)["top1"].to_list()
     assert len(style_only) == 2 and style_only[0] == style_only[1]
+
+
+SMALL = IdentificationParams(
+    rkme_points=4, rkme_samples=60, rkme_queries=50, rkme_tuning_queries=50
+)
+RKME_MODELS = ["vlm-colours", "vlm-dark", "clf-colours"]
+
+
+def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_space(
+    starter_data_dir,
+):
+    world = World(Settings().data_dir / "world")
+    encoder = load_model("starter:vlm-dark")
+    parts = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL)
+    catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
+    for name in RKME_MODELS:
+        cut = split_slice(training_indices(catalog[name], world), 60, 50, 50, SMALL.seed)
+        for held, indices in ((parts.queries, cut.queries), (parts.tuning, cut.tuning)):
+            expected = encoder.encode_images(world.pool_images[indices])
+            np.testing.assert_allclose(held[name], expected, rtol=1e-5, atol=1e-6)
+        assert parts.specs[name].points.shape == (4, expected.shape[1])
+        assert parts.specs[name].gamma == parts.gamma == pool_gamma(encoder, world, SMALL.seed)
+    assert parts.slices["vlm-colours"] == parts.slices["clf-colours"]  # the whole pool
+    assert parts.slices["vlm-dark"] != parts.slices["vlm-colours"]
+    # vlm-colours and clf-colours saw every image: no slice has a model trained on none of it
+    assert parts.disjoint == dict.fromkeys(set(parts.slices.values()), ())
+
+
+def test_rkme_encoder_choice_scores_every_vlm_on_the_tuning_queries(starter_data_dir):
+    world = World(Settings().data_dir / "world")
+    table = rkme_encoder_choice.fn(["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL)
+    assert table.columns == ["model", "top1_slice", "open_set_auroc", "score"]
+    assert table["score"].to_list() == sorted(table["score"], reverse=True)
+    for row in table.iter_rows(named=True):
+        parts = fit_rkme_parts(RKME_MODELS, load_model(f"starter:{row['model']}"), world, SMALL)
+        expected = rkme_encoder_score(
+            parts.specs, parts.slices, parts.tuning, parts.disjoint, SMALL.seed
+        )
+        assert row == {"model": row["model"]} | expected

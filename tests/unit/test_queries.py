@@ -5,7 +5,13 @@ import pytest
 from hubscout.hub import Hub
 from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters
 from hubscout.identification.specs import GeneratorSpecification
-from hubscout.queries import NONE_OF_THE_HUB, open_set_answer, pmi_parameters
+from hubscout.queries import (
+    NONE_OF_THE_HUB,
+    NONE_OF_THE_MODELS,
+    open_set_answer,
+    pmi_parameters,
+    rkme_open_set_answer,
+)
 
 TUNED = {"image_temperature": 0.05, "text_temperature": 0.01, "bandwidth": 0.001}
 
@@ -52,3 +58,13 @@ def test_the_ranking_uses_the_parameters_the_benchmark_tuned():
     assert pmi_parameters(_hub({"tuning": {"pmi": TUNED}})) == PMIParameters(0.05, 0.01, 0.001)
     assert pmi_parameters(_hub({"generators": 8})) == PMI_DEFAULTS
     assert pmi_parameters(_hub(None)) == PMI_DEFAULTS
+
+
+def test_the_rkme_open_set_answer_calibrates_minus_the_smallest_mmd2():
+    # P = expit(10 * (-MMD^2) + 1): expit(0.5) at MMD^2 0.05, expit(-1) at 0.2
+    summary = {"rkme_open_set": {"calibration": {"slope": 10.0, "intercept": 1.0}}}
+    near = rkme_open_set_answer(_hub(summary), 0.05, "clf-a")
+    assert near == {"p_from_hub": pytest.approx(0.622459331), "answer": "clf-a"}
+    far = rkme_open_set_answer(_hub(summary), 0.2, "clf-a")
+    assert far == {"p_from_hub": pytest.approx(0.268941421), "answer": NONE_OF_THE_MODELS}
+    assert rkme_open_set_answer(_hub({"generators": 8}), 0.05, "clf-a") is None

@@ -16,6 +16,7 @@ from hubscout.identification.benchmark import (
     open_set_summary,
     open_set_tasks,
     rkme_benchmark,
+    rkme_encoder_score,
     rkme_open_set_tasks,
     summarise_generators,
     tune_open_set,
@@ -23,7 +24,7 @@ from hubscout.identification.benchmark import (
     tuning_top1,
 )
 from hubscout.identification.pmi import PMI_DEFAULTS
-from hubscout.identification.rkme import fit_rkme, mmd2
+from hubscout.identification.rkme import RKME, fit_rkme, mmd2
 
 
 def test_frechet_distance_matches_the_textbook_formula_and_is_zero_on_itself():
@@ -140,28 +141,41 @@ def test_tuning_top1_counts_the_identified_generators(synthetic_specs):
     assert tuning_top1(specs, swapped) == pytest.approx(2 / 3)
 
 
-def test_rkme_open_set_leaves_whole_slices_out():
-    # three slices, two models on s1: leaving s1 out removes both, and their data then fits
-    # no hub spec; the draws' score is minus the smallest MMD^2 to the remaining specs
+def _four_slices() -> tuple[dict, dict, dict, dict]:
+    """Specs, slices, queries and disjoint hubs of three separate slices (two models on s1)
+    and a model "ab" trained on the data of a and b (slice s4, so trained on part of s1 and
+    of s2)."""
     rng = np.random.default_rng(0)
     data = {m: rng.normal(c, 0.3, (300, 3)) for m, c in (("a", 0), ("b", 2), ("c", -2))}
     data["a2"] = data["a"]
+    data["ab"] = np.empty((300, 3))
+    data["ab"][0::2], data["ab"][1::2] = data["a"][:150], data["b"][:150]
     specs = {m: fit_rkme(x[:200], 8, 0.5) for m, x in data.items()}
-    slices = {"a": "s1", "a2": "s1", "b": "s2", "c": "s3"}
+    slices = {"a": "s1", "a2": "s1", "b": "s2", "c": "s3", "ab": "s4"}
     queries = {m: x[200:] for m, x in data.items()}
-    table = rkme_open_set_tasks(specs, slices, queries, n=10, draws=2)
-    assert table.height == 3 * 4 * 2  # slices left out x query models x draws
-    left_s1 = table.filter(pl.col("left_out_slice") == "s1")
-    assert left_s1.filter(~pl.col("from_hub"))["model"].unique().sort().to_list() == ["a", "a2"]
+    disjoint = {"s1": ("b", "c"), "s2": ("a", "a2", "c"), "s3": ("a", "a2", "ab", "b")}
+    return specs, slices, queries, disjoint | {"s4": ("c",)}
+
+
+def test_rkme_open_set_tests_each_slice_against_the_models_trained_on_none_of_it():
+    # leaving s1 out leaves b and c: a and a2 are new data, ab (trained on part of s1) is
+    # neither new nor the hub's and sits out; the score is minus the smallest MMD^2
+    specs, slices, queries, disjoint = _four_slices()
+    table = rkme_open_set_tasks(specs, slices, queries, disjoint, n=10, draws=2)
+    rows = {s: table.filter(pl.col("left_out_slice") == s) for s in disjoint}
+    assert [part.height for part in rows.values()] == [4 * 2, 4 * 2, 5 * 2, 2 * 2]
+    assert rows["s1"].filter(~pl.col("from_hub"))["model"].unique().sort().to_list() == ["a", "a2"]
+    assert "ab" not in rows["s1"]["model"].to_list() + rows["s2"]["model"].to_list()
     hub, others = table.filter(pl.col("from_hub")), table.filter(~pl.col("from_hub"))
     assert hub["score"].min() > others["score"].max() and (table["score"] <= 0).all()
     # one draw by hand: the same generator state draws the same images first
     picked = queries["a"][np.random.default_rng(0).choice(100, size=10, replace=False)]
-    remaining = {m: s for m, s in specs.items() if slices[m] != "s1"}
-    expected = -min(mmd2(spec, picked) for spec in remaining.values())
+    expected = -min(mmd2(specs[m], picked) for m in ("b", "c"))
     assert table.row(0, named=True) == {
         "left_out_slice": "s1", "model": "a", "from_hub": False, "score": pytest.approx(expected)
     }  # fmt: skip
+    nothing = rkme_open_set_tasks(specs, slices, queries, dict.fromkeys(disjoint, ()))
+    assert nothing.height == 0 and nothing.columns == table.columns
 
 
 def test_the_open_set_bandwidth_is_the_one_that_separates_the_tuning_tasks_best(synthetic_specs):
@@ -184,3 +198,22 @@ def test_the_open_set_bandwidth_is_the_one_that_separates_the_tuning_tasks_best(
     assert parameters.bandwidth == next(h for h in BANDWIDTHS if by_bandwidth[h] == best)
     assert parameters.image_temperature == PMI_DEFAULTS.image_temperature
     assert auroc(table["score"].to_numpy(), table["from_hub"].to_numpy()) == best
+
+
+def test_an_rkme_encoder_is_scored_by_slice_top1_and_open_set_auroc_on_tuning_queries():
+    specs, slices, tuning, disjoint = _four_slices()
+    del specs["ab"], slices["ab"], tuning["ab"], disjoint["s4"]  # three separate slices
+    seeing = rkme_encoder_score(specs, slices, tuning, disjoint)
+    assert seeing == {"top1_slice": 1.0, "open_set_auroc": 1.0, "score": 1.0}
+    # an encoder that maps every image to one point: every MMD^2 is 0, so the open set is a
+    # coin (AUROC 1/2) and search names "a" first, the right slice for a and a2 only (2 of 4)
+    blind = {m: RKME(np.zeros((1, 3)), np.ones(1), 0.5) for m in specs}
+    zeros = {m: np.zeros((100, 3)) for m in specs}
+    assert rkme_encoder_score(blind, slices, zeros, disjoint) == {
+        "top1_slice": 0.5, "open_set_auroc": 0.5, "score": 0.5
+    }  # fmt: skip
+    # where every model was trained on part of every slice there is no open set to score
+    overlapping = dict.fromkeys(disjoint, ())
+    assert rkme_encoder_score(blind, slices, zeros, overlapping) == {
+        "top1_slice": 0.5, "open_set_auroc": None, "score": 0.5
+    }  # fmt: skip
