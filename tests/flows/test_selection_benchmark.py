@@ -49,6 +49,7 @@ def test_selection_benchmark_flow_reports_held_out_metrics(
     assert set(written["intervals_95"]) == {
         "rel1_selection", "rel1_generalist", "rel1_random", "R5", "tau", "L1",
         "rel1_selection_minus_generalist", "acc_ensemble_minus_best_selected",
+        "acc_ensemble_minus_pick",
     }  # fmt: skip
     coefficients = json.loads(
         (flow_settings.data_dir / "benchmarks" / "accuracy_model.json").read_text()
