@@ -174,7 +174,7 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     folder = job.settings.cache_dir / "registered" / "generator-specs" / version
     path = folder / f"{job.name}.spec.npz"
     staged = _stage_file(job, reference_source(job.settings), reference, "generators", ".spec.npz")
-    if staged is not None and GeneratorSpecification.load(staged).version == version:
+    if staged is not None and _stored_version(staged) == version:
         spec = GeneratorSpecification.load(staged)
     elif path.is_file():
         spec = GeneratorSpecification.load(path)
@@ -184,6 +184,15 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
         )
         spec.save(folder)
     return generator_publication(spec, reference.name)
+
+
+def _stored_version(path: Path) -> str | None:
+    """The version of a stored generator spec, or None for one of an older format (which
+    is then rebuilt, not an error)."""
+    try:
+        return GeneratorSpecification.load(path).version
+    except ConfigError:
+        return None
 
 
 def _stage_file(

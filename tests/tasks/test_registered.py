@@ -1,8 +1,23 @@
-"""The per-model job's pieces that need no hub: which metrics score a model alone, and an
-empty batch that starts no Ray. The jobs themselves run in tests/flows/test_on_model_registered.py
-and tests/flows/test_process_registered.py."""
+"""The per-model job's pieces: which metrics score a model alone, an empty batch that starts
+no Ray, and a stale stage spec. The jobs themselves run in
+tests/flows/test_on_model_registered.py and tests/flows/test_process_registered.py."""
 
-from tasks.registered import per_model_metrics, process_registered
+import json
+
+import numpy as np
+
+from hubscout.identification.specs import spec_version, world_prompts
+from hubscout.identification.store import write_reference
+from hubscout.models import load_model
+from hubscout.params import IdentificationParams
+from hubscout.settings import Settings
+from tasks.registered import (
+    GeneratorReference,
+    RegisteredJob,
+    _process,
+    per_model_metrics,
+    process_registered,
+)
 
 
 def test_pool_relative_metrics_are_left_to_the_benchmark():
@@ -13,3 +28,23 @@ def test_an_empty_batch_returns_nothing_without_starting_ray():
     import ray
 
     assert process_registered.fn([]) == [] and not ray.is_initialized()
+
+
+def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir):
+    settings = Settings()
+    write_reference(settings, "vlm-colours", 0.0, "vlm-colours")
+    stage = settings.layout.identification / "generators"
+    stage.mkdir(parents=True)
+    np.savez(stage / "gen-dark.spec.npz", images=np.zeros((1, 1, 4)))
+    (stage / "gen-dark.spec.json").write_text(json.dumps({"format": "generator-spec-v2"}))
+    params = IdentificationParams(spec_prompts=2, per_prompt=2)
+    job = RegisteredJob(
+        "gen-dark", "starter:gen-dark", "generator", "hash", settings,
+        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (),
+    )  # fmt: skip
+    result = _process(job)
+    assert result.failure is None
+    prompts = world_prompts(2, params.seed)
+    encoder = load_model("starter:vlm-colours")
+    expected = spec_version(load_model("starter:gen-dark").content_hash, encoder, 0.0, prompts)
+    assert result.spec.version == expected and result.spec.encoder == "vlm-colours"
