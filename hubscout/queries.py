@@ -59,13 +59,14 @@ def rank_by_transferability(
 def hub_encoder(hub: Hub, kind: str) -> VisionLanguageModel:
     """The VLM the hub's specifications of `kind` (generator or rkme) were embedded with."""
     name = hub.reference_encoder if kind == "generator" else hub.rkme_encoder
+    what = "generator" if kind == "generator" else "RKME"
     if name is None:
         raise EmptyHubError(
-            f"hub version {hub.version} has no published {kind} specifications to identify with"
+            f"hub version {hub.version} has no published {what} specifications to identify with"
         )
     model = load_model(hub.source_of(name))
     if not isinstance(model, VisionLanguageModel):
-        raise ConfigError(f"the {kind} specifications' encoder {name} is not a VLM")
+        raise ConfigError(f"the {what} specifications' encoder {name} is not a VLM")
     return model
 
 

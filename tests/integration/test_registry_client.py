@@ -106,7 +106,7 @@ def test_select_rank_and_identify_ask_the_service_without_importing_torch(servic
     Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(buffer, format="PNG")
     image.write_bytes(buffer.getvalue())
     found = _cli("identify", str(image), "--registry", base)
-    assert found.returncode == 2 and "no published specifications" in found.stderr
+    assert found.returncode == 2 and "no published generator specifications" in found.stderr
     assert found.stderr.strip().endswith("torch imported: False")
     dataset = tmp_path / "d.npz"
     np.savez(dataset, images=np.zeros((8, 32, 32, 3), dtype=np.uint8), labels=np.arange(8) % 2)

@@ -203,7 +203,9 @@ def test_identify_and_rank_refuse_bad_uploads_with_problem_documents(service):
     many = [("images", (f"{i}.png", _png())) for i in range(65)]
     assert "1 to 64 example images" in _problem(identify(files=many), 400)
     no_specs = identify(files=[("images", ("a.png", _png()))])
-    assert "no published specifications" in _problem(no_specs, 409)
+    assert "no published generator specifications" in _problem(no_specs, 409)
+    no_rkme = identify(files=[("images", ("a.png", _png()))], data={"kind": "classifier"})
+    assert "no published RKME specifications" in _problem(no_rkme, 409)
     huge = [("images", ("big.png", b"0" * 300_000))]
     assert "over 200000 bytes" in _problem(identify(files=huge), 413)
 
