@@ -1,9 +1,18 @@
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from hubscout.data.datasets import ImageDataset, load_image_dataset, read_image
+from hubscout.data.datasets import (
+    ImageDataset,
+    image_size,
+    load_image_dataset,
+    npz_decoded_bytes,
+    read_image,
+)
 from hubscout.errors import DatasetError
+from tests import payloads
 
 
 def test_npz_dataset_round_trip(tmp_path, random_images):
@@ -40,8 +49,37 @@ def test_folder_dataset(tmp_path, random_images):
 def test_npz_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "objects.npz"
     np.savez(path, images=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(DatasetError, match="cannot read"):
+    with pytest.raises(DatasetError, match=re.escape("images.npy holds Python objects")):
         load_image_dataset(path)
+
+
+def test_an_npz_is_sized_from_its_headers_before_any_array_is_read(tmp_path, random_images):
+    path = tmp_path / "shapes.npz"
+    np.savez(path, images=random_images, labels=np.arange(20, dtype=np.int64))
+    assert npz_decoded_bytes(path) == 20 * 32 * 32 * 3 + 20 * 8  # uint8 images, int64 labels
+    assert len(load_image_dataset(path, max_bytes=20 * 32 * 32 * 3 + 160)) == 20
+    with pytest.raises(DatasetError, match=r"decodes to 0.1 MiB, over the limit of 0.0 MiB"):
+        load_image_dataset(path, max_bytes=20_000)
+    bomb = tmp_path / "bomb.npz"
+    bomb.write_bytes(payloads.npz_header_bomb())
+    assert bomb.stat().st_size < 1000 and npz_decoded_bytes(bomb) == 300_000 * 1000 * 1000
+    with pytest.raises(
+        DatasetError, match=r"bomb.npz decodes to 286102.3 MiB, over the limit of 1024.0 MiB"
+    ):
+        load_image_dataset(bomb, max_bytes=2**30)
+    npy = tmp_path / "plain.npz"
+    npy.write_bytes(payloads.plain_npy())
+    with pytest.raises(DatasetError, match=re.escape("plain.npz is not an .npz archive")):
+        load_image_dataset(npy)
+
+
+def test_a_folder_is_sized_from_its_image_headers(tmp_path, random_images):
+    for label in range(2):
+        (tmp_path / f"c{label}").mkdir()
+        Image.fromarray(random_images[label]).save(tmp_path / f"c{label}" / "0.png")
+    assert len(load_image_dataset(tmp_path, max_bytes=2 * 32 * 32 * 3)) == 2
+    with pytest.raises(DatasetError, match="over the limit"):
+        load_image_dataset(tmp_path, max_bytes=2 * 32 * 32 * 3 - 1)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +110,31 @@ def test_unreadable_huge_and_exotic_images(tmp_path):
     Image.new("I;16", (8, 8)).save(tmp_path / "deep.png")
     with pytest.raises(DatasetError, match="image mode"):
         read_image(tmp_path / "deep.png")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (payloads.eps, "cannot read x.img as a PNG or JPEG image"),
+        (payloads.broken_png, r"cannot read x.img as a PNG or JPEG image \(broken data stream"),
+        (payloads.png_with_bad_chunk, "cannot read x.img as a PNG or JPEG image"),
+    ],
+)
+def test_only_sound_png_and_jpeg_files_are_decoded(tmp_path, make, message):
+    path = tmp_path / "x.img"
+    path.write_bytes(make())
+    with pytest.raises(DatasetError, match=message):
+        read_image(path)
+
+
+def test_an_image_is_sized_from_its_header(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(payloads.png(4000))
+    assert image_size(path) == (4000, 4000)
+    with pytest.raises(
+        DatasetError, match=re.escape("4000x4000 (16.0 megapixels), over the limit of 1")
+    ):
+        image_size(path, max_pixels=1_000_000)
 
 
 def test_missing_dataset(tmp_path):

@@ -34,3 +34,12 @@ def test_bad_examples_give_a_clear_error(tmp_path, make, message):
     (tmp_path / "bad.png").write_text("not an image")
     with pytest.raises(DatasetError, match=message):
         read_examples(make(tmp_path))
+
+
+def test_the_examples_share_one_pixel_budget_checked_before_decoding(tmp_path):
+    paths = [save(tmp_path / f"{i}.png", size=(64, 64)) for i in range(4)]
+    assert read_examples(paths, max_total_pixels=4 * 64 * 64).shape == (4, 64, 64, 3)
+    with pytest.raises(
+        DatasetError, match=r"the 4 examples hold 16384 pixels together, over the limit of 16383"
+    ):
+        read_examples(paths, max_total_pixels=4 * 64 * 64 - 1)
