@@ -59,15 +59,15 @@ class Hub:
             if model.status == "ready" and (kind is None or model.kind == kind)
         ]
 
-    def source_of(self, name: str) -> str:
-        """The source URI of a ready model, or an EmptyHubError naming the ready ones."""
+    def ready_model(self, name: str) -> HubModel:
+        """A ready model, or an EmptyHubError naming the ready ones."""
         model = self.models.get(name)
         if model is None or model.status != "ready":
             ready = ", ".join(m.name for m in self.ready()) or "none"
             raise EmptyHubError(
                 f"model {name!r} is not ready in hub version {self.version}: {ready}"
             )
-        return model.source
+        return model
 
     def accuracy_coefficients(self) -> tuple[float, float, float] | None:
         """The accuracy predictor's coefficients, from the published selection benchmark."""

@@ -3,6 +3,7 @@ ranking by transferability on a labeled dataset, and identification from example
 Candidates always come from the `Hub` (its ready models); models load by their source URI.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,13 @@ import polars as pl
 
 from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
-from hubscout.hub import EmptyHubError, Hub
+from hubscout.hub import EmptyHubError, Hub, HubModel
 from hubscout.identification.benchmark import OpenSetCalibration
 from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters, identify
 from hubscout.identification.rkme import mixture, rank_by_mmd
 from hubscout.identification.specs import describe_images
 from hubscout.models import load_model
+from hubscout.models.base import HubModel as LoadedModel
 from hubscout.models.base import VisionLanguageModel
 from hubscout.transferability.hub import rank_models
 
@@ -25,6 +27,12 @@ NONE_OF_THE_HUB = "none of the hub's generators"
 NONE_OF_THE_MODELS = "none of the hub's models"
 RANK_KINDS = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
 KIND_WORDS = {"vlm": "VLM", "classifier": "classifier", "all": "VLM or classifier"}
+Loader = Callable[[HubModel], LoadedModel]
+
+
+def load_registered(model: HubModel) -> LoadedModel:
+    """Load a hub model by its source URI (a service passes a loader that keeps them)."""
+    return load_model(model.source)
 
 
 @dataclass(frozen=True)
@@ -44,19 +52,36 @@ def rank_by_transferability(
     metrics: list[str],
     cache_root: Path,
     leaf_names: list[str],
+    load: Loader = load_registered,
+    names: Sequence[str] = (),
+    max_models: int | None = None,
 ) -> pl.DataFrame:
-    """Every ready model of `kind` (vlm, classifier or all) scored on a labeled dataset."""
+    """Every ready model of `kind` (vlm, classifier or all), or those of them called `names`,
+    scored on a labeled dataset; at most `max_models` of them."""
     candidates = [model for k in RANK_KINDS[kind] for model in hub.ready(k)]
+    if names:
+        unknown = sorted(set(names) - {model.name for model in candidates})
+        if unknown:
+            raise EmptyHubError(
+                f"hub version {hub.version} has no ready {KIND_WORDS[kind]} called "
+                f"{', '.join(unknown)}"
+            )
+        candidates = [model for model in candidates if model.name in set(names)]
     if not candidates:
         raise EmptyHubError(
             f"hub version {hub.version} has no ready {KIND_WORDS[kind]} to rank: register one "
             "and let it be labeled"
         )
-    models = {model.name: load_model(model.source) for model in candidates}
+    if max_models is not None and len(candidates) > max_models:
+        raise EmptyHubError(
+            f"hub version {hub.version} has {len(candidates)} ready {KIND_WORDS[kind]}s, more "
+            f"than the {max_models} one ranking may score: name at most {max_models} of them"
+        )
+    models = {model.name: load(model) for model in candidates}
     return rank_models(dataset, models, cache_root, leaf_names, metrics)
 
 
-def hub_encoder(hub: Hub, kind: str) -> VisionLanguageModel:
+def hub_encoder(hub: Hub, kind: str, load: Loader = load_registered) -> VisionLanguageModel:
     """The VLM the hub's specifications of `kind` (generator or rkme) were embedded with."""
     name = hub.reference_encoder if kind == "generator" else hub.rkme_encoder
     what = "generator" if kind == "generator" else "RKME"
@@ -64,24 +89,28 @@ def hub_encoder(hub: Hub, kind: str) -> VisionLanguageModel:
         raise EmptyHubError(
             f"hub version {hub.version} has no published {what} specifications to identify with"
         )
-    model = load_model(hub.source_of(name))
+    model = load(hub.ready_model(name))
     if not isinstance(model, VisionLanguageModel):
         raise ConfigError(f"the {what} specifications' encoder {name} is not a VLM")
     return model
 
 
 def identification_answer(
-    examples: np.ndarray, hub: Hub, kind: str, prompt: str | None = None
+    examples: np.ndarray,
+    hub: Hub,
+    kind: str,
+    prompt: str | None = None,
+    load: Loader = load_registered,
 ) -> dict[str, Any]:
     """What the hub answers for uint8 example images [k, S, S, 3]: its generators (kind
     generator, PMI) or classifiers and VLMs (kind classifier, RKME) best first, and whether
     one of them made the examples (`open_set_answer`), or was trained on data like them
     (`rkme_open_set_answer`), at all."""
     if kind == "classifier":
-        ranking = _rkme_ranking(hub_encoder(hub, "rkme").encode_images(examples), hub)
+        ranking = _rkme_ranking(hub_encoder(hub, "rkme", load).encode_images(examples), hub)
         open_set = rkme_open_set_answer(hub, ranking[0].score, ranking[0].model)
     else:
-        encoder = hub_encoder(hub, "generator")
+        encoder = hub_encoder(hub, "generator", load)
         described = describe_images(encoder, examples, _style_weight(hub)).astype(np.float64)
         text = None if prompt is None else encoder.encode_texts([prompt])[0].astype(np.float64)
         ranking = [

@@ -1,13 +1,18 @@
-"""Checking a source URI that a user registers, cheaply and without loading the model.
+"""Checking a source URI that a user registers, without loading the model.
 
 The scheme must have a loader; a local file (`<scheme>:<arch>@<file>`) must exist under one
 of the configured roots after resolving symlinks and `..` (so no request reads an arbitrary
-file); its content hash is the SHA-256 of its bytes. `starter:<name>` resolves through the
-starter hub's manifest; `open_clip:<arch>/<tag>` (pretrained weights fetched by open_clip
-on a connected machine) is hashed by its URI. `pipeline:<folder>` must hold a pipeline's
-manifest under a root; it is hashed by its manifest and weights, and names its members by
-their source URIs, which must be registered. The model itself is loaded later, by the
-labeling flow, which marks it failed with the reason when it does not load.
+file); the registry keeps the resolved path and the SHA-256 of the file's bytes, and every
+later reader (the worker's job, the service's queries) checks both again before it loads the
+model (`verify_source`), so a file re-pointed or rewritten after registration is refused.
+`starter:<name>` resolves through the starter hub's manifest; `open_clip:<arch>/<tag>`
+(pretrained weights that open_clip downloads) is hashed by its URI and registered only where
+downloads are allowed. `pipeline:<folder>` must hold a pipeline's manifest under a root; it
+is hashed by its manifest and weights, and names its members by their source URIs, which
+must be registered. Registration also checks what it can without building the model: the
+architecture is known and the checkpoint reads without pickle (its tensors memory-mapped,
+not loaded); the labeling flow marks the model failed with the reason when it still does
+not load.
 """
 
 import hashlib
@@ -15,8 +20,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubscout.errors import CheckpointMissingError, SourceError
+from hubscout.errors import (
+    CheckpointMissingError,
+    NetworkRequiredError,
+    SourceError,
+    UnknownArchitectureError,
+)
 from hubscout.models.cards import ModelCard, read_card
+from hubscout.models.checkpoints import check_checkpoint
 from hubscout.models.sources import parse_source
 from hubscout.models.starter_loader import read_manifest
 from hubscout.reuse.pipeline import MANIFEST, pipeline_hash
@@ -36,6 +47,10 @@ class SourceOutsideRootsError(SourceError):
     """A local checkpoint outside every directory the registry may read."""
 
 
+class SourceChangedError(SourceError):
+    """A registered source whose file moved or changed since it was registered."""
+
+
 @dataclass(frozen=True)
 class CheckedSource:
     """What registering a source needs: its kind, content hash and card (when it has one)."""
@@ -46,10 +61,15 @@ class CheckedSource:
     card: ModelCard | None = None
     member_sources: tuple[str, ...] = ()  # a pipeline's members
     class_names: tuple[str, ...] = ()
+    architecture: str = ""
+    path: Path | None = None  # the resolved checkpoint of a local file
 
 
 def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedSource:
-    """The kind and content hash of `source`, or a SourceError that says what to fix."""
+    """The kind, content hash and resolved form of `source`, or a SourceError that says what
+    to fix."""
+    if any(not character.isprintable() for character in source):
+        raise SourceError("the source has control characters (NUL, newline ...): remove them")
     scheme, rest = parse_source(source)
     if scheme == "starter":
         entries = {entry.name: entry for entry in read_manifest(manifest).models}
@@ -77,9 +97,76 @@ def check_source(source: str, roots: Sequence[Path], manifest: Path) -> CheckedS
     if not at:
         if scheme != "open_clip":
             raise SourceError(f"{scheme} sources need a weights file: {scheme}:<name>@<file>")
-        return CheckedSource(source, "vlm", hashlib.sha256(source.encode()).hexdigest())
+        name, slash, _ = architecture.partition("/")
+        if not slash:
+            raise SourceError(
+                f"{source!r} names no weights: write open_clip:<arch>@<checkpoint file> "
+                "(or open_clip:<arch>/<pretrained tag>, which downloads)"
+            )
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        return CheckedSource(source, "vlm", digest, architecture=name)
     path = allowed_path(location, roots)
-    return CheckedSource(source, KIND_OF_SCHEME[scheme], file_hash(path), read_card(path))
+    return CheckedSource(
+        f"{scheme}:{architecture}@{path}",
+        KIND_OF_SCHEME[scheme],
+        file_hash(path),
+        read_card(path),
+        architecture=architecture,
+        path=path,
+    )
+
+
+def verify_source(source: str, content_hash: str, roots: Sequence[Path], manifest: Path) -> None:
+    """Check that a registered source still names the file it was registered with, under
+    the roots, with the same bytes; a SourceChangedError that says what to do otherwise."""
+    checked = check_source(source, roots, manifest)
+    if checked.source != source:
+        raise SourceChangedError(
+            f"{source} now resolves to {checked.source}: a link on its path was re-pointed "
+            "after registration; register the model again"
+        )
+    if checked.content_hash != content_hash:
+        raise SourceChangedError(
+            f"the weights of {source} changed since registration (hash {content_hash[:12]} "
+            f"-> {checked.content_hash[:12]}): register the model again"
+        )
+
+
+def check_registrable(checked: CheckedSource, allow_downloads: bool) -> None:
+    """What registration checks beyond the file itself: a known architecture, a checkpoint
+    that reads without pickle, and no weights to download unless downloads are allowed."""
+    scheme = checked.source.partition(":")[0]
+    if scheme == "open_clip":
+        from hubscout.models.open_clip_loader import architectures, pretrained_tags
+
+        if checked.architecture not in architectures():
+            raise UnknownArchitectureError(
+                f"open_clip has no architecture {checked.architecture!r}: run `hubscout "
+                "models` for the known ones, or add a JSON config"
+            )
+        if checked.path is None:
+            if not allow_downloads:
+                raise NetworkRequiredError(
+                    f"{checked.source} downloads its weights when it is processed, and this "
+                    "registry allows no downloads: register a local checkpoint "
+                    "(open_clip:<arch>@<file>), or set HUBSCOUT_REGISTRY_ALLOW_DOWNLOADS=true "
+                    "on a connected machine"
+                )
+            tag = checked.source.partition("/")[2]
+            if tag not in pretrained_tags(checked.architecture):
+                raise SourceError(
+                    f"open_clip has no pretrained tag {tag!r} for {checked.architecture}"
+                )
+    if scheme == "timm":
+        import timm
+
+        if not timm.is_model(checked.architecture):
+            raise UnknownArchitectureError(
+                f"timm has no architecture {checked.architecture!r} (hub names such as "
+                "hf-hub:... download; give a timm model name and a local weights file)"
+            )
+    if checked.path is not None:
+        check_checkpoint(checked.path)
 
 
 def allowed_path(location: str, roots: Sequence[Path]) -> Path:
@@ -117,12 +204,14 @@ def register_source(
     manifest: Path,
     license: str = "unknown",
     tags: Sequence[str] = (),
+    allow_downloads: bool = False,
 ) -> bool:
     """The one path into the hub, for the service and the flows alike: check and hash the
     source, merge what its card says (license unless given, tags, parameter count, class
     names) and register it. True when the registry changed (an event then waits in the
     outbox)."""
     checked = check_source(source, roots, manifest)
+    check_registrable(checked, allow_downloads)
     card = checked.card
     members = _member_ids(store, checked.member_sources)
     return store.register(

@@ -34,13 +34,14 @@ from hubscout.identification.store import read_rkme, reference_source, rkme_enco
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
+from hubscout.models.starter_loader import manifest_path
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
 from hubscout.transferability.hub import score_one_model
 from hubscout.transferability.suite import METRICS
 from registry.publication import SpecPublication, generator_publication, rkme_publication
-from registry.sources import file_hash
+from registry.sources import file_hash, verify_source
 from tasks.identification import pool_gamma
 from tasks.ray_jobs import gpus_per_job, job_data_dir, map_on_ray, ray_session, retry_transient
 
@@ -113,6 +114,8 @@ def _process(job: RegisteredJob) -> RegisteredResult:
 
 def _process_once(job: RegisteredJob) -> RegisteredResult:
     settings = job.settings
+    # the file is read only as it was registered: same resolved path, roots and bytes
+    verify_source(job.source, job.content_hash, settings.source_roots, manifest_path(settings))
     world = World(settings.layout.world)
     if job.kind == "generator":  # the flow sends generators only with a generator reference
         return RegisteredResult(job.name, spec=_generator_spec(job))

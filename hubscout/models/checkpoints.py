@@ -7,12 +7,13 @@ Checkpoints are read without executing code: safetensors files directly, torch f
 import hashlib
 import json
 import pickle
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -24,8 +25,27 @@ from hubscout.errors import (
 )
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Read a state dict from a .safetensors or torch file, refusing anything that needs pickle."""
+def check_checkpoint(path: Path) -> None:
+    """Raise the typed error that reading the checkpoint would, without loading its tensors
+    into memory: a safetensors file's header, a torch file memory-mapped."""
+    if path.suffix != ".safetensors":
+        read_state_dict(path, mmap=True)
+        return
+    try:
+        with safe_open(str(path), framework="pt") as checkpoint:
+            names = list(checkpoint.keys())
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CorruptCheckpointError(
+            f"checkpoint {path} is truncated or not a safetensors file ({error}): "
+            "re-export or re-download it"
+        ) from error
+    if not names:
+        raise CorruptCheckpointError(f"checkpoint {path} holds no tensors: save a state dict")
+
+
+def read_state_dict(path: Path, mmap: bool = False) -> dict[str, torch.Tensor]:
+    """Read a state dict from a .safetensors or torch file, refusing anything that needs
+    pickle; `mmap` maps a torch zip file's tensors instead of reading them."""
     if not path.is_file():
         raise CheckpointMissingError(
             f"checkpoint {path} does not exist: check the path in the source URI"
@@ -39,7 +59,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
                 "re-export or re-download it"
             ) from error
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        mapped = mmap and zipfile.is_zipfile(path)  # the legacy format cannot be mapped
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mapped)
     except pickle.UnpicklingError as error:
         if "Weights only load failed" in str(error):
             raise UnsafeCheckpointError(

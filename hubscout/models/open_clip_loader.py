@@ -78,9 +78,14 @@ def create_untrained(arch: str) -> torch.nn.Module:
         logging.disable(logging.NOTSET)
 
 
+def pretrained_tags(arch: str) -> list[str]:
+    """The pretrained tags open_clip knows for `arch` (each downloads its weights)."""
+    return open_clip.list_pretrained_tags_by_model(arch)
+
+
 def _create_pretrained(arch: str, tag: str, source: str) -> torch.nn.Module:
-    if tag not in open_clip.list_pretrained_tags_by_model(arch):
-        known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+    if tag not in pretrained_tags(arch):
+        known = ", ".join(pretrained_tags(arch)) or "none"
         raise UnknownArchitectureError(
             f"open_clip has no pretrained tag {tag!r} for {arch} (known: {known})"
         )

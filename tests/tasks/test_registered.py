@@ -1,6 +1,6 @@
 """The per-model job's pieces: which metrics score a model alone, an empty batch that starts
-no Ray, and a stale stage spec. The jobs themselves run in
-tests/flows/test_on_model_registered.py and tests/flows/test_process_registered.py."""
+no Ray, a stale stage spec, and a checkpoint changed after registration. The jobs themselves
+run in tests/flows/test_on_model_registered.py and tests/flows/test_process_registered.py."""
 
 import json
 
@@ -9,8 +9,10 @@ import numpy as np
 from hubscout.identification.specs import spec_version, world_prompts
 from hubscout.identification.store import write_reference
 from hubscout.models import load_model
+from hubscout.models.starter_loader import manifest_path
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
+from registry.sources import check_source
 from tasks.registered import (
     GeneratorReference,
     RegisteredJob,
@@ -38,8 +40,9 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     np.savez(stage / "gen-dark.spec.npz", images=np.zeros((1, 1, 4)))
     (stage / "gen-dark.spec.json").write_text(json.dumps({"format": "generator-spec-v2"}))
     params = IdentificationParams(spec_prompts=2, per_prompt=2)
+    digest = check_source("starter:gen-dark", [], manifest_path(settings)).content_hash
     job = RegisteredJob(
-        "gen-dark", "starter:gen-dark", "generator", "hash", settings,
+        "gen-dark", "starter:gen-dark", "generator", digest, settings,
         GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (),
     )  # fmt: skip
     result = _process(job)
@@ -48,3 +51,37 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     encoder = load_model("starter:vlm-colours")
     expected = spec_version(load_model("starter:gen-dark").content_hash, encoder, 0.0, prompts)
     assert result.spec.version == expected and result.spec.encoder == "vlm-colours"
+
+
+def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
+    tiny_clip, tmp_path, monkeypatch
+):
+    root, outside = tmp_path / "models", tmp_path / "outside"
+    root.mkdir(), outside.mkdir()
+    weights = outside / "tiny.pt"
+    weights.write_bytes(tiny_clip[1].read_bytes())
+    (root / "link").symlink_to(outside)  # inside the roots when registered ...
+    monkeypatch.setenv("HUBSCOUT_REGISTRY_SOURCE_ROOTS", f'["{root}", "{outside}"]')
+    monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    registered = check_source(
+        f"open_clip:hs-vit-w64-p8@{root / 'link' / 'tiny.pt'}", [root, outside], tmp_path
+    )
+    assert registered.source == f"open_clip:hs-vit-w64-p8@{weights}"  # stored resolved
+
+    def job(source, digest):
+        return RegisteredJob(
+            "clip", source, "vlm", digest, settings, None, None, IdentificationParams(), ()
+        )
+
+    weights.write_bytes(tiny_clip[1].read_bytes() + b"tampered")
+    changed = _process(job(registered.source, registered.content_hash)).failure
+    assert changed.startswith("SourceChangedError: the weights of open_clip:hs-vit-w64-p8@")
+    assert f"(hash {registered.content_hash[:12]} -> " in changed
+    monkeypatch.setenv("HUBSCOUT_REGISTRY_SOURCE_ROOTS", f'["{root}"]')  # ... and no longer
+    narrowed = Settings()
+    outside_roots = RegisteredJob(
+        "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None,
+        IdentificationParams(), (),
+    )  # fmt: skip
+    assert _process(outside_roots).failure.startswith("SourceOutsideRootsError: checkpoint ")

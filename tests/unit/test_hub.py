@@ -25,9 +25,9 @@ def test_ready_models_by_kind_and_name():
 
 def test_sources_of_ready_models_only():
     hub = _hub()
-    assert hub.source_of("vlm-a") == "starter:vlm-a"
+    assert hub.ready_model("vlm-a").source == "starter:vlm-a"
     with pytest.raises(EmptyHubError, match="'clf-c' is not ready in hub version 7"):
-        hub.source_of("clf-c")
+        hub.ready_model("clf-c")
 
 
 def test_the_accuracy_predictor_comes_from_the_selection_benchmark():

@@ -1,15 +1,27 @@
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
+import torch
 
-from hubscout.errors import CheckpointMissingError, SourceError, UnknownSchemeError
+from hubscout.errors import (
+    CheckpointMissingError,
+    CorruptCheckpointError,
+    NetworkRequiredError,
+    SourceError,
+    UnknownArchitectureError,
+    UnknownSchemeError,
+    UnsafeCheckpointError,
+)
 from registry.sources import (
+    SourceChangedError,
     SourceOutsideRootsError,
     allowed_path,
     check_source,
     file_hash,
     register_source,
+    verify_source,
 )
 from registry.store import RegistryStore
 
@@ -94,4 +106,57 @@ def test_registering_a_pipeline_records_its_registered_members(tmp_path):
     other = _pipeline_folder(tmp_path / "q", ["vlm-a", "clf-ghost"])
     with pytest.raises(SourceError, match="does not hold: starter:clf-ghost; register them"):
         register_source(store, "pipe2", f"pipeline:{other}", [tmp_path], manifest)
+    store.close()
+
+
+def test_a_local_file_is_stored_by_its_resolved_path(tmp_path):
+    (tmp_path / "real").mkdir()
+    weights = tmp_path / "real" / "w.safetensors"
+    weights.write_bytes(b"w")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    checked = check_source(
+        f"timm:resnet10t@{tmp_path / 'link' / 'w.safetensors'}", [tmp_path], tmp_path
+    )
+    assert checked.source == f"timm:resnet10t@{weights}" and checked.path == weights
+    with pytest.raises(SourceError, match="control characters"):
+        check_source(f"timm:resnet10t@{tmp_path}/w\x00.pt", [tmp_path], tmp_path)
+
+
+def test_verify_source_refuses_a_file_that_changed_since_registration(tmp_path):
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"w")
+    checked = check_source(f"timm:resnet10t@{weights}", [tmp_path], tmp_path)
+    verify_source(checked.source, checked.content_hash, [tmp_path], tmp_path)
+    weights.write_bytes(b"v")
+    with pytest.raises(SourceChangedError, match="changed since registration"):
+        verify_source(checked.source, checked.content_hash, [tmp_path], tmp_path)
+
+
+def test_registration_refuses_what_would_download_pickle_or_not_build(tmp_path, tiny_clip):
+    store = RegistryStore(f"sqlite:///{tmp_path / 'registry.db'}")
+    register = lambda source, **kw: register_source(store, "m", source, [tmp_path], tmp_path, **kw)  # noqa: E731
+    with pytest.raises(NetworkRequiredError, match="allows no downloads"):
+        register("open_clip:ViT-B-32/laion2b_s34b_b79k")
+    with pytest.raises(SourceError, match="no pretrained tag 'nope' for ViT-B-32"):
+        register("open_clip:ViT-B-32/nope", allow_downloads=True)
+    with pytest.raises(UnknownArchitectureError, match="open_clip has no architecture 'x'"):
+        register("open_clip:x/tag", allow_downloads=True)
+    with pytest.raises(SourceError, match="'open_clip:x' names no weights"):
+        register("open_clip:x")
+    checkpoint = tmp_path / "tiny.pt"
+    checkpoint.write_bytes(tiny_clip[1].read_bytes())
+    with pytest.raises(UnknownArchitectureError, match="open_clip has no architecture 'nope'"):
+        register(f"open_clip:nope@{checkpoint}")
+    with pytest.raises(UnknownArchitectureError, match="timm has no architecture 'hf-hub:a/b'"):
+        register(f"timm:hf-hub:a/b@{checkpoint}")
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"weights": torch.zeros(2), "code": Path("x")}, pickled)
+    with pytest.raises(UnsafeCheckpointError, match="pickled Python objects"):
+        register(f"timm:resnet10t@{pickled}")
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(CorruptCheckpointError):
+        register(f"timm:resnet10t@{garbage}")
+    assert store.models() == []  # nothing refused was stored
+    assert register(f"open_clip:hs-vit-w64-p8@{checkpoint}")
     store.close()
