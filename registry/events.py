@@ -10,15 +10,19 @@ Prefect API (HUBSCOUT_PREFECT_API_URL / PREFECT_API_URL) events wait until one i
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 import httpx
 
-from registry.store import RegistryStore
+from registry.store import CLAIM_LEASE_SECONDS, RegistryStore
 
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 5.0
+# One send's worst case: connecting, writing and reading, each within the timeout.
+SEND_WORST_CASE_SECONDS = 3 * SEND_TIMEOUT_SECONDS + 1.0
+BATCH_EVENTS = 10
 POLL_SECONDS = 1.0
 
 
@@ -51,21 +55,38 @@ class OutboxSender:
         self._thread: threading.Thread | None = None
 
     def drain(self) -> int:
-        """Send every due event once; the number delivered."""
+        """Send every due event once, a batch at a time; the number delivered."""
         if self.api_url is None:
             return 0
         delivered = 0
         with httpx.Client(timeout=SEND_TIMEOUT_SECONDS) as client:
-            for stored in self.store.claim_events():
-                try:
-                    answer = client.post(f"{self.api_url}/events", json=[prefect_event(stored)])
-                    answer.raise_for_status()
-                except httpx.HTTPError as error:
-                    self.store.event_failed(stored["event_id"], f"{type(error).__name__}: {error}")
-                    continue
-                self.store.event_sent(stored["event_id"])
-                delivered += 1
-        return delivered
+            while True:
+                claimed, sent = self._send_batch(client)
+                delivered += sent
+                if not claimed:
+                    return delivered
+
+    def _send_batch(self, client: httpx.Client) -> tuple[int, int]:
+        """Claim a batch and send it: (events claimed, events delivered). The batch stops
+        sending while its claim still has a send's worst case to run (the rest are released
+        at once), so no other sender claims an event this one is still sending; one event's
+        failure, whatever it is, counts against that event alone."""
+        deadline = time.monotonic() + CLAIM_LEASE_SECONDS - SEND_WORST_CASE_SECONDS
+        claimed = self.store.claim_events(BATCH_EVENTS, CLAIM_LEASE_SECONDS)
+        delivered = 0
+        for number, stored in enumerate(claimed):
+            if time.monotonic() > deadline:
+                self.store.release_events([event["event_id"] for event in claimed[number:]])
+                break
+            try:
+                answer = client.post(f"{self.api_url}/events", json=[prefect_event(stored)])
+                answer.raise_for_status()
+            except Exception as error:  # this event's own failure, retried with backoff
+                self.store.event_failed(stored["event_id"], f"{type(error).__name__}: {error}")
+                continue
+            self.store.event_sent(stored["event_id"])
+            delivered += 1
+        return len(claimed), delivered
 
     def start(self) -> None:
         """Drain in the background: every second, and at once after `wake()`."""
