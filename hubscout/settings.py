@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hubscout.errors import ConfigError
 
 DEFAULT_REGISTRY_URL = "http://127.0.0.1:8700"
+MIN_TOKEN_CHARACTERS = 16  # a guessable bearer token is no lock
+SECRET_SETTINGS = ("registry_token", "registry_read_token")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 # hubscout runs offline by default: no engine may phone home or fetch weights.
@@ -142,10 +144,32 @@ class Settings(BaseSettings):
         f"the registry database here; the models commands ask {DEFAULT_REGISTRY_URL}).",
     )
     registry_token: SecretStr | None = Field(
-        default=None, description="Bearer token of the registry's write endpoints (none: closed)."
+        default=None,
+        description="Bearer token of the registry's write endpoints (unset: writes closed; "
+        f"at least {MIN_TOKEN_CHARACTERS} characters, no spaces).",
+    )
+    registry_read_token: SecretStr | None = Field(
+        default=None,
+        description="A token that opens reads only, when reads are closed (the write token "
+        "opens them too).",
     )
     registry_open_reads: bool = Field(
-        default=True, description="Whether the registry answers reads without the token."
+        default=True, description="Whether the registry answers reads without a token."
+    )
+    registry_allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "localhost", "[::1]"],
+        description="Host headers the registry answers (['*']: any); other hosts get 400.",
+    )
+    registry_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the registry (none: no CORS headers, and "
+        "uploads from another origin are refused).",
+    )
+    registry_select_per_minute: int = Field(
+        default=1200, gt=0, description="Selections one client may ask per minute (429 past it)."
+    )
+    registry_uploads_per_minute: int = Field(
+        default=60, gt=0, description="Uploads to /identify and /rank one client may send a minute."
     )
     registry_source_roots: list[Path] = Field(
         default_factory=list,
@@ -158,6 +182,37 @@ class Settings(BaseSettings):
         default=64 * 1_048_576,
         gt=0,
         description="Largest upload to /identify and /rank (example images, datasets).",
+    )
+    registry_max_decoded_bytes: int = Field(
+        default=256 * 1_048_576,
+        gt=0,
+        description="Largest decoded size of an upload (the arrays of an .npz, the unpacked "
+        "files of a zip, the pixels of the images), checked before it is decoded.",
+    )
+    registry_max_identify_pixels: int = Field(
+        default=16_777_216,
+        gt=0,
+        description="Pixels of all the example images of one /identify, together.",
+    )
+    registry_max_rank_examples: int = Field(
+        default=20_000, gt=0, description="Labeled examples one /rank may score."
+    )
+    registry_max_rank_models: int = Field(
+        default=64, gt=0, description="Models one /rank may score (name some with `models`)."
+    )
+    registry_loaded_models: int = Field(
+        default=8, gt=0, description="Models the service keeps loaded between queries (LRU)."
+    )
+    registry_database_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=30,
+        description="How long a request waits for a busy database before it answers 503.",
+    )
+    registry_allow_downloads: bool = Field(
+        default=False,
+        description="Whether sources that download weights when processed (open_clip "
+        "pretrained tags) may be registered; off in the offline profile.",
     )
 
     nightly_cron: str = Field(
@@ -172,6 +227,27 @@ class Settings(BaseSettings):
     def _check_device(cls, value: str) -> str:
         if not _DEVICE_PATTERN.match(value):
             raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {value!r}")
+        return value
+
+    @field_validator("registry_token", "registry_read_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        if not token.strip():
+            raise ValueError(
+                "the registry token is set but empty, which would open every write to a blank "
+                "credential: set a random token (e.g. `openssl rand -hex 24`) or unset it to "
+                "close writes"
+            )
+        if len(token) < MIN_TOKEN_CHARACTERS or any(
+            c.isspace() or not c.isprintable() for c in token
+        ):
+            raise ValueError(
+                f"the registry token must have at least {MIN_TOKEN_CHARACTERS} printable "
+                "characters and no spaces: set a random one (e.g. `openssl rand -hex 24`)"
+            )
         return value
 
     @field_validator("data_dir")
@@ -243,7 +319,8 @@ def load_settings(**overrides: object) -> Settings:
         field = str(first["loc"][0]) if first["loc"] else "settings"
         reason = str(first["msg"]).removeprefix("Value error, ")
         given = repr(first.get("input"))
+        secret = field in SECRET_SETTINGS  # never echoed back
         raise ConfigError(
             f"setting {field} (HUBSCOUT_{field.upper()} or --{field.replace('_', '-')}): "
-            + (reason if given in reason else f"{reason}; got {given}")
+            + (reason if secret or given in reason else f"{reason}; got {given}")
         ) from error

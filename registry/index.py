@@ -55,15 +55,6 @@ class HubIndex:
                 self._hub = self.store.hub()
             return self._hub
 
-    def indexed(self) -> tuple[Hub, SelectionIndex] | None:
-        """The current snapshot and its index if both are built already (one small query,
-        nothing rebuilt), else None: `current()` builds them."""
-        version = self.store.hub_version()
-        hub, selection = self._hub, self._selection
-        if hub is None or selection is None or not hub.version == selection.hub_version == version:
-            return None
-        return hub, selection
-
     def current(self) -> tuple[Hub, SelectionIndex]:
         """The snapshot of the current hub version and its selection index."""
         hub = self.hub()

@@ -7,41 +7,39 @@ benchmark summaries. Selections come from an in-memory index that is rebuilt whe
 retire raises the hub version, without a restart.
 
 Writes need `Authorization: Bearer <HUBSCOUT_REGISTRY_TOKEN>` (compared in constant time;
-without a configured token every write is refused); reads are open unless
-HUBSCOUT_REGISTRY_OPEN_READS=false. Bodies over HUBSCOUT_REGISTRY_MAX_REQUEST_BYTES get 413
-(uploads to /identify and /rank: HUBSCOUT_REGISTRY_MAX_UPLOAD_BYTES). Registrations wait in
-the outbox until the sender delivers them to Prefect (registry/events.py).
-Every error is an RFC 9457 problem document (application/problem+json) without a stack trace.
-Answers carry the hub version they were read at. OpenAPI at /docs.
+without a configured token every write is refused, and an empty one is a configuration
+error); reads are open unless HUBSCOUT_REGISTRY_OPEN_READS=false (then the write token or
+HUBSCOUT_REGISTRY_READ_TOKEN opens them). registry/guards.py checks the Host header, body
+sizes, tokens, per-client rates and the origin of uploads; uploads are bounded before they
+are decoded (registry/uploads.py, HUBSCOUT_REGISTRY_MAX_DECODED_BYTES and the other
+registry_max_ settings). Registrations wait in the outbox until the sender delivers them to
+Prefect (registry/events.py). Every error is an RFC 9457 problem document
+(registry/problems.py); a busy database is a 503 with Retry-After. Handlers that read the
+database run in the thread pool, so /healthz answers whatever the database does. Answers
+carry the hub version they were read at. OpenAPI at /docs.
 
 Run it with `hubscout serve`, or `uvicorn --factory registry.service:app_from_environment`.
 """
 
 import hashlib
-import hmac
 import json
 import tempfile
 import threading
-import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, Response, UploadFile
-from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hubscout.data.datasets import load_image_dataset
 from hubscout.data.store import World
-from hubscout.errors import DatasetError, HubscoutError
-from hubscout.hub import EmptyHubError
+from hubscout.errors import DatasetError
 from hubscout.identification.examples import read_examples
 from hubscout.models.starter_loader import manifest_path
 from hubscout.queries import identification_answer, rank_by_transferability
@@ -51,32 +49,28 @@ from hubscout.settings import Settings, load_settings
 from hubscout.transferability.hub import leaf_names
 from hubscout.transferability.suite import parse_metrics
 from registry.events import OutboxSender
+from registry.guards import RateLimit, RequestGuards, check_same_origin, check_token, client_of
 from registry.index import HubIndex
+from registry.loaded import LoadedModels
+from registry.problems import Problem, add_problem_handlers
 from registry.sources import register_source
-from registry.store import (
-    KINDS,
-    STATUSES,
-    RegistryConflictError,
-    RegistryStore,
-    UnknownModelError,
-)
+from registry.store import RegistryStore
+from registry.uploads import save_dataset, save_upload
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 TAG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,49}$"
+SOURCE_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # no NUL, newline or other control character
 UPLOAD_PATHS = ("/identify", "/rank")
 MAX_EXAMPLES = 64
-# A zip of class folders may unpack to at most this many files and this many bytes.
-MAX_ZIP_FILES = 20_000
-MAX_ZIP_BYTES = 512 * 1024 * 1024
+Kind = Literal["vlm", "classifier", "generator", "pipeline"]
+Status = Literal["registered", "labeling", "ready", "failed", "retired"]
 ClassName = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class Problem(Exception):
-    """An error answered as a problem document."""
-
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
+LIMITED = {  # what a guarded endpoint may answer besides its result
+    401: {"description": "a token is needed"},
+    413: {"description": "the body is too large"},
+    429: {"description": "too many requests from this client"},
+    503: {"description": "the database is busy"},
+}
 
 
 class RegisterRequest(BaseModel):
@@ -86,7 +80,10 @@ class RegisterRequest(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="The model's name in the hub.")
     source: str = Field(
-        min_length=3, max_length=2000, description="e.g. open_clip:ViT-B-32@/models/b32.pt"
+        min_length=3,
+        max_length=2000,
+        pattern=SOURCE_PATTERN,
+        description="e.g. open_clip:ViT-B-32@/models/b32.pt",
     )
     license: str = Field(default="unknown", min_length=1, max_length=200)
     tags: list[Annotated[str, Field(pattern=TAG_PATTERN)]] = Field(
@@ -328,10 +325,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file
-        store = RegistryStore(settings.registry_database_url)
+        store = RegistryStore(
+            settings.registry_database_url, settings.registry_database_wait_seconds
+        )
         sender = OutboxSender(store, settings.prefect_api_url)
         hub_index = HubIndex(store, settings)
-        state.update(store=store, index=hub_index, sender=sender)
+        loaded = LoadedModels(
+            settings.registry_loaded_models, settings.source_roots, manifest_path(settings)
+        )
+        state.update(store=store, index=hub_index, sender=sender, loaded=loaded)
         sender.start()
         threading.Thread(target=hub_index.warm, name="index-warm-up", daemon=True).start()
         try:
@@ -347,12 +349,28 @@ def create_app(settings: Settings) -> FastAPI:
         description="The hub's models, their lifecycle and labels. Writes need a bearer token.",
         lifespan=lifespan,
     )
+    if settings.registry_cors_origins:  # none by default: browsers get no CORS headers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.registry_cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
+            expose_headers=["ETag", "Location", "Retry-After"],
+        )
     app.add_middleware(
-        BodyLimit,
+        RequestGuards,
+        allowed_hosts=settings.registry_allowed_hosts,
         max_bytes=settings.registry_max_request_bytes,
         max_upload_bytes=settings.registry_max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
     )
-    _add_problem_handlers(app)
+    add_problem_handlers(app)
+    write_tokens = [settings.registry_token] if settings.registry_token else []
+    read_tokens = write_tokens + (
+        [settings.registry_read_token] if settings.registry_read_token else []
+    )
+    select_rate = RateLimit(settings.registry_select_per_minute, "selections")
+    upload_rate = RateLimit(settings.registry_uploads_per_minute, "uploads")
 
     # Dependencies that do no I/O are async: FastAPI runs a sync one in the thread pool,
     # a hop per dependency per request.
@@ -362,29 +380,41 @@ def create_app(settings: Settings) -> FastAPI:
     async def index() -> HubIndex:
         return state["index"]
 
-    async def writer(authorization: Annotated[str | None, Header()] = None) -> None:
-        _check_token(settings, authorization, "writes")
+    async def loaded() -> LoadedModels:
+        return state["loaded"]
 
-    async def reader(authorization: Annotated[str | None, Header()] = None) -> None:
+    async def writer(request: Request) -> None:
+        check_token(request, write_tokens, "writes")
+
+    async def reader(request: Request) -> None:
         if not settings.registry_open_reads:
-            _check_token(settings, authorization, "reads")
+            check_token(request, read_tokens, "reads")
+
+    async def selections(request: Request) -> None:
+        select_rate.take(client_of(request))
+
+    async def uploads(request: Request) -> None:
+        check_same_origin(request, settings.registry_cors_origins)
+        upload_rate.take(client_of(request))
 
     Store = Annotated[RegistryStore, Depends(store)]
     Index = Annotated[HubIndex, Depends(index)]
+    Loaded = Annotated[LoadedModels, Depends(loaded)]
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process answers."""
+    async def healthz() -> dict[str, str]:
+        """The process answers (on the event loop: it waits for no database or thread)."""
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "database down"}})
     def readyz(registry: Store) -> dict[str, str]:
-        """The registry database answers."""
+        """The registry database answers a read of each of its tables."""
         try:
-            with registry.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            registry.check_ready()
         except Exception as error:
-            raise Problem(503, "Not ready", "the registry database does not answer") from error
+            raise Problem(
+                503, "Not ready", "the registry database does not answer", {"Retry-After": "2"}
+            ) from error
         return {"status": "ready"}
 
     @app.post(
@@ -393,7 +423,7 @@ def create_app(settings: Settings) -> FastAPI:
         response_model=ModelAnswer,
         dependencies=[Depends(writer)],
         tags=["models"],
-        responses={400: {}, 401: {}, 409: {}, 413: {}},
+        responses={400: {}, 409: {}, **LIMITED},
     )
     def register(body: RegisterRequest, registry: Store) -> JSONResponse:
         """Register a model by its source URI: the source is checked and hashed now, the
@@ -407,6 +437,7 @@ def create_app(settings: Settings) -> FastAPI:
             manifest_path(settings),
             body.license,
             body.tags,
+            settings.registry_allow_downloads,
         )
         state["sender"].wake()
         answer = _answer(registry, body.name)
@@ -415,8 +446,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/models", response_model=ModelPage, dependencies=[Depends(reader)], tags=["models"])
     def list_models(
         registry: Store,
-        kind: Annotated[str | None, Query(enum=list(KINDS))] = None,
-        status: Annotated[str | None, Query(enum=list(STATUSES))] = None,
+        kind: Kind | None = None,
+        status: Status | None = None,
         tag: Annotated[str | None, Query(pattern=TAG_PATTERN)] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
@@ -458,9 +489,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post(
         "/select",
         response_model=SelectAnswer,
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(reader), Depends(selections)],
         tags=["queries"],
-        responses={304: {"description": "the answer for this hub version is unchanged"}},
+        responses={304: {"description": "the answer for this hub version is unchanged"}, **LIMITED},
     )
     async def select(
         body: SelectRequest,
@@ -469,13 +500,11 @@ def create_app(settings: Settings) -> FastAPI:
     ) -> Response:
         """Which models to use for a task given by class names: the ranking, the evidence per
         class, the predicted accuracies and the hub version (also the ETag's first part)."""
-        # Answered on the event loop when it takes a few milliseconds of NumPy (index built,
-        # every class text matched before); rebuilding the index or embedding new class
-        # texts (~75 ms) goes to the thread pool so that it does not stall other requests.
-        # bench/registry_load.py, one worker, seen names: p50 25.6 -> 4.6 ms, p99 52.4 ->
-        # 10.8 ms, 150 -> 637 requests/s against the sync endpoint and dependencies.
-        snapshot = hub_index.indexed() or await run_in_threadpool(hub_index.current)
-        hub, selection_index = snapshot
+        # The hub version is read in the thread pool (the event loop never waits on the
+        # database); selecting from a built index takes a few milliseconds of NumPy and stays
+        # on the loop, embedding new class texts goes to the pool (bench/registry_load.py
+        # measures both; docs/decisions.md has the figures).
+        hub, selection_index = await run_in_threadpool(hub_index.current)
         request = json.dumps(body.model_dump(), sort_keys=True).encode()
         etag = f'"{hub.version}-{hashlib.sha256(request).hexdigest()[:20]}"'
         if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
@@ -500,12 +529,13 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post(
         "/identify",
         response_model=IdentifyAnswer,
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(reader), Depends(uploads)],
         tags=["queries"],
-        responses={400: {}, 413: {}},
+        responses={400: {}, 403: {}, **LIMITED},
     )
     def identify(
         hub_index: Index,
+        models: Loaded,
         images: Annotated[list[UploadFile], File(description="Square PNG/JPEG examples")],
         prompt: Annotated[str | None, Form(max_length=500)] = None,
         kind: Annotated[Literal["generator", "classifier"], Form()] = "generator",
@@ -515,39 +545,59 @@ def create_app(settings: Settings) -> FastAPI:
             raise Problem(400, "Bad request", f"send 1 to {MAX_EXAMPLES} example images")
         hub = hub_index.hub()
         with tempfile.TemporaryDirectory() as folder:
-            paths = []
-            for number, upload in enumerate(images):
-                path = Path(folder) / f"example-{number}"
-                path.write_bytes(upload.file.read())
-                paths.append(path)
-            examples = read_examples(paths)
-        return identification_answer(examples, hub, kind, prompt)
+            paths = [
+                save_upload(upload.file, Path(folder) / f"example-{number}")
+                for number, upload in enumerate(images)
+            ]
+            examples = read_examples(paths, settings.registry_max_identify_pixels)
+        return identification_answer(examples, hub, kind, prompt, models)
 
     @app.post(
         "/rank",
         response_model=RankAnswer,
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(reader), Depends(uploads)],
         tags=["queries"],
-        responses={400: {}, 413: {}},
+        responses={400: {}, 403: {}, **LIMITED},
     )
     def rank(
         hub_index: Index,
+        loaded_models: Loaded,
         dataset: Annotated[
             UploadFile, File(description="An .npz (images, labels) or a zip of class folders")
         ],
         metrics: Annotated[str, Form(max_length=300)] = "logme,sfda",
         kind: Annotated[Literal["vlm", "classifier", "all"], Form()] = "all",
+        models: Annotated[
+            str | None, Form(max_length=4000, description="Comma-separated model names")
+        ] = None,
     ) -> dict[str, Any]:
-        """Rank the hub's ready models for an uploaded labeled dataset by transferability."""
+        """Rank the hub's ready models (or those named) for an uploaded labeled dataset by
+        transferability."""
         names = parse_metrics(metrics)
+        chosen = [name.strip() for name in (models or "").split(",") if name.strip()]
         hub = hub_index.hub()
+        limit = settings.registry_max_decoded_bytes
         with tempfile.TemporaryDirectory() as folder:
-            labeled = load_image_dataset(_unpack(dataset, Path(folder)))
+            saved = save_dataset(dataset.file, dataset.filename or "", Path(folder), limit)
+            labeled = load_image_dataset(saved, limit)
             if labeled.labels is None:
                 raise DatasetError("the dataset has no labels: add a 'labels' array")
+            if len(labeled) > settings.registry_max_rank_examples:
+                raise DatasetError(
+                    f"the dataset has {len(labeled)} examples, over the "
+                    f"{settings.registry_max_rank_examples} one ranking scores: send fewer"
+                )
             world = World(settings.layout.world)
             ranking = rank_by_transferability(
-                labeled, hub, kind, names, settings.cache_dir, leaf_names(world)
+                labeled,
+                hub,
+                kind,
+                names,
+                settings.cache_dir,
+                leaf_names(world),
+                loaded_models,
+                chosen,
+                settings.registry_max_rank_models,
             )
         return {
             "hub_version": hub.version,
@@ -597,131 +647,3 @@ def _answer(registry: RegistryStore, name: str) -> dict[str, Any]:
         for row in rows
     ]
     return {"model": model, "url": f"/models/{name}", "hub_version": version}
-
-
-def _unpack(upload: UploadFile, folder: Path) -> Path:
-    """An uploaded .npz as a file, or an uploaded zip of class folders unpacked under
-    `folder` (names checked: no absolute paths, no `..`; file count and size bounded)."""
-    name = (upload.filename or "").lower()
-    if name.endswith(".npz"):
-        path = folder / "dataset.npz"
-        path.write_bytes(upload.file.read())
-        return path
-    if not name.endswith(".zip"):
-        raise DatasetError("upload an .npz file or a .zip of class folders")
-    root = folder / "dataset"
-    try:
-        with zipfile.ZipFile(upload.file) as archive:
-            members = [m for m in archive.infolist() if not m.is_dir()]
-            if len(members) > MAX_ZIP_FILES or sum(m.file_size for m in members) > MAX_ZIP_BYTES:
-                raise DatasetError(
-                    f"the zip unpacks to more than {MAX_ZIP_FILES} files or {MAX_ZIP_BYTES} bytes"
-                )
-            for member in members:
-                target = (root / member.filename).resolve()
-                if not target.is_relative_to(root.resolve()):
-                    raise DatasetError(f"the zip entry {member.filename!r} points outside it")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(archive.read(member))
-    except zipfile.BadZipFile as error:
-        raise DatasetError(f"the upload is not a readable zip file ({error})") from error
-    folders = [p for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
-    return folders[0] if len(folders) == 1 and not any(folders[0].glob("*.*")) else root
-
-
-def _check_token(settings: Settings, authorization: str | None, what: str) -> None:
-    if settings.registry_token is None:
-        raise Problem(401, "Unauthorized", f"{what} are closed: set HUBSCOUT_REGISTRY_TOKEN")
-    expected = f"Bearer {settings.registry_token.get_secret_value()}".encode()
-    if not hmac.compare_digest((authorization or "").encode(), expected):
-        raise Problem(401, "Unauthorized", f"{what} need 'Authorization: Bearer <token>'")
-
-
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
-
-
-def _add_problem_handlers(app: FastAPI) -> None:
-    async def problem(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, Problem)
-        return _problem(error.status, error.title, error.detail)
-
-    async def conflict(_: Request, error: Exception) -> JSONResponse:
-        return _problem(409, "Conflict", str(error))
-
-    async def unknown(_: Request, error: Exception) -> JSONResponse:
-        return _problem(404, "Not found", str(error))
-
-    async def unavailable(_: Request, error: Exception) -> JSONResponse:
-        return _problem(409, "Hub not ready", str(error))
-
-    async def bad_request(_: Request, error: Exception) -> JSONResponse:
-        return _problem(400, "Bad request", str(error))
-
-    async def invalid(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, RequestValidationError)
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return _problem(422, "Invalid request", f"{where}: {first.get('msg')}")
-
-    async def http_error(_: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, StarletteHTTPException)
-        return _problem(error.status_code, str(error.detail), str(error.detail))
-
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
-        return _problem(500, "Internal error", "the registry failed; see its log")
-
-    handlers: dict[type[Exception], Callable[[Request, Exception], Awaitable[JSONResponse]]] = {
-        Problem: problem,
-        RegistryConflictError: conflict,
-        UnknownModelError: unknown,
-        EmptyHubError: unavailable,
-        HubscoutError: bad_request,
-        RequestValidationError: invalid,
-        StarletteHTTPException: http_error,
-        Exception: unexpected,
-    }
-    for kind, handler in handlers.items():
-        app.add_exception_handler(kind, handler)
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for a body over `max_bytes` (`max_upload_bytes` on the upload
-    endpoints), by Content-Length or as it streams."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
-        self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_upload_bytes if scope["path"] in UPLOAD_PATHS else self.max_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, send, limit)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise Problem(413, "Request too large", self._detail(limit))
-            return message
-
-        await self.app(scope, counted, send)
-
-    @staticmethod
-    def _detail(limit: int) -> str:
-        return f"the request body is over {limit} bytes"
-
-    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
-        response = _problem(413, "Request too large", self._detail(limit))
-        await response(scope, self._empty_receive, send)
-
-    @staticmethod
-    async def _empty_receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}

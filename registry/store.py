@@ -25,6 +25,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import (
@@ -39,11 +40,13 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     delete,
+    event,
     func,
     select,
     text,
     update,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -66,8 +69,13 @@ REGISTERED_EVENT = "hubscout.model.registered"
 # Outbox retries wait 2, 4, 8 ... seconds after each failed send, at most 5 minutes.
 RETRY_BASE_SECONDS = 2.0
 RETRY_MAX_SECONDS = 300.0
-# A sender owns the events it claimed this long (a send times out after 5 s).
+# A sender owns the events it claimed this long; it stops sending a batch early enough to
+# finish within it (registry/events.py).
 CLAIM_LEASE_SECONDS = 60.0
+
+# How long a statement waits for a lock another writer holds before it fails (503 in the
+# service): SQLite's busy timeout, PostgreSQL's lock_timeout; the pool waits as long.
+DATABASE_WAIT_SECONDS = 5.0
 
 KINDS = ("vlm", "classifier", "generator", "pipeline")
 STATUSES = ("registered", "labeling", "ready", "failed", "retired")
@@ -233,12 +241,19 @@ class HubVersion(Base):
 class RegistryStore:
     """Models, their lifecycle, what was published for them and the hub version."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, wait_s: float = DATABASE_WAIT_SECONDS) -> None:
         try:
-            self.engine = create_engine(url)
+            self.engine = _engine(url, wait_s)
             upgrade(self.engine)
         except SQLAlchemyError as error:
             raise RegistryError(f"cannot open the registry database {url}: {error}") from error
+
+    def check_ready(self) -> None:
+        """Read every table of the registry once (an OperationalError when the database is
+        down, locked past the wait, or not migrated)."""
+        with self.engine.connect() as connection:
+            for table in Base.metadata.sorted_tables:
+                connection.execute(select(text("1")).select_from(table).limit(1))
 
     def close(self) -> None:
         """Release the database connections."""
@@ -700,6 +715,15 @@ class RegistryStore:
                 record.sent_at = datetime.now(UTC)
                 record.attempts += 1
 
+    def release_events(self, event_ids: Sequence[str]) -> None:
+        """Give claimed, unsent events back: due again now, for any sender."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(OutboxRecord)
+                .where(OutboxRecord.event_id.in_(list(event_ids)), OutboxRecord.sent_at.is_(None))
+                .values(next_attempt_at=datetime.now(UTC))
+            )
+
     def event_failed(self, event_id: str, error: str) -> None:
         """Count a failed send and schedule the next one with exponential backoff."""
         with Session(self.engine) as session, session.begin():
@@ -827,6 +851,31 @@ class RegistryStore:
             select(LabelRecord).where(LabelRecord.model_id.in_(model_ids)).order_by(LabelRecord.id)
         ).all()
         return {label.model_id: label.label_version for label in labels}
+
+
+def _engine(url: str, wait_s: float) -> Engine:
+    """An engine whose statements wait at most `wait_s` for another writer's lock; SQLite in
+    WAL mode, so that readers never wait for a writer."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, pool_timeout=wait_s, connect_args={"timeout": wait_s})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection: Any, _: object) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+            cursor.close()
+
+        return engine
+    engine = create_engine(url, pool_timeout=wait_s)
+
+    @event.listens_for(engine, "connect")
+    def _postgres_lock_timeout(connection: Any, _: object) -> None:
+        cursor = connection.cursor()
+        cursor.execute(f"SET lock_timeout = {int(wait_s * 1000)}")
+        cursor.close()
+
+    return engine
 
 
 def _lock_versions(session: Session) -> None:

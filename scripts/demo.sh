@@ -15,7 +15,13 @@ port="${HUBSCOUT_DEMO_PORT:-8700}"
 prefect_port="${HUBSCOUT_DEMO_PREFECT_PORT:-4200}"
 mlflow_port="${HUBSCOUT_DEMO_MLFLOW_PORT:-5000}"
 registry="http://127.0.0.1:$port"
-export HUBSCOUT_REGISTRY_TOKEN="${HUBSCOUT_REGISTRY_TOKEN:-demo-token}"   # writes need it
+# Writes need a token: a random one, kept (owner-only) in data/registry-token across runs.
+if [ -z "${HUBSCOUT_REGISTRY_TOKEN:-}" ]; then
+  [ -s data/registry-token ] || (umask 077; python -c 'import secrets; print(secrets.token_hex(24))' > data/registry-token)
+  HUBSCOUT_REGISTRY_TOKEN="$(cat data/registry-token)"
+  echo "registry write token: in data/registry-token (export HUBSCOUT_REGISTRY_TOKEN=\$(cat data/registry-token))"
+fi
+export HUBSCOUT_REGISTRY_TOKEN
 hubscout worker --prefect-port "$prefect_port" > data/worker.log 2>&1 &
 worker=$!
 HUBSCOUT_PREFECT_API_URL="http://127.0.0.1:$prefect_port/api" \

@@ -210,7 +210,7 @@ def published_hub(labeled_data_dir):
 
 
 POSTGRES = "postgresql+psycopg://root@127.0.0.1:5432/test"
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-of-the-tests"
 
 
 class Service(NamedTuple):
@@ -317,7 +317,8 @@ def running_service(
             time.sleep(0.2)
         yield Service(base, root, hashlib.sha256(checkpoint.read_bytes()).hexdigest(), settings)
     finally:
-        os.kill(process.pid, signal.SIGTERM)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         if admin is not None:
             with admin.begin() as connection:

@@ -63,10 +63,12 @@ def test_the_models_commands_talk_to_the_service_without_importing_torch(service
     listed = _cli("models", "list", "--status", "registered", "--registry", base)
     assert "1 model(s), hub version 0" in listed.stdout and "tiny-clip" in listed.stdout
     assert listed.stderr.strip().endswith("torch imported: False")
-    retired = _cli("models", "retire", "tiny-clip", "--registry", base, token="wrong")
+    retired = _cli(
+        "models", "retire", "tiny-clip", "--registry", base, token="a-wrong-token-of-the-tests"
+    )
     assert retired.returncode == 2
     [line, _] = retired.stderr.strip().splitlines()
-    assert line.startswith("error: the registry answered 401: writes need")
+    assert line.startswith("error: the registry answered 401: the token does not open writes")
     assert _cli("models", "show", "tiny-clip", "--registry", base).returncode == 0
 
 

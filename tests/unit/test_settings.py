@@ -73,3 +73,24 @@ def test_the_pipeline_is_the_dvc_project_around_the_data_dir(tmp_path):
     assert Settings(data_dir=tmp_path / "data").layout.pipeline is None
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     assert Settings(data_dir=tmp_path / "data").layout.pipeline == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("token", ["", "   ", "\t"])
+def test_an_empty_or_blank_registry_token_is_a_config_error(data_dir, monkeypatch, token):
+    monkeypatch.setenv("HUBSCOUT_REGISTRY_TOKEN", token)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).startswith(
+        "setting registry_token (HUBSCOUT_REGISTRY_TOKEN or --registry-token): the registry "
+        "token is set but empty, which would open every write to a blank credential"
+    )
+
+
+def test_a_short_or_spaced_token_is_refused_without_being_echoed(data_dir, monkeypatch):
+    for token in ("guessable", "has a space in the middle of it"):
+        monkeypatch.setenv("HUBSCOUT_REGISTRY_READ_TOKEN", token)
+        with pytest.raises(ConfigError, match="at least 16 printable characters") as caught:
+            load_settings()
+        assert token not in str(caught.value)
+    monkeypatch.setenv("HUBSCOUT_REGISTRY_READ_TOKEN", "r" * 16)
+    assert load_settings().registry_read_token.get_secret_value() == "r" * 16

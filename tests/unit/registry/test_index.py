@@ -11,16 +11,14 @@ def test_the_index_is_reused_until_a_retire_raises_the_hub_version(labeled_data_
     store = RegistryStore(f"sqlite:///{data / 'registry.db'}")
     try:
         index = HubIndex(store, Settings(data_dir=data))
-        assert index.indexed() is None  # nothing built yet, and indexed() builds nothing
         hub, selection = index.current()
         assert hub.version == selection.hub_version == 1
-        assert index.indexed() == (hub, selection)
-        assert index.current()[1] is selection
+        assert index.current() == (hub, selection)
+        assert index.current()[1] is selection  # the same version is not indexed again
 
         labeled = selection.matrices["vlm"].models
         retired = labeled[0]
         store.retire(retired)
-        assert index.indexed() is None  # version 2 is not indexed yet
         new_hub, new_selection = index.current()
         assert new_hub.version == new_selection.hub_version == 2
         assert new_selection.matrices["vlm"].models == labeled[1:]
