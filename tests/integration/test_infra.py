@@ -26,8 +26,12 @@ MANIFESTS = sorted((INFRA / "k8s").glob("*.yaml"))
 KUBERNETES = "1.33"  # the Kubernetes version the manifests are validated for
 ENGINE_VARIABLES = {"PREFECT_API_URL", "MLFLOW_TRACKING_URI", "RAY_ADDRESS"}
 OTHER_VARIABLES = {  # read by the engines' own clients, not by hubscout's settings
-    "RAY_AUTH_MODE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MLFLOW_S3_ENDPOINT_URL",
+    "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    "MLFLOW_S3_ENDPOINT_URL",
 }  # fmt: skip
+# The Secret the operator creates, as infra/README.md's kubectl command makes it.
+SECRET_NAME = "hubscout-secrets"
+SECRET_KEYS = {"HUBSCOUT_DATABASE_URL", "HUBSCOUT_REGISTRY_TOKEN", "RAY_AUTH_TOKEN"}
 
 
 def _documents(path: Path) -> list[dict]:
@@ -117,13 +121,20 @@ def test_the_manifests_have_their_required_keys_and_refer_to_what_exists():
             kubernetes_validate.validate(doc, KUBERNETES, strict=True)
         by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
     assert set(by_kind) == {
-        "ConfigMap", "Secret", "PersistentVolumeClaim", "Deployment", "Service", "RayCluster",
+        "ConfigMap",
+        "PersistentVolumeClaim",
+        "Deployment",
+        "Service",
+        "RayCluster",
         "RayJob",
-    }  # fmt: skip
+    }  # fmt: skip  (no Secret ships: the operator creates it)
     api = {"Deployment": "apps/v1", "RayCluster": "ray.io/v1", "RayJob": "ray.io/v1"}
     config = by_kind["ConfigMap"]["hubscout-engines"]["data"]
-    secret = by_kind["Secret"]["hubscout-secrets"]["stringData"]
-    for variable in [*config, *secret]:
+    readme = (INFRA / "README.md").read_text()
+    assert f"kubectl create secret generic {SECRET_NAME}" in readme
+    assert set(re.findall(r"--from-literal=(\w+)=", readme)) == SECRET_KEYS
+    by_kind["Secret"] = {SECRET_NAME: {}}
+    for variable in [*config, *SECRET_KEYS]:
         assert _known_variable(variable), f"hubscout knows no {variable}"
     for kind in ("Deployment", "RayCluster", "RayJob"):
         for name, manifest in by_kind[kind].items():
@@ -186,3 +197,29 @@ def test_the_dvc_remote_is_defined():
     [section] = [s for s in config.sections() if s.strip("'") == f'remote "{default}"']
     url = config[section]["url"]
     assert url.startswith("s3://") or (ROOT / ".dvc" / url).resolve().parent == ROOT
+
+
+def test_no_secret_ships_and_only_the_registry_is_published():
+    compose_text = (INFRA / "docker-compose.yml").read_text()
+    for text in [compose_text, *(path.read_text() for path in MANIFESTS)]:
+        assert "change-me" not in text and not re.search(r"hubscout-secret\b", text)
+    for variable in ("POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "HUBSCOUT_REGISTRY_TOKEN",
+                     "RAY_AUTH_TOKEN"):  # fmt: skip
+        assert f"${{{variable}:?" in compose_text, f"{variable} has a default or is not required"
+    services = _documents(INFRA / "docker-compose.yml")[0]["services"]
+    published = {
+        name: port for name, service in services.items() for port in service.get("ports", [])
+    }
+    assert {
+        name: port for name, port in published.items() if not port.startswith("127.0.0.1:")
+    } == {"registry": "8700:8700"}
+    assert "postgres" not in published and "ray-head" not in published
+    assert services["registry"]["environment"]["RAY_AUTH_MODE"] == "token"
+    config = next(d for p in MANIFESTS for d in _documents(p) if d["kind"] == "ConfigMap")
+    assert config["data"]["RAY_AUTH_MODE"] == "token"
+    kinds = [d["kind"] for p in MANIFESTS for d in _documents(p)]
+    assert "Ingress" not in kinds and "Secret" not in kinds
+    for path in MANIFESTS:
+        for doc in _documents(path):
+            if doc["kind"] == "Service":
+                assert doc["spec"].get("type", "ClusterIP") == "ClusterIP", path
