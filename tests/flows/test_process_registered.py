@@ -28,8 +28,16 @@ def test_a_registered_checkpoint_is_labeled_and_selected(
     for name, value in service.env.items():
         monkeypatch.setenv(name, value)
     source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
-    broken = service.root / "broken.pt"
-    broken.write_bytes(b"not a checkpoint")
+    garbage = service.root / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    refused = httpx.post(
+        f"{service.base}/models",
+        json={"name": "garbage", "source": f"open_clip:{TINY_CLIP_ARCH}@{garbage}"},
+        headers=WRITE,
+    )
+    assert refused.status_code == 400 and refused.json()["detail"].startswith("checkpoint garbage")
+    broken = service.root / "broken.pt"  # reads as a state dict; fits no architecture
+    torch.save({"weight": torch.zeros(2)}, broken)
     for name, uri in (
         ("tiny-clip", source),
         ("broken-clip", f"open_clip:{TINY_CLIP_ARCH}@{broken}"),
