@@ -23,4 +23,4 @@ def label_models(
     """(model id, computed now?, label rows) for every source, one CPU per labeling job."""
     jobs = [(source, world_dir, settings) for source in sources]
     with ray_session(settings, num_cpus=parallel_jobs):
-        return map_on_ray(_label_one, jobs, sources, num_cpus=1)
+        return map_on_ray(_label_one, jobs, sources, num_cpus=1, what="labeled")

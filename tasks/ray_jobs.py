@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from rich.progress import Progress
-
 from hubscout.settings import Settings
+from tasks.progress import Steps
 
 T = TypeVar("T")
 
@@ -99,21 +98,30 @@ def map_on_ray(
     num_cpus: int = 1,
     num_gpus: float = 0,
     timeout_s: float = 3600,
+    what: str = "done",
+    weights: Sequence[float] | None = None,
 ) -> list[Any]:
-    """`function(a)` for every argument as Ray tasks (inside a `ray_session`), in input order."""
+    """`function(a)` for every argument as Ray tasks (inside a `ray_session`), in input order,
+    with a progress line per finished job ('3/22 trained', ETA from the jobs' `weights`) and
+    a heartbeat while they run. A TimeoutError when no job finishes for `timeout_s`."""
     import ray
 
     remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_call_with_threads)
     pending = {remote.remote(function, num_cpus, a): i for i, a in enumerate(arguments)}
     results: list[Any] = [None] * len(arguments)
-    with Progress(transient=True) as progress:
-        bar = progress.add_task("ray jobs", total=len(arguments))
+    with Steps(what, names, weights) as steps:
+        last_finished = time.monotonic()
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=timeout_s)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=steps.heartbeat_s)
             if not ready:
-                waiting = ", ".join(names[i] for i in pending.values())
-                raise TimeoutError(f"no Ray job finished in {timeout_s:.0f} s; waiting: {waiting}")
+                if time.monotonic() - last_finished > timeout_s:
+                    waiting = ", ".join(names[i] for i in pending.values())
+                    raise TimeoutError(
+                        f"no Ray job finished in {timeout_s:.0f} s; waiting: {waiting}"
+                    )
+                continue
             index = pending.pop(ready[0])
             results[index] = ray.get(ready[0])
-            progress.update(bar, advance=1, description=f"done: {names[index]}")
+            last_finished = time.monotonic()
+            steps.done(index)
     return results

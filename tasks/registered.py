@@ -277,4 +277,4 @@ def process_registered(jobs: list[RegisteredJob], parallel_jobs: int = 2) -> lis
     with ray_session(settings, num_cpus=parallel_jobs):
         gpus = gpus_per_job(settings)
         names = [job.name for job in jobs]
-        return map_on_ray(_process, jobs, names, num_cpus=1, num_gpus=gpus)
+        return map_on_ray(_process, jobs, names, num_cpus=1, num_gpus=gpus, what="processed")

@@ -38,7 +38,9 @@ def fine_tune_ground_truth(
     pairs = [(name, task_name) for task_name in task_names for name in model_names]
     jobs = [(resolve(name, hub), task_name, world_dir, steps, seed) for name, task_name in pairs]
     with ray_session(settings, num_cpus=parallel_jobs):
-        accuracies = map_on_ray(_fine_tune_one, jobs, [f"{m} on {t}" for m, t in pairs])
+        accuracies = map_on_ray(
+            _fine_tune_one, jobs, [f"{m} on {t}" for m, t in pairs], what="fine-tuned"
+        )
     return pl.DataFrame(
         {
             "task": [t for _, t in pairs],
