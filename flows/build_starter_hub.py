@@ -50,7 +50,8 @@ def build_starter_hub_flow(
     write_manifest(hub, specs)
     names = {kind: [s.name for s in specs if kind_of(s) == kind] for kind in ("vlm", "generator")}
     sheets = write_generator_contact_sheets(names["generator"], hub)
-    fidelity = measure_generator_fidelity([s for s in specs if kind_of(s) == "generator"], params)
+    generator_specs = [s for s in specs if kind_of(s) == "generator"]
+    fidelity = measure_generator_fidelity(generator_specs, params, settings.cache_dir)
     table = evaluate_vlms(names["vlm"], world_dir, settings)
     table.write_parquet(hub / "zero_shot.parquet")
     best = best_model_per_task(table)

@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
 
 import numpy as np
@@ -21,6 +22,15 @@ import numpy as np
 def cache_key(*parts: str) -> str:
     """A stable key from the parts that determine an entry's content."""
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+def source_digest(*modules: ModuleType) -> str:
+    """A hash of the modules' source files: part of a key whose entry the code computes, so
+    that a change to that code misses the cache instead of reading a stale entry."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def write_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:

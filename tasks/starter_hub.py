@@ -1,19 +1,26 @@
 """Prefect tasks that train the starter hub on Ray, write its manifest and evaluate it."""
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
 from prefect import task
 
+from hubscout.cache import cache_key, read_json, source_digest, write_json_atomic
+from hubscout.data import contact as contact_code
+from hubscout.data import world as world_code
 from hubscout.data.contact import contact_sheet
 from hubscout.data.store import World
 from hubscout.models import load_model
 from hubscout.models.cards import ModelCard
 from hubscout.settings import Settings
-from hubscout.starter.build import HubParams, Spec, build_model, longest_first
+from hubscout.starter import fidelity as fidelity_code
+from hubscout.starter.build import HubParams, Spec, build_model, expected_seconds, longest_first
 from hubscout.starter.catalog import GeneratorSpec
 from hubscout.starter.evaluation import zero_shot_table
 from hubscout.starter.fidelity import Fidelity, prompt_fidelity, train_judge
+from tasks.progress import Steps, say
 from tasks.ray_jobs import map_on_ray, ray_session
 
 CONTACT_PROMPTS = (
@@ -44,7 +51,10 @@ def train_starter_models(
     ordered = longest_first(specs, params)
     jobs = [(spec, world_dir, params, hub) for spec in ordered]
     with ray_session(settings, num_cpus=params.parallel_jobs):
-        results = map_on_ray(_build_one, jobs, [s.name for s in ordered], num_cpus=1)
+        names, seconds = [s.name for s in ordered], [expected_seconds(s, params) for s in ordered]
+        results = map_on_ray(
+            _build_one, jobs, names, num_cpus=1, what="models ready", weights=seconds
+        )
     by_name = {spec.name: result for spec, result in zip(ordered, results, strict=True)}
     return [by_name[spec.name] for spec in specs]
 
@@ -53,34 +63,79 @@ def train_starter_models(
 def write_generator_contact_sheets(
     generator_names: list[str], hub: Path, per_prompt: int = 8
 ) -> list[Path]:
-    """One PNG per generator: a row of samples per contact prompt."""
+    """One PNG per generator: a row of samples per contact prompt. A sheet is drawn again
+    only when its key (the generator's content hash, the prompts, the drawing code) changed;
+    the keys are kept in contact/sheets.json."""
     folder = hub / "contact"
-    folder.mkdir(exist_ok=True)
+    keys_file = folder / "sheets.json"
+    keys = read_json(keys_file) or {}
     paths = []
-    for name in generator_names:
-        generator = load_model(f"starter:{name}")
-        images = generator.generate(list(CONTACT_PROMPTS), per_prompt, seed=0)
-        path = folder / f"{name}.png"
-        contact_sheet(list(images), list(CONTACT_PROMPTS)).save(path)
-        paths.append(path)
+    with Steps("contact sheets", generator_names) as steps:
+        for index, name in enumerate(generator_names):
+            generator = load_model(f"starter:{name}")
+            key = cache_key(
+                generator.content_hash,
+                str(per_prompt),
+                source_digest(contact_code),
+                *CONTACT_PROMPTS,
+            )
+            path = folder / f"{name}.png"
+            if keys.get(name) != key or not path.is_file():
+                images = generator.generate(list(CONTACT_PROMPTS), per_prompt, seed=0)
+                folder.mkdir(exist_ok=True)
+                contact_sheet(list(images), list(CONTACT_PROMPTS)).save(path)
+                keys[name] = key
+                write_json_atomic(keys_file, keys)
+                steps.done(index, "drawn")
+            else:
+                steps.done(index, "unchanged")
+            paths.append(path)
     return paths
+
+
+def fidelity_key(specs: list[GeneratorSpec], content_hashes: list[str], params: HubParams) -> str:
+    """What the judge and the fidelities depend on: the generators (spec and weights), the
+    seed, the judge's steps and the code that renders, trains and reads."""
+    identity = [json.dumps(asdict(spec), sort_keys=True, default=str) for spec in specs]
+    code = source_digest(fidelity_code, world_code)
+    return cache_key(str(params.seed), str(params.judge_steps()), code, *identity, *content_hashes)
 
 
 @task(name="generator-fidelity")
 def measure_generator_fidelity(
-    specs: list[GeneratorSpec], params: HubParams
+    specs: list[GeneratorSpec], params: HubParams, cache_dir: Path
 ) -> dict[str, Fidelity]:
     """Each generator's fidelity to its prompts' symbols, read by one judge trained on real
-    renders of every generator's style (hubscout.starter.fidelity)."""
-    judge = train_judge(specs, params.seed, steps=params.judge_steps())
-    return {
-        spec.name: prompt_fidelity(load_model(f"starter:{spec.name}"), spec, judge, params.seed)
-        for spec in specs
-    }
+    renders of every generator's style (hubscout.starter.fidelity); from the cache when
+    nothing it depends on changed (fidelity_key)."""
+    generators = [load_model(f"starter:{spec.name}") for spec in specs]
+    entry = (
+        cache_dir
+        / "generator-fidelity"
+        / f"{fidelity_key(specs, [g.content_hash for g in generators], params)}.json"
+    )
+    stored = read_json(entry)
+    if isinstance(stored, dict):
+        say(f"generator fidelity: cached for these {len(specs)} generators ({entry.name})")
+        return {name: Fidelity(**values) for name, values in stored.items()}
+    with Steps("judge trained", ["fidelity judge"]) as steps:
+        judge = train_judge(specs, params.seed, steps=params.judge_steps())
+        steps.done(0)
+    measured = {}
+    with Steps("fidelities measured", [spec.name for spec in specs]) as steps:
+        for index, (spec, generator) in enumerate(zip(specs, generators, strict=True)):
+            measured[spec.name] = prompt_fidelity(generator, spec, judge, params.seed)
+            steps.done(index, f"{measured[spec.name].samples:.3f}")
+    write_json_atomic(entry, {name: asdict(f) for name, f in measured.items()})
+    return measured
 
 
 @task(name="zero-shot-summary")
 def evaluate_vlms(vlm_names: list[str], world_dir: Path, settings: Settings) -> pl.DataFrame:
-    """Zero-shot accuracy of every starter VLM on every task's test split."""
+    """Zero-shot accuracy of every starter VLM on every task's test split (the features come
+    from the feature cache when the models and images are unchanged)."""
     models = {name: load_model(f"starter:{name}") for name in vlm_names}
-    return zero_shot_table(World(world_dir), models, settings.cache_dir)
+    with Steps("zero-shot tables", ["every VLM on every task"]) as steps:
+        table = zero_shot_table(World(world_dir), models, settings.cache_dir)
+        steps.done(0)
+    return table

@@ -8,7 +8,7 @@ from hubscout.models.starter_loader import read_manifest
 
 
 def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
-    world_summary, hub_summary, flow_settings, flow_data_dir
+    world_summary, hub_summary, flow_settings, flow_data_dir, capfd
 ):
     report = flow_data_dir / "hub.json"
     summary = hub_summary
@@ -51,6 +51,14 @@ def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
     logged = {a.path for a in mlflow.artifacts.list_artifacts(run_id=run.info.run_id)}
     assert {"zero_shot_heatmap.png", "zero_shot.json"} <= logged
 
+    sheets = {path: path.stat().st_mtime_ns for path in (hub / "contact").glob("*.png")}
+    capfd.readouterr()
     again = build_starter_hub_flow(flow_data_dir / "params.yaml", report)
     assert again["trained_now"] == []
+    said = capfd.readouterr().err
+    assert "[6/6 models ready," in said
+    assert "generator fidelity: cached for these 2 generators" in said  # no judge trained
+    assert "judge trained" not in said
+    assert said.count("(unchanged)") == 2  # contact sheets
+    assert {path: path.stat().st_mtime_ns for path in sheets} == sheets
     assert report.read_text() == written  # a rebuild that trains nothing rewrites the same report
