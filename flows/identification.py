@@ -54,16 +54,33 @@ from tasks.identification import (
     generator_specs,
     reference_choice,
     rkme_encoder_choice,
-    rkme_specs,
+    save_rkme_specs,
 )
+from tasks.progress import Steps
 from tasks.tracking import mlflow_run
+
+PHASES = (
+    "generator images",
+    "reference encoder",
+    "RKME encoder",
+    "generator specs and PMI tuning",
+    "generator benchmark and open set",
+    "RKME benchmark and open set",
+    "tables, report and MLflow",
+)
 
 
 @flow(name="identification", log_prints=True)
 def identification_flow(
     params_file: Path = Path("params.yaml"), report: Path = Path("reports/identification.json")
 ) -> dict:
-    """Build the specs, run both benchmarks, write tables and the report, log to MLflow."""
+    """Build the specs, run both benchmarks, write tables and the report, log to MLflow;
+    a progress line as each of PHASES ends."""
+    with Steps("identification phases", PHASES) as phases:
+        return _identification(params_file, report, phases)
+
+
+def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     settings = Settings()
     params = read_section(params_file, "identification", IdentificationParams)
     seed = params.seed
@@ -97,6 +114,7 @@ def identification_flow(
         },
         settings,
     )
+    phases.done(0)
     choice = reference_choice(
         vlm_names,
         generator_hashes,
@@ -109,10 +127,12 @@ def identification_flow(
     encoder_name = params.reference_encoder or choice["model"][0]
     style_weight = choice.filter(pl.col("model") == encoder_name)["style_weight"][0]
     encoder = load_model(f"starter:{encoder_name}")
+    phases.done(1)
     models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
     rkme_choice = rkme_encoder_choice(vlm_names, models, world, params)
-    rkme_encoder_name = params.rkme_encoder or rkme_choice["model"][0]
+    rkme_encoder_name = params.rkme_encoder or rkme_choice.table["model"][0]
     write_reference(settings, encoder_name, style_weight, rkme_encoder_name)
+    phases.done(2)
     described = {
         part: {name: describe_images(encoder, batch, style_weight) for name, batch in sets.items()}
         for part, sets in images.items()
@@ -135,6 +155,7 @@ def identification_flow(
     parameters = PMIParameters(
         best_pmi["image_temperature"], best_text["text_temperature"], best_pmi["bandwidth"]
     )
+    phases.done(3)
     prompt_embeddings = encoder.encode_texts(held_prompts).astype(np.float64)
     tasks_table = generator_benchmark(
         specs, held_out, fresh, prompt_embeddings, KS, seed, parameters
@@ -162,7 +183,9 @@ def identification_flow(
     identify(describe_images(encoder, examples, style_weight), specs, None, parameters)
     identify_seconds = time.perf_counter() - start
 
-    rkme = rkme_specs(models, load_model(f"starter:{rkme_encoder_name}"), world, params, settings)
+    phases.done(4)
+    rkme = rkme_choice.parts[rkme_encoder_name]  # fitted once, while choosing the encoder
+    save_rkme_specs(rkme, settings)
     rkmes, slices, queries = rkme.specs, rkme.slices, rkme.queries
     searches = rkme_benchmark(rkmes, slices, queries, seed=seed)
     # open set for RKME: calibrated on the first half of each model's query images, reported
@@ -191,6 +214,7 @@ def identification_flow(
         .sort("n")
     )
 
+    phases.done(5)
     out = identification_dir(settings)
     tasks_table.write_parquet(out / "generator_tasks.parquet")
     searches.write_parquet(out / "rkme_searches.parquet")
@@ -238,7 +262,7 @@ def identification_flow(
                     for key, value in row.items()
                     if key != "model"
                 }
-                for row in rkme_choice.iter_rows(named=True)
+                for row in rkme_choice.table.iter_rows(named=True)
             },
         },
         "rkme_models": len(models),
@@ -269,7 +293,7 @@ def identification_flow(
             if method != "oracle":
                 mlflow.log_metrics({f"{method}.top1.k{k}": top1, f"{method}.top3.k{k}": top3})
         mlflow.log_table(grid.to_pandas(), artifact_file="pmi_tuning_grid.json")
-        mlflow.log_table(rkme_choice.to_pandas(), artifact_file="rkme_encoder_choice.json")
+        mlflow.log_table(rkme_choice.table.to_pandas(), artifact_file="rkme_encoder_choice.json")
         mlflow.log_metrics(
             {f"open_set.{key}": value for key, value in open_set["held_out"].items()}
         )
@@ -295,6 +319,7 @@ def identification_flow(
         mlflow.log_figure(figure, "generator_top1_vs_k.png")
     print(generator_summary)
     print(search_summary)
+    phases.done(6)
     return result
 
 

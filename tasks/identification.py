@@ -29,6 +29,7 @@ from hubscout.models.base import Generator, VisionLanguageModel
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
+from tasks.progress import Steps
 
 # Candidate weights of the style statistics in the descriptor (descriptor.py), chosen with the
 # reference encoder on the tuning prompts (reports/identification.json "tuning")
@@ -45,17 +46,18 @@ def generate_images(
     prompt set, from the cache when this generator (by content hash) made them before."""
     cache = ArrayCache(settings.cache_dir, "identification-images")
     images: dict[str, dict[str, np.ndarray]] = {name: {} for name in prompt_sets}
-    for name, generator in generators.items():
-        made = 0
-        for set_name, (prompts, per_prompt, seed) in prompt_sets.items():
-            key = cache_key(generator.content_hash, str(per_prompt), str(seed), *prompts)
-            stored = cache.get(key)
-            if stored is None:
-                stored = {"images": generator.generate(prompts, per_prompt, seed)}
-                cache.put(key, stored)
-                made += 1
-            images[set_name][name] = stored["images"]
-        print(f"{name}: {made} of {len(prompt_sets)} image sets generated, the rest cached")
+    with Steps("generators' image sets", list(generators)) as steps:
+        for index, (name, generator) in enumerate(generators.items()):
+            made = 0
+            for set_name, (prompts, per_prompt, seed) in prompt_sets.items():
+                key = cache_key(generator.content_hash, str(per_prompt), str(seed), *prompts)
+                stored = cache.get(key)
+                if stored is None:
+                    stored = {"images": generator.generate(prompts, per_prompt, seed)}
+                    cache.put(key, stored)
+                    made += 1
+                images[set_name][name] = stored["images"]
+            steps.done(index, f"{made} of {len(prompt_sets)} sets generated, the rest cached")
     return images
 
 
@@ -90,27 +92,29 @@ def reference_choice(
     spec_styles = {g: styles(images) for g, images in spec_images.items()}
     tuning_styles = {g: styles(images) for g, images in tuning_images.items()}
     rows = []
-    for name in vlm_names:
-        encoder = load_model(f"starter:{name}")
-        spec_vlm = {g: embed(encoder, images) for g, images in spec_images.items()}
-        tuning_vlm = {g: embed(encoder, images) for g, images in tuning_images.items()}
-        texts = encoder.encode_texts(tuning_prompts).astype(np.float64)
-        for weight in STYLE_WEIGHTS:
-            specs = {
-                g: spec_from_descriptors(
-                    g,
-                    generator_hashes[g],
-                    encoder,
-                    spec_prompts,
-                    describe(spec_vlm[g], spec_styles[g], weight),
-                    weight,
-                )
-                for g in spec_images
-            }
-            tuning = {g: describe(tuning_vlm[g], tuning_styles[g], weight) for g in tuning_vlm}
-            top1 = tuning_top1(specs, tuning, seed)
-            with_prompt = tuning_top1(specs, tuning, seed, prompt_embeddings=texts)
-            rows.append((name, weight, top1, with_prompt))
+    with Steps("reference encoders scored", vlm_names) as steps:
+        for index, name in enumerate(vlm_names):
+            encoder = load_model(f"starter:{name}")
+            spec_vlm = {g: embed(encoder, images) for g, images in spec_images.items()}
+            tuning_vlm = {g: embed(encoder, images) for g, images in tuning_images.items()}
+            texts = encoder.encode_texts(tuning_prompts).astype(np.float64)
+            for weight in STYLE_WEIGHTS:
+                specs = {
+                    g: spec_from_descriptors(
+                        g,
+                        generator_hashes[g],
+                        encoder,
+                        spec_prompts,
+                        describe(spec_vlm[g], spec_styles[g], weight),
+                        weight,
+                    )
+                    for g in spec_images
+                }
+                tuning = {g: describe(tuning_vlm[g], tuning_styles[g], weight) for g in tuning_vlm}
+                top1 = tuning_top1(specs, tuning, seed)
+                with_prompt = tuning_top1(specs, tuning, seed, prompt_embeddings=texts)
+                rows.append((name, weight, top1, with_prompt))
+            steps.done(index)
     schema = ["model", "style_weight", "top1", "top1_with_prompt"]
     table = pl.DataFrame(rows, schema=schema, orient="row")
     return table.sort(
@@ -205,35 +209,42 @@ def fit_rkme_parts(
     )
 
 
+@dataclass(frozen=True)
+class RkmeChoice:
+    """model, top1_slice, open_set_auroc, score per candidate encoder (best first), and the
+    RKME side fitted in each candidate's space, so that the chosen one is not fitted again."""
+
+    table: pl.DataFrame
+    parts: dict[str, RkmeParts]
+
+
 @task(name="rkme-encoder-choice")
 def rkme_encoder_choice(
     vlm_names: list[str], model_names: list[str], world: World, params: IdentificationParams
-) -> pl.DataFrame:
-    """model, top1_slice, open_set_auroc, score: RKME search of the tuning queries (in no
-    spec and no reported query) with every VLM as the encoder, best score first, ties by
-    name (hubscout.identification.benchmark.rkme_encoder_score)."""
-    rows = []
-    for name in vlm_names:
-        parts = fit_rkme_parts(model_names, load_model(f"starter:{name}"), world, params)
-        score = rkme_encoder_score(
-            parts.specs, parts.slices, parts.tuning, parts.disjoint, params.seed
-        )
-        print(f"RKME in {name}'s space: {score}")
-        rows.append({"model": name} | score)
-    return pl.DataFrame(rows).sort(["score", "model"], descending=[True, False])
+) -> RkmeChoice:
+    """RKME search of the tuning queries (in no spec and no reported query) with every VLM
+    as the encoder, best score first, ties by name
+    (hubscout.identification.benchmark.rkme_encoder_score)."""
+    rows, parts = [], {}
+    with Steps("RKME encoders scored", vlm_names) as steps:
+        for index, name in enumerate(vlm_names):
+            parts[name] = fit_rkme_parts(model_names, load_model(f"starter:{name}"), world, params)
+            score = rkme_encoder_score(
+                parts[name].specs,
+                parts[name].slices,
+                parts[name].tuning,
+                parts[name].disjoint,
+                params.seed,
+            )
+            rows.append({"model": name} | score)
+            steps.done(index, f"score {score['score']:.3f}")
+    table = pl.DataFrame(rows).sort(["score", "model"], descending=[True, False])
+    return RkmeChoice(table, parts)
 
 
 @task(name="rkme-specs")
-def rkme_specs(
-    model_names: list[str],
-    encoder: VisionLanguageModel,
-    world: World,
-    params: IdentificationParams,
-    settings: Settings,
-) -> RkmeParts:
-    """The RKME side in the chosen encoder's space (fit_rkme_parts), its specs and slice
-    keys saved."""
-    parts = fit_rkme_parts(model_names, encoder, world, params)
+def save_rkme_specs(parts: RkmeParts, settings: Settings) -> None:
+    """Save the RKME specs and slice keys of the chosen encoder's space."""
     folder = identification_dir(settings) / "rkme"
     folder.mkdir(parents=True, exist_ok=True)
     for name, spec in parts.specs.items():
@@ -244,4 +255,3 @@ def rkme_specs(
             gamma=np.array(parts.gamma),
         )
     (folder / "slices.json").write_text(json.dumps(parts.slices, indent=1) + "\n")
-    return parts

@@ -5,7 +5,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from flows.identification import identification_flow
+from flows.identification import PHASES, identification_flow
 from hubscout.data.store import World
 from hubscout.identification.benchmark import BANDWIDTHS, auroc
 from hubscout.identification.rkme import fit_rkme
@@ -18,9 +18,16 @@ from hubscout.starter.catalog import VLMS
 from tasks.identification import STYLE_WEIGHTS, pool_gamma
 
 
-def test_identification_flow_builds_specs_and_benchmarks(hub_summary, flow_settings, flow_data_dir):
+def test_identification_flow_builds_specs_and_benchmarks(
+    hub_summary, flow_settings, flow_data_dir, capfd
+):
     report = flow_data_dir / "identification.json"
+    capfd.readouterr()
     identification_flow(flow_data_dir / "params.yaml", report)
+    said = capfd.readouterr().err
+    for count, phase in enumerate(PHASES, start=1):
+        assert f"[{count}/7 identification phases, " in said and f"] {phase}\n" in said
+    assert "[2/2 RKME encoders scored, " in said and "[2/2 reference encoders scored, " in said
     result = json.loads(report.read_text())
     assert result["generators"] == 2 and result["generator_tasks"] == 2 * 4 * 4
     assert result["rkme_models"] == 4

@@ -89,12 +89,19 @@ def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_spac
 
 def test_rkme_encoder_choice_scores_every_vlm_on_the_tuning_queries(starter_data_dir):
     world = World(Settings().data_dir / "world")
-    table = rkme_encoder_choice.fn(["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL)
+    choice = rkme_encoder_choice.fn(["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL)
+    table = choice.table
     assert table.columns == ["model", "top1_slice", "open_set_auroc", "score"]
     assert table["score"].to_list() == sorted(table["score"], reverse=True)
+    assert sorted(choice.parts) == ["vlm-colours", "vlm-dark"]
     for row in table.iter_rows(named=True):
         parts = fit_rkme_parts(RKME_MODELS, load_model(f"starter:{row['model']}"), world, SMALL)
         expected = rkme_encoder_score(
             parts.specs, parts.slices, parts.tuning, parts.disjoint, SMALL.seed
         )
         assert row == {"model": row["model"]} | expected
+        kept = choice.parts[row["model"]]  # the specs the flow saves are these, not refitted
+        assert kept.gamma == parts.gamma and kept.slices == parts.slices
+        for name, spec in parts.specs.items():
+            np.testing.assert_array_equal(kept.specs[name].points, spec.points)
+            np.testing.assert_array_equal(kept.specs[name].weights, spec.weights)
