@@ -2,7 +2,9 @@
 the hub.
 
 `on_model_registered(name)` is started by the worker's deployment trigger when the registry's
-`hubscout.model.registered` event reaches Prefect (the name is taken from the event).
+`hubscout.model.registered` event reaches Prefect (the name is taken from the event); it
+takes every model still waiting, so that a burst of registrations is processed by the first
+run that starts, and a user's registration behind the burst by the next one.
 `relabel(which)` re-processes every model that is not retired (`all`), the stale ones
 (`stale`: not ready, or a VLM or classifier labeled on another concept graph), or a
 comma-separated list of names. Both go through `process_models` (flows/process_registered.py):
@@ -31,6 +33,9 @@ from registry.publication import Publication
 from registry.store import RegistryStore, UnknownModelError
 
 SLOT_WAIT_SECONDS = 3600  # the longest a run waits for another run labeling the same model
+# Models one registration run takes at most: a burst is published in hub versions of this
+# many, so that selections grow while a large burst is processed (not tuned).
+CLAIM_MODELS = 32
 
 
 def model_slot_name(name: str) -> str:
@@ -56,19 +61,22 @@ def model_slots(names: list[str]) -> Iterator[None]:
 
 @flow(name="on-model-registered", log_prints=True)
 def on_model_registered(name: str) -> dict:
-    """Process the model just registered as `name` and publish what it made; nothing when,
-    by the time this run holds the model's slot, another run (a catch-up or nightly
-    re-processing) has made it ready since its registration."""
-    with model_slots([name]):
-        store = RegistryStore(Settings().registry_database_url)
-        try:
-            status, hub_version = store.model(name)["status"], store.hub_version()
-        finally:
-            store.close()
-        if status == "ready":
-            print(f"{name} is ready already: processed by another run since its registration")
-            return {"processed": [], "failed": {}, "hub_version": hub_version, "notes": {}}
-        return process_models([name])
+    """Process the model just registered as `name`, with every other model still waiting
+    (at most CLAIM_MODELS, oldest first), and publish what they made. A run whose models
+    another run has taken already (a burst of registrations, a catch-up) returns at once
+    instead of waiting for their slots behind that run."""
+    store = RegistryStore(Settings().registry_database_url)
+    try:
+        claimed = store.claim_registered(CLAIM_MODELS)
+        hub_version = store.hub_version()
+    finally:
+        store.close()
+    if not claimed:
+        print(f"{name} was taken by another run since its registration: nothing to do")
+        return {"processed": [], "failed": {}, "hub_version": hub_version, "notes": {}}
+    print(f"{name}'s run takes {len(claimed)} waiting models: {', '.join(claimed)}")
+    with model_slots(claimed):
+        return process_models(claimed)
 
 
 def models_to_relabel(which: str, settings: Settings) -> list[str]:

@@ -79,8 +79,11 @@ def process_models(
             n for n in live if hub.models[n].kind == "generator" and generator_reference is None
         ]
         live = [name for name in live if name not in waiting]
+        for name in waiting:  # claimed by a registration run: it waits again, saying for what
+            if hub.models[name].status == "labeling":
+                store.set_status(name, "registered", WAITING_FOR_REFERENCE)
         for name in live:  # a ready model stays in selections while it is processed
-            if hub.models[name].status != "ready":
+            if hub.models[name].status not in ("ready", "labeling"):  # labeling: claimed
                 store.set_status(name, "labeling")
         jobs = [
             RegisteredJob(

@@ -350,6 +350,38 @@ class RegistryStore:
             self._emit(session, model_id, source, content_hash, now)
             return True
 
+    def claim_registered(self, limit: int) -> list[str]:
+        """Move up to `limit` models waiting in `registered` (oldest registration first) to
+        `labeling` for the caller; not those sent back with a reason to wait (a generator
+        without a reference encoder), which re-processing takes. A model that another caller
+        moved first is not returned, so each waiting model is claimed by one caller: one flow
+        run takes a burst of registrations, and the runs that the burst's other events start
+        find nothing left to take."""
+        with Session(self.engine) as session:
+            waiting = session.scalars(
+                select(ModelRecord.model_id)
+                .where(ModelRecord.status == "registered", ModelRecord.status_reason.is_(None))
+                .order_by(ModelRecord.registered_at, ModelRecord.model_id)
+                .limit(limit)
+            ).all()
+        claimed = []
+        for model_id in waiting:
+            with Session(self.engine) as session, session.begin():
+                moved = session.execute(
+                    update(ModelRecord)
+                    .where(
+                        ModelRecord.model_id == model_id,
+                        ModelRecord.status == "registered",
+                        ModelRecord.status_reason.is_(None),
+                    )
+                    .values(status="labeling", status_reason=None)
+                )
+                if moved.rowcount == 1:
+                    at = datetime.now(UTC)
+                    session.add(StatusEvent(model_id=model_id, status="labeling", at=at))
+                    claimed.append(model_id)
+        return claimed
+
     def set_status(self, model_id: str, status: str, reason: str | None = None) -> None:
         """Move a model to `status` (labeling, ready, failed ...), keeping the event."""
         if status not in STATUSES:

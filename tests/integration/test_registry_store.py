@@ -224,6 +224,27 @@ def test_two_senders_never_claim_the_same_event(store):
     assert not set(first) & set(second) and len(first) + len(second) == 20
 
 
+def test_waiting_models_are_claimed_oldest_first_and_each_by_one_caller(store):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for name in ("m2", "m0", "m1", "gen", "done"):
+        store.register(name, f"open_clip:a@/m/{name}.pt", "vlm", name)
+    store.set_status("gen", "registered", "waits for a reference encoder")
+    store.set_status("done", "ready")
+    assert store.claim_registered(2) == ["m2", "m0"]  # registration order, not names
+    assert store.claim_registered(10) == ["m1"]  # gen waits with a reason, done is ready
+    assert store.claim_registered(10) == []
+    assert [e["status"] for e in store.model("m0")["history"]] == ["registered", "labeling"]
+    assert store.model("gen")["status"] == "registered"
+
+    for i in range(24):
+        store.register(f"burst-{i:02d}", f"open_clip:a@/b/{i}.pt", "vlm", f"b{i}")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        takes = list(pool.map(lambda _: store.claim_registered(32), range(3)))
+    taken = [name for take in takes for name in take]
+    assert sorted(taken) == [f"burst-{i:02d}" for i in range(24)]  # each exactly once
+
+
 def test_a_models_own_benchmark_rows_replace_its_document_rows_and_repeat_publishes_nothing(
     store,
 ):
