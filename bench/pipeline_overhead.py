@@ -10,6 +10,7 @@ ensemble's cost). Medians of 3 runs, measured in the same process.
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -31,17 +32,21 @@ def _median_seconds(run: Callable[[], object], repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    """Print seconds and ratios."""
+def main(
+    folder: Path | None = None, world_dir: Path | None = None, task: str = TASK, count: int = IMAGES
+) -> dict[str, float] | None:
+    """Print seconds and ratios for the pipeline in `folder` (default: the data dir's digits
+    pipeline) on `count` test images of `task`; return the seconds, or None without one."""
     settings = Settings()
-    folder = settings.layout.pipelines / f"{TASK}-pathway-k2"
+    folder = folder or settings.layout.pipelines / f"{task}-pathway-k2"
+    world_dir = world_dir or settings.layout.world
     if not (folder / "pipeline.json").is_file():
         print(f"skipped: no pipeline at {folder} (run `dvc repro pathway_benchmark`)")
-        return
+        return None
     pipeline = load_model(f"pipeline:{folder}")
     assert isinstance(pipeline, ReusePipeline)
-    test = World(settings.layout.world).split(TASK, "test").images
-    images = np.resize(test, (IMAGES, *test.shape[1:]))
+    test = World(world_dir).split(task, "test").images
+    images = np.resize(test, (count, *test.shape[1:]))
     _, gates = pipeline.route(images)
     routed = [np.nonzero(gates[:, m] > 0)[0] for m in range(gates.shape[1])]
 
@@ -59,8 +64,9 @@ def main() -> None:
     alone = _median_seconds(direct)
     everything = _median_seconds(every_member)
     k, members = pipeline.manifest.k, len(pipeline.members)
-    print(f"pipeline {TASK} (k={k} of {members} members), {IMAGES} images")
+    print(f"pipeline {task} (k={k} of {members} members), {count} images")
     print(f"pipeline predict_proba: {through:.3f} s")
     print(f"its routed members called directly: {alone:.3f} s  (overhead {through / alone:.2f}x)")
     ratio = everything / through
     print(f"every member on every image: {everything:.3f} s  ({ratio:.2f}x the pipeline)")
+    return {"pipeline": through, "routed_members": alone, "every_member": everything}

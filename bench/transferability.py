@@ -17,29 +17,36 @@ from hubscout.transferability.target import Target
 N, D, C = 5000, 2048, 100
 
 
-def data(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def data(
+    seed: int = 0, n: int = N, d: int = D, c: int = C
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(C), N // C)
-    features = rng.normal(size=(N, D)) + rng.normal(0, 0.1, (C, D))[labels]
-    logits = rng.normal(size=(N, 1000))
+    labels = np.repeat(np.arange(c), n // c)
+    features = rng.normal(size=(n, d)) + rng.normal(0, 0.1, (c, d))[labels]
+    logits = rng.normal(size=(n, 1000))
     probs = np.exp(logits - logits.max(axis=1, keepdims=True))
     return features, labels, probs / probs.sum(axis=1, keepdims=True)
 
 
-def main() -> None:
-    features, labels, probs = data()
+def main(n: int = N, d: int = D, c: int = C) -> dict[str, tuple[float, float, float, float]]:
+    """Print each metric's seconds alone and in the suite, and its value; return the seconds
+    and the values (alone, in the suite)."""
+    features, labels, probs = data(0, n, d, c)
     start = time.perf_counter()
     _ = features.T @ features
     gram = time.perf_counter() - start
-    print(f"N={N} D={D} C={C} float64; baseline F^T F: {gram:.3f} s")
+    print(f"N={n} D={d} C={c} float64; baseline F^T F: {gram:.3f} s")
     shared = Target(features, labels, probs)
     print(f"{'metric':<18} {'alone':>8} {'suite':>8}  value")
+    results = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name in METRICS:
-            alone, _ = timed(name, Target(features, labels, probs))
+            alone, alone_value = timed(name, Target(features, labels, probs))
             in_suite, value = timed(name, shared)
             print(f"{name:<18} {alone:7.2f}s {in_suite:7.2f}s  {value:.4f}")
+            results[name] = (alone, in_suite, alone_value, value)
+    return results
 
 
 def timed(name: str, target: Target) -> tuple[float, float]:
