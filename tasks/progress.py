@@ -94,7 +94,8 @@ class Steps:
         with self._lock:
             if self.clock() - self._last_line < self.heartbeat_s:
                 return
-            waiting = [n for n in self.names if n not in set(self.done_names)]
+            done = set(self.done_names)
+            waiting = [n for n in self.names if n not in done]
             shown = ", ".join(waiting[:3]) + (
                 f" and {len(waiting) - 3} more" if len(waiting) > 3 else ""
             )
