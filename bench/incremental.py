@@ -8,6 +8,7 @@ three times each after a warm-up of each, on one Prefect test server and one loc
 Target: the median time at M = 32 at most 1.3 times the one at M = 4.
 """
 
+import shutil
 import statistics
 import tempfile
 import time
@@ -42,8 +43,8 @@ WORLD = {
 
 
 def hub_of(size: int, data: Path, world: Path, checkpoint: Path) -> Settings:
-    """A data dir with the world, `size` ready VLMs and the checkpoint registered (not yet
-    labeled) as new-clip."""
+    """A data dir with the world, `size` ready VLMs and a copy of the checkpoint registered
+    (not yet labeled) as new-clip."""
     (data / "world").symlink_to(world, target_is_directory=True)
     settings = Settings(data_dir=data)
     store = RegistryStore(settings.registry_database_url)
@@ -64,19 +65,25 @@ def hub_of(size: int, data: Path, world: Path, checkpoint: Path) -> Settings:
         )
         labels.append(LabelPublication(name, f"l{i}", "g", table))
     store.publish(Publication(f"a hub of {size}", labels=tuple(labels)))
-    source = f"open_clip:{ARCH}@{checkpoint}"
-    register_source(store, "new-clip", source, [checkpoint.parent], manifest_path(settings))
+    # under the data dir, the registry's default source root, which the worker re-checks
+    copy = data / "models" / checkpoint.name
+    copy.parent.mkdir()
+    shutil.copyfile(checkpoint, copy)
+    source = f"open_clip:{ARCH}@{copy}"
+    register_source(store, "new-clip", source, settings.source_roots, manifest_path(settings))
     store.close()
     return settings
 
 
-def main() -> None:
+def main(hub_sizes: tuple[int, int] = HUB_SIZES, repeats: int = REPEATS) -> dict[int, float]:
+    """Print the median seconds per hub size and their ratio; return the medians."""
     import os
 
     import open_clip
 
     apply_offline_defaults()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    data_dir_before = os.environ.get("HUBSCOUT_DATA_DIR")
     with tempfile.TemporaryDirectory() as folder, prefect_test_harness(server_startup_timeout=120):
         root = Path(folder)
         build_world(WorldParams(**WORLD), root / "world")
@@ -87,10 +94,10 @@ def main() -> None:
         checkpoint.parent.mkdir()
         torch.save(model.state_dict(), checkpoint)
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-        seconds: dict[int, list[float]] = {size: [] for size in HUB_SIZES}
+        seconds: dict[int, list[float]] = {size: [] for size in hub_sizes}
         try:
-            for repeat in range(-1, REPEATS):  # repeat -1 warms up (imports, Ray workers)
-                for size in HUB_SIZES:
+            for repeat in range(-1, repeats):  # repeat -1 warms up (imports, Ray workers)
+                for size in hub_sizes:
                     data = root / f"hub-{size}-{repeat}"
                     data.mkdir()
                     settings = hub_of(size, data, root / "world", checkpoint)
@@ -102,12 +109,17 @@ def main() -> None:
                         seconds[size].append(time.perf_counter() - start)
         finally:
             ray.shutdown()
+            if data_dir_before is None:  # the caller's data dir, as it was
+                os.environ.pop("HUBSCOUT_DATA_DIR", None)
+            else:
+                os.environ["HUBSCOUT_DATA_DIR"] = data_dir_before
     medians = {size: statistics.median(times) for size, times in seconds.items()}
     for size, times in seconds.items():
         runs = ", ".join(f"{t:.1f}" for t in times)
         print(f"hub of {size:2d} models: register one, labeled in {medians[size]:.1f} s ({runs})")
-    ratio = medians[HUB_SIZES[1]] / medians[HUB_SIZES[0]]
-    print(f"ratio M={HUB_SIZES[1]} / M={HUB_SIZES[0]}: {ratio:.2f} (target at most 1.3)")
+    ratio = medians[hub_sizes[1]] / medians[hub_sizes[0]]
+    print(f"ratio M={hub_sizes[1]} / M={hub_sizes[0]}: {ratio:.2f} (target at most 1.3)")
+    return medians
 
 
 if __name__ == "__main__":
