@@ -90,6 +90,7 @@ def local_prefect_server(settings: Settings, port: int | None = None) -> Iterato
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = os.environ | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env["PREFECT_UI_API_URL"] = url  # else the UI in the browser calls the API on :4200
     env.pop("PREFECT_API_URL", None)
     log = (home / "server.log").open("ab")
     command = [sys.executable, "-m", "prefect", "server", "start"]

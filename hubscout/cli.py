@@ -183,17 +183,53 @@ def models_register(
     _print_model(answer["model"], answer["hub_version"])
 
 
-@models_app.command("register-starter")
-def models_register_starter(registry: RegistryOption = None) -> None:
-    """Register every model of the local starter hub (`starter:<name>`) with the service,
-    as any model is registered; the worker's flows then label and specify them."""
-    from hubscout.models.starter_loader import manifest_path, read_manifest
+FOLLOW_POLL_S = 3.0  # how often --follow reads the manifest; a model trains for minutes
 
-    entries = read_manifest(manifest_path(load_settings())).models
+
+@models_app.command("register-starter")
+def models_register_starter(
+    follow: Annotated[
+        bool, typer.Option(help="Register each model as its checkpoint is written, until all are")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="With --follow: give up after this long (s)")
+    ] = 7200,
+    registry: RegistryOption = None,
+) -> None:
+    """Register the local starter hub's models (`starter:<name>`) with the service, as any
+    model is registered; the worker's flows then label and specify them. With --follow, while
+    the starter_hub stage trains, each model is registered the moment the stage lists it."""
+    import time
+
+    from hubscout.errors import SourceError
+    from hubscout.models.starter_loader import HubManifest, manifest_path, read_manifest
+
+    path = manifest_path(load_settings())
+    registered: set[str] = set()
+    start = time.monotonic()
     with _client(registry) as client:
-        for entry in entries:
-            client.register(entry.name, f"starter:{entry.name}")
-    console.print(f"registered {len(entries)} starter models")
+        while True:
+            try:
+                manifest: HubManifest | None = read_manifest(path)
+            except (SourceError, ConfigError):
+                if not follow:
+                    raise
+                manifest = None  # the stage has not written this run's manifest yet
+            for entry in [] if manifest is None else manifest.models:
+                if entry.name not in registered:
+                    client.register(entry.name, f"starter:{entry.name}")
+                    registered.add(entry.name)
+                    if follow:
+                        elapsed = time.monotonic() - start
+                        total = len(manifest.planned)
+                        console.print(f"{elapsed:5.0f} s: registered {entry.name} "
+                                      f"({len(registered)}/{total})")  # fmt: skip
+            if not follow or (manifest is not None and manifest.complete):
+                break
+            if time.monotonic() - start > timeout:
+                raise ConfigError(f"the starter hub was not complete after {timeout:.0f} s")
+            time.sleep(FOLLOW_POLL_S)
+    console.print(f"registered {len(registered)} starter models")
 
 
 @models_app.command("wait")
@@ -201,17 +237,23 @@ def models_wait(
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds")] = 900,
     registry: RegistryOption = None,
 ) -> None:
-    """Follow the hub until no model waits (registered or labeling), printing the count of
-    each status when it changes; exits 1 when a model failed (its reason is printed)."""
+    """Follow the hub until no model is in progress (labeling, or registered and not parked
+    with a reason such as waiting for a reference encoder), printing the count of each status
+    when it changes; exits 1 when a model failed (its reason is printed)."""
     import time
 
     from registry.store import STATUSES
 
     start = time.monotonic()
     last: dict[str, int] = {}
+    parked: list[dict] = []
     with _client(registry) as client:
         while True:  # each status's total, however many models the hub holds
             totals = {s: client.models(status=s, limit=1)["total"] for s in STATUSES}
+            registered = client.models(status="registered", limit=500)["items"]
+            parked = [model for model in registered if model["status_reason"]]
+            totals["registered"] -= len(parked)
+            totals["parked"] = len(parked)
             counts = {status: total for status, total in totals.items() if total}
             elapsed = time.monotonic() - start
             if counts != last:
@@ -226,6 +268,9 @@ def models_wait(
                 )
             time.sleep(2)
         failed = client.models(status="failed", limit=500)["items"] if counts.get("failed") else []
+    for reason in sorted({model["status_reason"] for model in parked}):
+        names = [model["model_id"] for model in parked if model["status_reason"] == reason]
+        console.print(f"parked: {', '.join(names)}: {reason}")
     for model in failed:
         console.print(f"failed: {model['model_id']}: {model['status_reason']}")
     if failed:

@@ -5,12 +5,12 @@ mkdir -p data
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/data/prefect}"
 export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}"   # a local, single-user Ray
 hubscout doctor
-dvc repro        # world -> starter_hub -> labels -> benchmarks (skips what is current)
-dvc push         # to the local DVC remote (dvc-remote/)
+dvc repro world  # the synthetic world the starter hub learns (skipped when current)
 
-# The platform: the registry service, the worker (with its local Prefect server) and the
-# MLflow UI, each stopped by its process id at the end. Registrations go to the worker as
-# events; the service keeps them in its outbox until Prefect answers.
+# The platform, up before the hub trains: the registry service, the worker (with its local
+# Prefect server) and the MLflow UI, each stopped by its process id at the end.
+# Registrations go to the worker as events; the service keeps them in its outbox until
+# Prefect answers.
 port="${HUBSCOUT_DEMO_PORT:-8700}"
 prefect_port="${HUBSCOUT_DEMO_PREFECT_PORT:-4200}"
 mlflow_port="${HUBSCOUT_DEMO_MLFLOW_PORT:-5000}"
@@ -27,11 +27,14 @@ worker=$!
 HUBSCOUT_PREFECT_API_URL="http://127.0.0.1:$prefect_port/api" \
   hubscout serve --port "$port" > data/registry-service.log 2>&1 &
 service=$!
-setsid mlflow ui --backend-store-uri "sqlite:///$PWD/data/mlflow.db" --host 127.0.0.1 \
+# no job execution: its 7 consumer processes (~280 MB each) serve GenAI features we do not use
+MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid mlflow ui --backend-store-uri "sqlite:///$PWD/data/mlflow.db" --host 127.0.0.1 \
   --port "$mlflow_port" > data/mlflow-ui.log 2>&1 &
 mlflow_ui=$!   # its own process group, with the server's workers
+follower=""
+first_answer=""
 stop() {
-  kill "$service" "$worker" 2>/dev/null || true
+  kill $follower $first_answer "$service" "$worker" 2>/dev/null || true
   kill -- -"$mlflow_ui" 2>/dev/null || true
   wait "$worker" 2>/dev/null || true
 }
@@ -41,12 +44,33 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 
-# The starter hub enters the registry like any model: registered over HTTP, then labeled,
-# specified and scored by the worker's flows (labels and specs come from the caches the DVC
-# stages filled). Progress is followed over HTTP until no model is waiting.
-hubscout models register-starter --registry "$registry"
+echo "registry API: $registry/docs (up $SECONDS s into the demo)"
+
+# The starter hub trains; each model enters the registry like any model the moment its
+# checkpoint is written, and the worker labels it, so /select answers with the first
+# ready VLMs while the rest train. Generators wait (parked) for the reference encoder
+# that the identification benchmark chooses.
+hubscout models register-starter --follow --registry "$registry" &
+follower=$!
+(
+  until hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry" \
+    > data/first-selection.txt 2>/dev/null; do sleep 10; done
+  echo "first /select answer, $SECONDS s into the demo:" && cat data/first-selection.txt
+) &
+first_answer=$!
+dvc repro starter_hub
+wait "$follower"
+follower=""
+hubscout models wait --timeout 1800 --registry "$registry"
+hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
+
+# The benchmarks, on the complete hub (labels come from the label store the worker
+# filled); their summaries, the reference encoders' choice and the specifications are
+# published when they finish, and the parked generators become ready.
+dvc repro
+dvc push         # to the local DVC remote (dvc-remote/)
+python -m flows.publish_hub
 hubscout models wait --timeout 900 --registry "$registry"
-python -m flows.publish_hub   # the DVC benchmarks' summaries (the rest is published already)
 hubscout hub summary
 hubscout rank swatches --metric logme,sfda,knn
 hubscout models list --status ready --registry "$registry"

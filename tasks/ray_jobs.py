@@ -100,10 +100,12 @@ def map_on_ray(
     timeout_s: float = 3600,
     what: str = "done",
     weights: Sequence[float] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
     """`function(a)` for every argument as Ray tasks (inside a `ray_session`), in input order,
     with a progress line per finished job ('3/22 trained', ETA from the jobs' `weights`) and
-    a heartbeat while they run. A TimeoutError when no job finishes for `timeout_s`."""
+    a heartbeat while they run; `on_result(index, result)` as each job finishes. A
+    TimeoutError when no job finishes for `timeout_s`."""
     import ray
 
     remote = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus)(_call_with_threads)
@@ -123,5 +125,7 @@ def map_on_ray(
             index = pending.pop(ready[0])
             results[index] = ray.get(ready[0])
             last_finished = time.monotonic()
+            if on_result is not None:
+                on_result(index, results[index])
             steps.done(index)
     return results

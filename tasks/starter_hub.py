@@ -12,11 +12,20 @@ from hubscout.data import contact as contact_code
 from hubscout.data import world as world_code
 from hubscout.data.contact import contact_sheet
 from hubscout.data.store import World
+from hubscout.errors import ConfigError, SourceError
 from hubscout.models import load_model
 from hubscout.models.cards import ModelCard
+from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings
 from hubscout.starter import fidelity as fidelity_code
-from hubscout.starter.build import HubParams, Spec, build_model, expected_seconds, longest_first
+from hubscout.starter.build import (
+    HubParams,
+    Spec,
+    build_model,
+    expected_seconds,
+    longest_first,
+    write_manifest,
+)
 from hubscout.starter.catalog import GeneratorSpec
 from hubscout.starter.evaluation import zero_shot_table
 from hubscout.starter.fidelity import Fidelity, prompt_fidelity, train_judge
@@ -44,19 +53,38 @@ def train_starter_models(
     specs: list[Spec], world_dir: Path, params: HubParams, hub: Path, settings: Settings
 ) -> list[tuple[ModelCard, float | None]]:
     """Train every model (one CPU each, `parallel_jobs` at once, the longest first); saved
-    ones are skipped.
+    ones are skipped. The manifest is rewritten as each model is saved, so that it can be
+    registered (and served) while the others train.
 
     Returns each model's card and its training seconds (None when it was reused), in the
     order of `specs`."""
     ordered = longest_first(specs, params)
     jobs = [(spec, world_dir, params, hub) for spec in ordered]
+    trained = _listed(hub, specs)
+
+    def publish_manifest(index: int, _: object) -> None:
+        trained.add(ordered[index].name)
+        write_manifest(hub, [spec for spec in specs if spec.name in trained], planned=specs)
+
     with ray_session(settings, num_cpus=params.parallel_jobs):
         names, seconds = [s.name for s in ordered], [expected_seconds(s, params) for s in ordered]
         results = map_on_ray(
-            _build_one, jobs, names, num_cpus=1, what="models ready", weights=seconds
-        )
+            _build_one, jobs, names, num_cpus=1, what="models ready", weights=seconds,
+            on_result=publish_manifest,
+        )  # fmt: skip
     by_name = {spec.name: result for spec, result in zip(ordered, results, strict=True)}
     return [by_name[spec.name] for spec in specs]
+
+
+def _listed(hub: Path, specs: list[Spec]) -> set[str]:
+    """The models of `specs` that the hub's manifest lists already (from an earlier run), so
+    that a rewrite while they are checked again does not hide them from their readers."""
+    try:
+        entries = read_manifest(hub / "manifest.json").models
+    except (SourceError, ConfigError):  # none yet, or one of an older format
+        return set()
+    names = {spec.name for spec in specs}
+    return {e.name for e in entries if e.name in names and (hub / e.checkpoint).is_file()}
 
 
 @task(name="generator-contact-sheets")

@@ -18,6 +18,11 @@ from hubscout.settings import Settings
 TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
 
 
+# the UI opens an experiment without this tag in its GenAI layout (traces, judges, prompts)
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = {EXPERIMENT_KIND_TAG: "custom_model_development"}
+
+
 @contextmanager
 def mlflow_run(
     settings: Settings, experiment: str, run_name: str, tags: dict[str, str] | None = None
@@ -33,12 +38,15 @@ def mlflow_run(
         os.environ.pop(TRACKING_URI_VARIABLE, None)
     else:
         os.environ[TRACKING_URI_VARIABLE] = exported
-    if mlflow.get_experiment_by_name(experiment) is None:
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is None:
         location = None
         if settings.mlflow_uri.startswith("sqlite:"):
             location = (settings.mlflow_artifact_dir / experiment).as_uri()
-        mlflow.create_experiment(experiment, artifact_location=location)
+        mlflow.create_experiment(experiment, artifact_location=location, tags=EXPERIMENT_KIND)
     mlflow.set_experiment(experiment)
+    if existing is not None and existing.tags.get(EXPERIMENT_KIND_TAG) is None:
+        mlflow.set_experiment_tags(EXPERIMENT_KIND)  # an experiment made before the tag
     with mlflow.start_run(run_name=run_name, tags=tags) as run:
         yield run
 

@@ -26,9 +26,16 @@ class ManifestEntry(BaseModel):
 
 
 class HubManifest(BaseModel):
-    """The list of models a starter hub holds."""
+    """The models a starter hub holds so far, and the names its profile plans (the stage
+    rewrites the manifest as each model is trained, so that each can be registered then)."""
 
     models: list[ManifestEntry]
+    planned: list[str]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every planned model is trained."""
+        return {entry.name for entry in self.models} >= set(self.planned)
 
 
 def manifest_path(settings: Settings) -> Path:

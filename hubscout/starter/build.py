@@ -207,8 +207,10 @@ def canonical_safetensors(path: Path) -> None:
     path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size :])
 
 
-def write_manifest(hub: Path, specs: list[Spec]) -> Path:
-    """The manifest that `starter:<name>` resolves through (paths relative to the hub)."""
+def write_manifest(hub: Path, specs: list[Spec], planned: list[Spec] | None = None) -> Path:
+    """The manifest that `starter:<name>` resolves through (paths relative to the hub): the
+    trained `specs` out of the `planned` ones (default: all trained). Replaced atomically, as
+    readers resolve names while training goes on."""
     entries = [
         ManifestEntry(
             name=spec.name,
@@ -219,8 +221,12 @@ def write_manifest(hub: Path, specs: list[Spec]) -> Path:
         )
         for spec in specs
     ]
+    planned_names = [spec.name for spec in (specs if planned is None else planned)]
     path = hub / "manifest.json"
-    path.write_text(HubManifest(models=entries).model_dump_json(indent=2) + "\n")
+    temporary = path.with_suffix(".json.tmp")
+    manifest = HubManifest(models=entries, planned=planned_names)
+    temporary.write_text(manifest.model_dump_json(indent=2) + "\n")
+    temporary.replace(path)
     return path
 
 

@@ -13,8 +13,10 @@ def test_hub_flow_trains_on_ray_then_reuses_what_it_saved(
     report = flow_data_dir / "hub.json"
     summary = hub_summary
     hub = flow_settings.data_dir / "hub"
-    names = {entry.name for entry in read_manifest(hub / "manifest.json").models}
+    manifest = read_manifest(hub / "manifest.json")
+    names = {entry.name for entry in manifest.models}
     assert len(names) == summary["models"] == 6
+    assert set(manifest.planned) == names and manifest.complete
     assert summary["trained_now"] == sorted(names)
     table = pl.read_parquet(hub / "zero_shot.parquet")
     assert table.height == 2 * world_summary["tasks"]

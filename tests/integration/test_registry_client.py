@@ -1,16 +1,18 @@
 """The registry's Python client and the `hubscout models` CLI against a real service."""
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from hubscout.selection.ranking import DEFAULT_METRIC
 from registry.client import RegistryClient, RegistryClientError
 from registry.store import RegistryStore
-from tests.conftest import TINY_CLIP_ARCH, TOKEN, running_service
+from tests.conftest import TINY_CLIP_ARCH, TOKEN, running_service, wait_for
 
 
 def test_the_client_registers_lists_shows_and_retires(service):
@@ -51,6 +53,16 @@ def _cli(*args, token=TOKEN, data_dir=None):
         env["HUBSCOUT_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def _cli_started(*args, data_dir):
+    """`hubscout` started in a fresh process, its output piped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBSCOUT_")}
+    env |= {"HUBSCOUT_REGISTRY_TOKEN": TOKEN, "HUBSCOUT_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-c", "from hubscout.cli import main\nmain()", *args]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -127,10 +139,28 @@ def test_the_starter_hub_is_registered_over_http_and_followed_until_none_waits(
     with running_service(tmp_path, "sqlite", tiny_clip[1], tiny_world) as service:
         data = service.env["HUBSCOUT_DATA_DIR"]
         names = sorted(tiny_hub[1])
-        registered = _cli("models", "register-starter", "--registry", service.base, data_dir=data)
-        assert registered.returncode == 0, registered.stderr
-        assert f"registered {len(names)} starter models" in registered.stdout
+        manifest = Path(data) / "hub" / "manifest.json"
+        complete = manifest.read_text()
+        document = json.loads(complete)
+        first = [e for e in document["models"] if e["name"] == names[0]]
+        manifest.write_text(json.dumps(document | {"models": first}))  # one model trained
+        follower = _cli_started("models", "register-starter", "--follow", "--registry",
+                                service.base, data_dir=data)  # fmt: skip
         client = RegistryClient(service.base)
+        wait_for(
+            lambda: client.models()["total"] == 1 or follower.poll() is not None, 60, "the first"
+        )
+        assert follower.poll() is None, follower.communicate()  # it follows until all are listed
+        manifest.write_text(complete)
+        listed = [e["name"] for e in document["models"] if e["name"] != names[0]]
+        out, err = follower.communicate(timeout=60)
+        assert follower.returncode == 0, err
+        lines = out.strip().split("\n")
+        assert [line.split(": ", 1)[1] for line in lines[:-1]] == [
+            f"registered {name} ({number}/{len(names)})"
+            for number, name in enumerate([names[0], *listed], 1)
+        ]
+        assert lines[-1] == f"registered {len(names)} starter models"
         models = client.models()["items"]
         client.close()
         assert [(m["model_id"], m["source"]) for m in models] == [
@@ -141,13 +171,15 @@ def test_the_starter_hub_is_registered_over_http_and_followed_until_none_waits(
         assert waited.stdout.split()[1:] == ["s:", "registered", str(len(names))]
         assert "models still wait after 2 s: is `hubscout worker` running?" in waited.stderr
         store = RegistryStore(f"sqlite:///{data}/registry.db")
-        for name in names[1:]:
+        for name in names[2:]:
             store.set_status(name, "ready")
         store.set_status(names[0], "failed", "bad weights")
+        store.set_status(names[1], "registered", "waits for a reference")  # parked, not busy
         store.close()
         done = _cli("models", "wait", "--registry", service.base)
         assert done.returncode == 1
-        assert done.stdout.split("\n")[:2] == [
-            f"    0 s: failed 1, ready {len(names) - 1}",
+        assert done.stdout.split("\n")[:3] == [
+            f"    0 s: failed 1, parked 1, ready {len(names) - 2}",
+            f"parked: {names[1]}: waits for a reference",
             f"failed: {names[0]}: bad weights",
         ]

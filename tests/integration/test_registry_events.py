@@ -30,6 +30,8 @@ def test_an_event_waits_while_prefect_is_down_and_is_delivered_once(
         assert store.model("tiny-clip")["status"] == "registered"  # the model is stored
         with local_prefect_server(Settings(data_dir=tmp_path / "prefect-data"), port) as url:
             assert url == api
+            ui = httpx.get(f"http://127.0.0.1:{port}/ui-settings", timeout=10).json()
+            assert ui["api_url"] == api  # the UI in a browser calls this port's API
             wait_for(lambda: store.outbox()[0]["sent"], 120, "the delivery")
             [event] = wait_for(lambda: _events(api, waiting["event_id"]), 60, "persistence")
             assert event["event"] == REGISTERED_EVENT

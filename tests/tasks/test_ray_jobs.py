@@ -48,8 +48,13 @@ def test_jobs_ask_for_a_gpu_share_only_where_the_cluster_has_gpus():
         with ray_session(settings, num_cpus=2):  # joins the Ray of this process
             share = gpus_per_job(settings)
             assert share == 0.5
-            ids = map_on_ray(_gpu_ids, [0, 1], ["a", "b"], num_gpus=share, timeout_s=120)
+            seen = []
+            ids = map_on_ray(
+                _gpu_ids, [0, 1], ["a", "b"], num_gpus=share, timeout_s=120,
+                on_result=lambda index, result: seen.append((index, result)),
+            )  # fmt: skip
         assert ids == [[0], [0]]
+        assert sorted(seen) == [(0, [0]), (1, [0])]  # each job's result, as it finished
     finally:
         ray.shutdown()
 

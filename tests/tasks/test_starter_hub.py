@@ -1,8 +1,8 @@
 from dataclasses import replace
 
-from hubscout.starter.build import HubParams
+from hubscout.starter.build import HubParams, checkpoint_path, write_manifest
 from hubscout.starter.catalog import GENERATORS
-from tasks.starter_hub import fidelity_key
+from tasks.starter_hub import _listed, fidelity_key
 
 
 def test_the_fidelity_cache_key_moves_with_every_input_it_depends_on():
@@ -15,3 +15,14 @@ def test_the_fidelity_cache_key_moves_with_every_input_it_depends_on():
     assert fidelity_key(specs, hashes, HubParams(profile="full")) != key  # the judge's steps
     renamed = [replace(specs[0], name="gen-other"), specs[1]]
     assert fidelity_key(renamed, hashes, params) != key
+
+
+def test_models_an_earlier_run_listed_stay_listed_while_they_are_checked_again(tmp_path):
+    specs = HubParams(profile="tiny").specs()
+    assert _listed(tmp_path, specs) == set()  # no manifest yet
+    write_manifest(tmp_path, specs[:2], planned=specs)
+    saved = checkpoint_path(tmp_path, specs[0])
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_bytes(b"weights")
+    assert _listed(tmp_path, specs) == {specs[0].name}  # the second's checkpoint is gone
+    assert _listed(tmp_path, specs[1:]) == set()  # no longer in the profile

@@ -6,7 +6,13 @@ from mlflow import MlflowClient
 
 from hubscout.hub import Hub, HubModel
 from hubscout.settings import Settings
-from tasks.tracking import _dvc_hash, mlflow_run, provenance_tags, sync_model_registry
+from tasks.tracking import (
+    EXPERIMENT_KIND_TAG,
+    _dvc_hash,
+    mlflow_run,
+    provenance_tags,
+    sync_model_registry,
+)
 
 
 def _hub(version: int, *models: HubModel) -> Hub:
@@ -67,3 +73,16 @@ def test_a_run_does_not_leave_its_store_in_the_environment(tmp_path, monkeypatch
     )
     logged = MlflowClient(settings.mlflow_uri).get_run(run.info.run_id)
     assert logged.data.metrics == {"x": 1.0}
+
+
+def test_experiments_open_as_model_training_experiments(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    mlflow.set_tracking_uri(settings.mlflow_uri)
+    mlflow.create_experiment("made-before", artifact_location=(tmp_path / "a").as_uri())
+    for experiment in ("labels", "made-before"):
+        with mlflow_run(settings, experiment, "run"):
+            pass
+    client = MlflowClient(settings.mlflow_uri)
+    kinds = [client.get_experiment_by_name(name).tags.get(EXPERIMENT_KIND_TAG)
+             for name in ("labels", "made-before")]  # fmt: skip
+    assert kinds == ["custom_model_development", "custom_model_development"]

@@ -4,7 +4,7 @@ import pytest
 
 from hubscout.errors import ConfigError, SourceError
 from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, resolve
+from hubscout.models.starter_loader import manifest_path, read_manifest, resolve
 from hubscout.settings import Settings
 from tests.conftest import TINY_CLIP_ARCH
 
@@ -21,7 +21,8 @@ def write_manifest(data_dir, tiny_clip):
         "architecture": TINY_CLIP_ARCH,
         "checkpoint": "vlm/tiny.pt",
     }
-    (hub / "manifest.json").write_text(json.dumps({"models": [entry]}))
+    manifest = {"models": [entry], "planned": ["tiny"]}
+    (hub / "manifest.json").write_text(json.dumps(manifest))
     return hub
 
 
@@ -47,3 +48,14 @@ def test_missing_and_invalid_manifest(data_dir):
     (data_dir / "hub" / "manifest.json").write_text("{not json")
     with pytest.raises(ConfigError, match="invalid"):
         load_model("starter:tiny")
+
+
+def test_a_manifest_is_complete_once_every_planned_model_is_listed(data_dir, tiny_clip):
+    hub = write_manifest(data_dir, tiny_clip)
+    assert read_manifest(hub / "manifest.json").complete
+    document = json.loads((hub / "manifest.json").read_text())
+    (hub / "manifest.json").write_text(json.dumps(document | {"planned": ["tiny", "later"]}))
+    assert not read_manifest(hub / "manifest.json").complete
+    (hub / "manifest.json").write_text(json.dumps({"models": document["models"]}))
+    with pytest.raises(ConfigError, match="planned"):  # a manifest of the older format
+        read_manifest(hub / "manifest.json")
