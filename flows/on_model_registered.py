@@ -29,8 +29,9 @@ from hubscout.data.store import World
 from hubscout.errors import ConfigError
 from hubscout.labeling.labels import ConceptProbes
 from hubscout.settings import Settings, apply_offline_defaults
+from registry.errors import UnknownModelError
 from registry.publication import Publication
-from registry.store import RegistryStore, UnknownModelError
+from registry.store import RegistryStore
 
 SLOT_WAIT_SECONDS = 3600  # the longest a run waits for another run labeling the same model
 # Models one registration run takes at most: a burst is published in hub versions of this

@@ -28,8 +28,9 @@ from hubscout.params import IdentificationParams, TransferabilityParams, read_se
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.transferability.suite import parse_metrics
+from registry.errors import UnknownModelError
 from registry.publication import ModelRows, Publication, label_publications
-from registry.store import RegistryStore, UnknownModelError
+from registry.store import RegistryStore
 from tasks.registered import (
     GeneratorReference,
     RegisteredJob,

@@ -36,7 +36,7 @@ from flows.nightly import nightly
 from flows.on_model_registered import on_model_registered, relabel
 from hubscout.errors import ConfigError
 from hubscout.settings import Settings
-from registry.store import REGISTERED_EVENT
+from registry.outbox import REGISTERED_EVENT
 
 SERVER_START_SECONDS = 120.0  # the server took 16-25 s to answer on 2 busy cores
 

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from registry.store import CLAIM_LEASE_SECONDS, RegistryStore
+from registry.outbox import CLAIM_LEASE_SECONDS
+from registry.store import RegistryStore
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +73,19 @@ class OutboxSender:
         at once), so no other sender claims an event this one is still sending; one event's
         failure, whatever it is, counts against that event alone."""
         deadline = time.monotonic() + CLAIM_LEASE_SECONDS - SEND_WORST_CASE_SECONDS
-        claimed = self.store.claim_events(BATCH_EVENTS, CLAIM_LEASE_SECONDS)
+        claimed = self.store.outbox.claim(BATCH_EVENTS, CLAIM_LEASE_SECONDS)
         delivered = 0
         for number, stored in enumerate(claimed):
             if time.monotonic() > deadline:
-                self.store.release_events([event["event_id"] for event in claimed[number:]])
+                self.store.outbox.release([event["event_id"] for event in claimed[number:]])
                 break
             try:
                 answer = client.post(f"{self.api_url}/events", json=[prefect_event(stored)])
                 answer.raise_for_status()
             except Exception as error:  # this event's own failure, retried with backoff
-                self.store.event_failed(stored["event_id"], f"{type(error).__name__}: {error}")
+                self.store.outbox.failed(stored["event_id"], f"{type(error).__name__}: {error}")
                 continue
-            self.store.event_sent(stored["event_id"])
+            self.store.outbox.sent(stored["event_id"])
             delivered += 1
         return len(claimed), delivered
 

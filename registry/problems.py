@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hubscout.errors import HubscoutError
 from hubscout.hub import EmptyHubError
-from registry.store import RegistryConflictError, UnknownModelError
+from registry.errors import RegistryConflictError, UnknownModelError
 
 logger = logging.getLogger(__name__)
 

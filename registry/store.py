@@ -1,5 +1,7 @@
 """The registry's SQL store: which models the hub holds, their lifecycle and which label
-version is current, and the hub version every answer is computed from.
+version is current, what was published for them, and the hub version every answer is
+computed from. Its tables are in registry/tables.py, the pipelines' lineage in
+registry/lineage.py and the registrations' event outbox in registry/outbox.py.
 
 SQLite in the embedded profile, PostgreSQL in production (`HUBSCOUT_DATABASE_URL`). Every
 write is one transaction: a failed write leaves the previous state as it was. Opening a store
@@ -9,11 +11,6 @@ Lifecycle of a model: registered -> labeling -> ready, or failed with its reason
 keeps its history but leaves every selection. Every status change is kept as an event. Each
 publish that brings something new and each retire raises the hub version by one.
 
-Lineage: a pipeline is registered with the models it runs (its members, each with the
-weights and label version it was trained on). Retiring a member, publishing a new label
-version of it or registering new weights for it flags every pipeline that runs it, in the
-same transaction; a pipeline's flags are cleared when it is registered again (retrained).
-
 A publish is atomic for readers without relying on isolation levels: every published row is
 stamped with the hub version its publish created, in the same transaction, and a snapshot
 (`hub()`) reads the current version first and then only rows stamped at or below it. A
@@ -22,38 +19,20 @@ registration writes its outbox event in the same transaction as the model row.
 
 import hashlib
 import json
-import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 import polars as pl
-from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from hubscout.errors import HubscoutError
 from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
 from hubscout.labeling.drift import label_drift
+from registry.errors import RegistryConflictError, RegistryError, UnknownModelError
+from registry.lineage import flag_dependents, lineage, set_members
 from registry.migrate import upgrade
+from registry.outbox import Outbox, emit_registered
 from registry.publication import (
     BENCHMARKS,
     SPEC_KINDS,
@@ -64,14 +43,20 @@ from registry.publication import (
     table_bytes,
     table_from_bytes,
 )
-
-REGISTERED_EVENT = "hubscout.model.registered"
-# Outbox retries wait 2, 4, 8 ... seconds after each failed send, at most 5 minutes.
-RETRY_BASE_SECONDS = 2.0
-RETRY_MAX_SECONDS = 300.0
-# A sender owns the events it claimed this long; it stops sending a batch early enough to
-# finish within it (registry/events.py).
-CLAIM_LEASE_SECONDS = 60.0
+from registry.tables import (
+    Base,
+    BenchmarkRecord,
+    HubVersion,
+    LabelRecord,
+    ModelRecord,
+    ModelRowsRecord,
+    PipelineFlag,
+    SpecRecord,
+    StatusEvent,
+    current_labels,
+    lock_versions,
+    open_engine,
+)
 
 # How long a statement waits for a lock another writer holds before it fails (503 in the
 # service): SQLite's busy timeout, PostgreSQL's lock_timeout; the pool waits as long.
@@ -81,169 +66,13 @@ KINDS = ("vlm", "classifier", "generator", "pipeline")
 STATUSES = ("registered", "labeling", "ready", "failed", "retired")
 
 
-class RegistryError(HubscoutError):
-    """A registry request that cannot be carried out."""
-
-
-class RegistryConflictError(RegistryError):
-    """A request that contradicts what the registry holds (a name taken by another source)."""
-
-
-class UnknownModelError(RegistryError):
-    """A model name the registry does not hold."""
-
-
-class Base(DeclarativeBase):
-    """Tables of the registry."""
-
-
-class ModelRecord(Base):
-    """A model of the hub."""
-
-    __tablename__ = "models"
-    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    source: Mapped[str] = mapped_column(String(2000))
-    kind: Mapped[str] = mapped_column(String(20))
-    content_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="registered")
-    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    license: Mapped[str] = mapped_column(String(200), server_default="unknown")
-    tags: Mapped[str] = mapped_column(String(2000), server_default="[]")  # a JSON list
-    status_reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    parameters: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    class_names: Mapped[str] = mapped_column(Text, server_default="[]")  # a JSON list
-
-
-class LabelRecord(Base):
-    """A label version published for a model; the latest one is current."""
-
-    __tablename__ = "label_versions"
-    __table_args__ = (UniqueConstraint("model_id", "label_version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    label_version: Mapped[str] = mapped_column(String(64))
-    graph_hash: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    hub_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    label_table: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    drift: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: moves vs previous
-
-
-class SpecRecord(Base):
-    """An identification (generator) or RKME specification published for a model."""
-
-    __tablename__ = "specifications"
-    __table_args__ = (UniqueConstraint("model_id", "spec_kind", "version"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    spec_kind: Mapped[str] = mapped_column(String(20))
-    version: Mapped[str] = mapped_column(String(64))
-    encoder: Mapped[str] = mapped_column(String(200))
-    meta: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    hub_version: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class BenchmarkRecord(Base):
-    """A published benchmark summary; the newest of each name is current."""
-
-    __tablename__ = "benchmarks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(50))
-    document: Mapped[str] = mapped_column(Text)
-    digest: Mapped[str] = mapped_column(String(64))
-    hub_version: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class ModelRowsRecord(Base):
-    """A benchmark's rows about one model; the newest of each (model, benchmark) is current
-    and replaces that model's rows in the benchmark's document."""
-
-    __tablename__ = "model_benchmark_rows"
-    __table_args__ = (UniqueConstraint("model_id", "benchmark", "digest"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    benchmark: Mapped[str] = mapped_column(String(50))
-    digest: Mapped[str] = mapped_column(String(64))
-    rows: Mapped[str] = mapped_column(Text)  # a JSON list
-    hub_version: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class OutboxRecord(Base):
-    """An event waiting to be sent (sent_at unset) or sent."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("outbox_pending", "sent_at", "next_attempt_at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    event: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    deliveries: Mapped[int] = mapped_column(Integer, server_default="0")  # 1: exactly once
-    last_error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-
-
-class StatusEvent(Base):
-    """One status change of a model, with its reason."""
-
-    __tablename__ = "status_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    model_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    status: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class PipelineMember(Base):
-    """A registered model that a pipeline runs, as it was when the pipeline was trained."""
-
-    __tablename__ = "pipeline_members"
-    __table_args__ = (
-        UniqueConstraint("pipeline_id", "member_id"),
-        Index("pipeline_members_member", "member_id"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pipeline_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    member_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    member_hash: Mapped[str] = mapped_column(String(64))
-    member_label_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-
-
-class PipelineFlag(Base):
-    """Why a pipeline may no longer be what it was trained as; open until cleared."""
-
-    __tablename__ = "pipeline_flags"
-    __table_args__ = (Index("pipeline_flags_pipeline", "pipeline_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pipeline_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    member_id: Mapped[str] = mapped_column(ForeignKey("models.model_id"))
-    reason: Mapped[str] = mapped_column(String(2000))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class HubVersion(Base):
-    """One hub version: raised by every label publish and every retire."""
-
-    __tablename__ = "hub_versions"
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    reason: Mapped[str] = mapped_column(String(500))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
 class RegistryStore:
     """Models, their lifecycle, what was published for them and the hub version."""
 
     def __init__(self, url: str, wait_s: float = DATABASE_WAIT_SECONDS) -> None:
         try:
-            self.engine = _engine(url, wait_s)
+            self.engine = open_engine(url, wait_s)
+            self.outbox = Outbox(self.engine)
             upgrade(self.engine)
         except SQLAlchemyError as error:
             raise RegistryError(f"cannot open the registry database {url}: {error}") from error
@@ -321,9 +150,9 @@ class RegistryStore:
                 )
                 session.flush()
                 if members:
-                    self._set_members(session, model_id, members, True, now)
+                    set_members(session, model_id, members, True, now)
                 session.add(StatusEvent(model_id=model_id, status="registered", at=now))
-                self._emit(session, model_id, source, content_hash, now)
+                emit_registered(session, model_id, source, content_hash, now)
                 return True
             if record.source != source and record.status != "retired":
                 raise RegistryConflictError(
@@ -334,9 +163,9 @@ class RegistryStore:
             if unchanged and record.status != "retired":
                 return False
             if members:
-                self._set_members(session, model_id, members, False, now)
+                set_members(session, model_id, members, False, now)
             if record.content_hash != content_hash:
-                self._flag_dependents(
+                flag_dependents(
                     session,
                     model_id,
                     f"{model_id} has new weights ({record.content_hash[:12]} -> "
@@ -347,7 +176,7 @@ class RegistryStore:
             for column, value in card.items():
                 setattr(record, column, value)
             self._set_status(session, record, "registered", None, now)
-            self._emit(session, model_id, source, content_hash, now)
+            emit_registered(session, model_id, source, content_hash, now)
             return True
 
     def claim_registered(self, limit: int) -> list[str]:
@@ -404,7 +233,7 @@ class RegistryStore:
             )
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            _lock_versions(session)
+            lock_versions(session)
             version = int(session.scalar(select(func.max(HubVersion.version))) or 0)
             new_rows: list[LabelRecord | SpecRecord | BenchmarkRecord | ModelRowsRecord] = []
             for label in publication.labels:
@@ -418,9 +247,9 @@ class RegistryStore:
                 if record.status not in ("ready", "retired"):
                     self._set_status(session, record, "ready", None, now)
                 if known is None:
-                    previous = self._current_labels(session, [label.model_id]).get(label.model_id)
+                    previous = current_labels(session, [label.model_id]).get(label.model_id)
                     if previous is not None:
-                        self._flag_dependents(
+                        flag_dependents(
                             session,
                             label.model_id,
                             f"{label.model_id} was re-labeled ({previous[:12]} -> "
@@ -514,12 +343,12 @@ class RegistryStore:
         version. False when it was retired already."""
         now = datetime.now(UTC)
         with Session(self.engine) as session, session.begin():
-            _lock_versions(session)
+            lock_versions(session)
             record = self._record(session, model_id)
             if record.status == "retired":
                 return False
             self._set_status(session, record, "retired", None, now)
-            self._flag_dependents(session, model_id, f"{model_id} was retired", now)
+            flag_dependents(session, model_id, f"{model_id} was retired", now)
             session.add(HubVersion(reason=f"retired {model_id}", at=now))
             return True
 
@@ -614,7 +443,7 @@ class RegistryStore:
             if status is not None:
                 query = query.where(ModelRecord.status == status)
             records = [r for r in session.scalars(query).all() if tag is None or tag in _tags(r)]
-            current = self._current_labels(session, [r.model_id for r in records])
+            current = current_labels(session, [r.model_id for r in records])
             flagged = set(
                 session.scalars(
                     select(PipelineFlag.pipeline_id).where(PipelineFlag.cleared_at.is_(None))
@@ -643,7 +472,7 @@ class RegistryStore:
             current = labels[-1].label_version if labels else None
             return (
                 _summary(record, current)
-                | _lineage(session, model_id)
+                | lineage(session, model_id)
                 | {
                     "label_summary": _label_summary(labels[-1].label_table if labels else None),
                     "history": [
@@ -691,116 +520,6 @@ class RegistryStore:
         schema |= {"previous": pl.Float64, "current": pl.Float64, "change": pl.Float64}
         return pl.DataFrame(rows, schema=schema)
 
-    def claim_events(self, limit: int = 50, lease_s: float = CLAIM_LEASE_SECONDS) -> list[dict]:
-        """Outbox events due for a (re)send, oldest first, each claimed for `lease_s`
-        seconds: a claim moves the event's next attempt past the lease only if no other
-        sender moved it first, so two service processes (or replicas) never send the same
-        event at once; an event whose sender died is due again when the lease ends."""
-        now = datetime.now(UTC)
-        with Session(self.engine) as session:
-            due = session.execute(
-                select(OutboxRecord.event_id, OutboxRecord.next_attempt_at)
-                .where(OutboxRecord.sent_at.is_(None), OutboxRecord.next_attempt_at <= now)
-                .order_by(OutboxRecord.id)
-                .limit(limit)
-            ).all()
-        claimed = []
-        for event_id, seen in due:
-            with self.engine.begin() as connection:
-                moved = connection.execute(
-                    update(OutboxRecord)
-                    .where(
-                        OutboxRecord.event_id == event_id,
-                        OutboxRecord.sent_at.is_(None),
-                        OutboxRecord.next_attempt_at == seen,
-                    )
-                    .values(next_attempt_at=now + timedelta(seconds=lease_s))
-                )
-            if moved.rowcount == 1:
-                claimed.append(event_id)
-        with Session(self.engine) as session:
-            records = session.scalars(
-                select(OutboxRecord)
-                .where(OutboxRecord.event_id.in_(claimed))
-                .order_by(OutboxRecord.id)
-            ).all()
-            return [
-                {
-                    "event_id": r.event_id,
-                    "event": r.event,
-                    "payload": json.loads(r.payload),
-                    "created_at": r.created_at,
-                    "attempts": r.attempts,
-                }
-                for r in records
-            ]
-
-    def event_sent(self, event_id: str) -> None:
-        """Mark an outbox event as delivered, counting every delivery (a second one would be
-        a double send)."""
-        with Session(self.engine) as session, session.begin():
-            record = session.scalar(select(OutboxRecord).where(OutboxRecord.event_id == event_id))
-            if record is None:
-                return
-            record.deliveries += 1
-            if record.sent_at is None:
-                record.sent_at = datetime.now(UTC)
-                record.attempts += 1
-
-    def release_events(self, event_ids: Sequence[str]) -> None:
-        """Give claimed, unsent events back: due again now, for any sender."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(OutboxRecord)
-                .where(OutboxRecord.event_id.in_(list(event_ids)), OutboxRecord.sent_at.is_(None))
-                .values(next_attempt_at=datetime.now(UTC))
-            )
-
-    def event_failed(self, event_id: str, error: str) -> None:
-        """Count a failed send and schedule the next one with exponential backoff."""
-        with Session(self.engine) as session, session.begin():
-            record = session.scalar(select(OutboxRecord).where(OutboxRecord.event_id == event_id))
-            if record is None or record.sent_at is not None:
-                return
-            record.attempts += 1
-            delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (record.attempts - 1))
-            record.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
-            record.last_error = error[:2000]
-
-    def outbox(self) -> list[dict]:
-        """Every outbox event with its delivery state, oldest first."""
-        with Session(self.engine) as session:
-            records = session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)).all()
-            return [
-                {
-                    "event_id": r.event_id,
-                    "event": r.event,
-                    "payload": json.loads(r.payload),
-                    "attempts": r.attempts,
-                    "sent": r.sent_at is not None,
-                    "deliveries": r.deliveries,
-                    "last_error": r.last_error,
-                }
-                for r in records
-            ]
-
-    @staticmethod
-    def _emit(
-        session: Session, model_id: str, source: str, content_hash: str, at: datetime
-    ) -> None:
-        payload = {"name": model_id, "source": source, "hash": content_hash}
-        session.add(
-            OutboxRecord(
-                event_id=str(uuid.uuid4()),
-                event=REGISTERED_EVENT,
-                payload=json.dumps(payload, sort_keys=True),
-                created_at=at,
-                attempts=0,
-                deliveries=0,
-                next_attempt_at=at,
-            )
-        )
-
     @staticmethod
     def _current(
         session: Session,
@@ -824,130 +543,12 @@ class RegistryStore:
             raise UnknownModelError(f"model {model_id!r} is not registered: register it first")
         return record
 
-    def _set_members(
-        self, session: Session, pipeline_id: str, members: Sequence[str], new: bool, now: datetime
-    ) -> None:
-        """Record the pipeline's members as they are now, replacing earlier ones, and clear
-        its open flags (a registration is a retrained pipeline)."""
-        if pipeline_id in members:
-            raise RegistryError(f"pipeline {pipeline_id!r} cannot run itself")
-        rows = []
-        current = self._current_labels(session, list(members))
-        for member_id in sorted(set(members)):
-            record = session.get(ModelRecord, member_id)
-            if record is None or record.status == "retired":
-                raise RegistryError(
-                    f"pipeline {pipeline_id!r} runs {member_id!r}, which the registry does not "
-                    "hold or has retired: register its members first"
-                )
-            rows.append(
-                PipelineMember(
-                    pipeline_id=pipeline_id,
-                    member_id=member_id,
-                    member_hash=record.content_hash,
-                    member_label_version=current.get(member_id),
-                )
-            )
-        if not new:
-            session.execute(delete(PipelineMember).where(PipelineMember.pipeline_id == pipeline_id))
-            session.execute(
-                update(PipelineFlag)
-                .where(PipelineFlag.pipeline_id == pipeline_id, PipelineFlag.cleared_at.is_(None))
-                .values(cleared_at=now)
-            )
-        session.add_all(rows)
-
-    @staticmethod
-    def _flag_dependents(session: Session, member_id: str, reason: str, now: datetime) -> None:
-        """Flag every pipeline, retired ones aside, that runs `member_id`."""
-        pipelines = session.scalars(
-            select(PipelineMember.pipeline_id)
-            .join(ModelRecord, ModelRecord.model_id == PipelineMember.pipeline_id)
-            .where(PipelineMember.member_id == member_id, ModelRecord.status != "retired")
-        ).all()
-        session.add_all(
-            PipelineFlag(pipeline_id=p, member_id=member_id, reason=reason[:2000], at=now)
-            for p in pipelines
-        )
-
     @staticmethod
     def _set_status(
         session: Session, record: ModelRecord, status: str, reason: str | None, at: datetime
     ) -> None:
         record.status, record.status_reason = status, reason
         session.add(StatusEvent(model_id=record.model_id, status=status, reason=reason, at=at))
-
-    @staticmethod
-    def _current_labels(session: Session, model_ids: list[str]) -> dict[str, str]:
-        labels = session.scalars(
-            select(LabelRecord).where(LabelRecord.model_id.in_(model_ids)).order_by(LabelRecord.id)
-        ).all()
-        return {label.model_id: label.label_version for label in labels}
-
-
-def _engine(url: str, wait_s: float) -> Engine:
-    """An engine whose statements wait at most `wait_s` for another writer's lock; SQLite in
-    WAL mode, so that readers never wait for a writer."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, pool_timeout=wait_s, connect_args={"timeout": wait_s})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection: Any, _: object) -> None:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
-            cursor.close()
-
-        return engine
-    engine = create_engine(url, pool_timeout=wait_s)
-
-    @event.listens_for(engine, "connect")
-    def _postgres_lock_timeout(connection: Any, _: object) -> None:
-        cursor = connection.cursor()
-        cursor.execute(f"SET lock_timeout = {int(wait_s * 1000)}")
-        cursor.close()
-
-    return engine
-
-
-def _lock_versions(session: Session) -> None:
-    """Serialise the writers of hub versions, so versions are committed in their order (a
-    reader that sees version v sees every row stamped at or below it). SQLite already allows
-    one writer at a time."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE hub_versions IN EXCLUSIVE MODE"))
-
-
-def _lineage(session: Session, model_id: str) -> dict:
-    members = session.scalars(
-        select(PipelineMember)
-        .where(PipelineMember.pipeline_id == model_id)
-        .order_by(PipelineMember.member_id)
-    ).all()
-    used_by = session.scalars(
-        select(PipelineMember.pipeline_id)
-        .where(PipelineMember.member_id == model_id)
-        .order_by(PipelineMember.pipeline_id)
-    ).all()
-    flags = session.scalars(
-        select(PipelineFlag)
-        .where(PipelineFlag.pipeline_id == model_id, PipelineFlag.cleared_at.is_(None))
-        .order_by(PipelineFlag.id)
-    ).all()
-    return {
-        "members": [
-            {
-                "model_id": m.member_id,
-                "content_hash": m.member_hash,
-                "label_version": m.member_label_version,
-            }
-            for m in members
-        ],
-        "used_by": list(used_by),
-        "flags": [
-            {"member": f.member_id, "reason": f.reason, "at": f.at.isoformat()} for f in flags
-        ],
-    }
 
 
 def _label_summary(table: bytes | None) -> dict | None:

@@ -3,7 +3,7 @@
 
 from alembic import context
 
-from registry.store import Base
+from registry.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=Base.metadata)

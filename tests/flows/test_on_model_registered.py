@@ -26,8 +26,9 @@ from hubscout.models.cards import ModelCard, write_card
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings
 from hubscout.transferability.hub import benchmark_task
+from registry.errors import UnknownModelError
 from registry.publication import Publication, generator_publication, rkme_publication
-from registry.store import RegistryStore, UnknownModelError
+from registry.store import RegistryStore
 from tasks.identification import pool_gamma
 from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
 

@@ -97,7 +97,10 @@ def test_the_worker_processes_a_model_registered_while_prefect_was_down(
         (data / "identification" / "reference.json").write_text(json.dumps({"encoder": source}))
         body = {"name": "tiny-clip", "source": source}
         write = {"Authorization": f"Bearer {TOKEN}"}
-        assert httpx.post(f"{service.base}/models", json=body, headers=write).status_code == 202
+        assert (
+            httpx.post(f"{service.base}/models", json=body, headers=write, timeout=60).status_code
+            == 202
+        )
         store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
         env = service.env | {"HUBSCOUT_NIGHTLY_CRON": "0 0 1 1 *"}  # no nightly run is due
         with running_worker(env, tmp_path / "worker.log", port):
@@ -115,7 +118,7 @@ def test_the_worker_processes_a_model_registered_while_prefect_was_down(
             rows = store.benchmark_rows("tiny-clip")["transferability"]
             tasks = World(data / "world").tasks["task"].to_list()
             assert [row["task"] for row in rows] == tasks
-            assert store.outbox()[0]["sent"]
+            assert store.outbox.events()[0]["sent"]
             with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
                 runs = wait_for(lambda: _all_final(client.read_flow_runs()), 180, "final runs")
             states = [(run.name, run.parameters, run.state_name) for run in runs]

@@ -4,9 +4,12 @@ service fixture (a real uvicorn) lives in tests/conftest.py, shared with the flo
 
 import uuid
 
+import polars as pl
 import pytest
 import sqlalchemy
 
+from hubscout.labeling.drift import DRIFT_METRIC
+from registry.publication import LabelPublication, Publication
 from registry.store import RegistryStore
 from tests.conftest import POSTGRES
 
@@ -28,3 +31,26 @@ def store(request, tmp_path):
     with admin.begin() as connection:
         connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+def label(model_id, version, values=(0.5,)):
+    """A LabelPublication of `values` on nodes n0, n1 ... (the metric drift is measured on)."""
+    table = pl.DataFrame(
+        {
+            "model_id": [model_id] * len(values),
+            "node_id": [f"n{i}" for i in range(len(values))],
+            "metric": [DRIFT_METRIC] * len(values),
+            "value": list(values),
+            "label_version": [version] * len(values),
+        }
+    )
+    return LabelPublication(model_id, version, "g", table)
+
+
+def publish_label(store, model_id, version):
+    """Publish one label version; True when it raised the hub version."""
+    before = store.hub_version()
+    return (
+        store.publish(Publication(f"{model_id} {version}", labels=(label(model_id, version),)))
+        > before
+    )

@@ -9,7 +9,8 @@ import pytest
 
 from flows.worker import local_prefect_server
 from hubscout.settings import Settings
-from registry.store import REGISTERED_EVENT, RegistryStore
+from registry.outbox import REGISTERED_EVENT
+from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN, service_awaiting_prefect, wait_for
 
 WRITE = {"Authorization": f"Bearer {TOKEN}"}
@@ -22,9 +23,12 @@ def test_an_event_waits_while_prefect_is_down_and_is_delivered_once(
         store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
         source = f"open_clip:{TINY_CLIP_ARCH}@{service.root / 'tiny.pt'}"
         body = {"name": "tiny-clip", "source": source}
-        assert httpx.post(f"{service.base}/models", json=body, headers=WRITE).status_code == 202
+        assert (
+            httpx.post(f"{service.base}/models", json=body, headers=WRITE, timeout=60).status_code
+            == 202
+        )
         [waiting] = wait_for(
-            lambda: [e for e in store.outbox() if e["attempts"] >= 2], 30, "two failed sends"
+            lambda: [e for e in store.outbox.events() if e["attempts"] >= 2], 30, "two failed sends"
         )
         assert not waiting["sent"] and "ConnectError" in waiting["last_error"]
         assert store.model("tiny-clip")["status"] == "registered"  # the model is stored
@@ -32,7 +36,7 @@ def test_an_event_waits_while_prefect_is_down_and_is_delivered_once(
             assert url == api
             ui = httpx.get(f"http://127.0.0.1:{port}/ui-settings", timeout=10).json()
             assert ui["api_url"] == api  # the UI in a browser calls this port's API
-            wait_for(lambda: store.outbox()[0]["sent"], 120, "the delivery")
+            wait_for(lambda: store.outbox.events()[0]["sent"], 120, "the delivery")
             [event] = wait_for(lambda: _events(api, waiting["event_id"]), 60, "persistence")
             assert event["event"] == REGISTERED_EVENT
             assert event["payload"] == {
@@ -43,7 +47,7 @@ def test_an_event_waits_while_prefect_is_down_and_is_delivered_once(
             assert event["resource"]["prefect.resource.id"] == "hubscout.model.tiny-clip"
             time.sleep(3)  # a second copy, if any were sent, would be persisted by now
             assert len(_events(api, waiting["event_id"])) == 1
-            assert len(store.outbox()) == 1 and store.outbox()[0]["sent"]
+            assert len(store.outbox.events()) == 1 and store.outbox.events()[0]["sent"]
         store.close()
         with pytest.raises(httpx.TransportError):  # the server was stopped
             httpx.get(f"{api}/health", timeout=2)

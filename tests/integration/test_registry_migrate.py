@@ -5,7 +5,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from registry.migrate import current_revision
-from registry.store import Base, RegistryStore
+from registry.store import RegistryStore
+from registry.tables import Base
 
 
 def test_opening_a_store_migrates_to_a_schema_that_matches_the_models(store):

@@ -28,13 +28,15 @@ def test_two_replicas_share_the_outbox_and_deliver_each_event_once(tmp_path, tin
     with running_service(tmp_path / "a", "postgresql", tiny_clip[1], tiny_world, prefect) as a:
         shared = {"HUBSCOUT_DATABASE_URL": a.env["HUBSCOUT_DATABASE_URL"]}
         store = RegistryStore(shared["HUBSCOUT_DATABASE_URL"])
-        sent = lambda: all(e["sent"] for e in store.outbox())  # noqa: E731
+        sent = lambda: all(e["sent"] for e in store.outbox.events())  # noqa: E731
         with running_service(
             tmp_path / "b", "sqlite", tiny_clip[1], tiny_world, prefect | shared
         ) as b:
             for number, name in enumerate(names[:20]):  # Prefect is down: the events wait
                 register((a, b)[number % 2], name)
-            assert len(store.outbox()) == 20 and not any(e["sent"] for e in store.outbox())
+            assert len(store.outbox.events()) == 20 and not any(
+                e["sent"] for e in store.outbox.events()
+            )
             for replica, other in ((a, "clip-01"), (b, "clip-00")):  # each serves both
                 assert httpx.get(f"{replica.base}/models/{other}").status_code == 200
             with local_prefect_server(Settings(data_dir=tmp_path / "prefect"), port):
@@ -44,11 +46,11 @@ def test_two_replicas_share_the_outbox_and_deliver_each_event_once(tmp_path, tin
         # a sends the events b stored
         with local_prefect_server(Settings(data_dir=tmp_path / "prefect"), port):
             wait_for(sent, 180, "the delivery of b's events by a")
-            stored = sorted(e["event_id"] for e in store.outbox())
+            stored = sorted(e["event_id"] for e in store.outbox.events())
             persisted = wait_for(  # Prefect persists what it received a moment later
                 lambda: sorted(_events(api)) == stored and stored, 60, "persistence"
             )
-        delivered = {e["payload"]["name"]: e["deliveries"] for e in store.outbox()}
+        delivered = {e["payload"]["name"]: e["deliveries"] for e in store.outbox.events()}
         assert delivered == dict.fromkeys(names, 1)  # none twice
         assert len(persisted) == len(names)  # every event reached Prefect
         store.close()

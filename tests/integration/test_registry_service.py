@@ -24,12 +24,12 @@ def test_a_local_checkpoint_is_registered_listed_shown_and_retired(service):
     base, root, digest, _ = service
     source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     body = {"name": "tiny-clip", "source": source, "license": "MIT", "tags": ["tiny", "test"]}
-    created = httpx.post(f"{base}/models", json=body, headers=WRITE)
+    created = httpx.post(f"{base}/models", json=body, headers=WRITE, timeout=60)
     assert created.status_code == 202, created.text
     assert created.headers["location"] == "/models/tiny-clip"
     model = created.json()["model"]
     assert (model["kind"], model["content_hash"], model["status"]) == ("vlm", digest, "registered")
-    again = httpx.post(f"{base}/models", json=body, headers=WRITE)  # idempotent
+    again = httpx.post(f"{base}/models", json=body, headers=WRITE, timeout=60)  # idempotent
     assert again.status_code == 202 and len(again.json()["model"]["history"]) == 1
     page = httpx.get(f"{base}/models", params={"kind": "vlm", "tag": "tiny"}).json()
     assert (page["total"], page["hub_version"]) == (1, 0)
@@ -54,7 +54,10 @@ def _problem(response, status):
 def test_bad_requests_get_problem_documents_and_change_nothing(service, tmp_path):
     base, root, _, _ = service
     good = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
-    post = lambda body, headers=WRITE: httpx.post(f"{base}/models", json=body, headers=headers)  # noqa: E731
+
+    def post(body, headers=WRITE):
+        return httpx.post(f"{base}/models", json=body, headers=headers, timeout=60)
+
     assert "need 'Authorization: Bearer" in _problem(post({"name": "a", "source": good}, {}), 401)
     wrong = {"Authorization": "Bearer nope"}
     _problem(post({"name": "a", "source": good}, wrong), 401)
@@ -115,7 +118,7 @@ def test_select_answers_from_the_current_hub_version_with_an_etag(service):
     source = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
     for name in ("clip-a", "clip-b"):
         body = {"name": name, "source": source, "license": "MIT" if name == "clip-a" else "GPL"}
-        assert httpx.post(f"{base}/models", json=body, headers=WRITE).status_code == 202
+        assert httpx.post(f"{base}/models", json=body, headers=WRITE, timeout=60).status_code == 202
     request = {"class_names": ["crimson", "navy", "teapot"], "k": 1}
     assert "has no labeled vlm" in _problem(
         httpx.post(f"{base}/select", json=request, timeout=SLOW), 409
@@ -162,7 +165,7 @@ def test_published_benchmarks_are_served_with_a_models_rows(service):
     assert "no selection benchmark" in _problem(httpx.get(f"{base}/benchmarks/selection"), 404)
     _problem(httpx.get(f"{base}/benchmarks/teapots"), 422)
     body = {"name": "clip-a", "source": f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"}
-    httpx.post(f"{base}/models", json=body, headers=WRITE)
+    httpx.post(f"{base}/models", json=body, headers=WRITE, timeout=60)
     rows = [{"model": "clip-a", "task": "swatches", "accuracy": 0.5}, {"model": "x", "task": "t"}]
     store = _store(service)
     store.publish(
@@ -243,7 +246,7 @@ def test_fifty_concurrent_registrations_store_each_model_once_with_one_event(ser
     page = httpx.get(f"{base}/models", params={"limit": 500}).json()
     assert page["total"] == 25 and {m["content_hash"] for m in page["items"]} == {digest}
     store = _store(service)
-    events = store.outbox()
+    events = store.outbox.events()
     assert sorted(e["payload"]["name"] for e in events) == sorted(set(names))
     for name in ("clip-00", "clip-24"):
         assert len(store.model(name)["history"]) == 1
@@ -253,7 +256,9 @@ def test_fifty_concurrent_registrations_store_each_model_once_with_one_event(ser
 def test_a_registered_pipeline_is_flagged_over_http_when_its_member_retires(service):
     base, root, _, _ = service
     member = f"open_clip:{TINY_CLIP_ARCH}@{root / 'tiny.pt'}"
-    httpx.post(f"{base}/models", json={"name": "tiny-clip", "source": member}, headers=WRITE)
+    httpx.post(
+        f"{base}/models", json={"name": "tiny-clip", "source": member}, headers=WRITE, timeout=60
+    )
     folder = root / "pipe"
     folder.mkdir()
     manifest = {
@@ -265,7 +270,7 @@ def test_a_registered_pipeline_is_flagged_over_http_when_its_member_retires(serv
     (folder / "pipeline.json").write_text(json.dumps(manifest))
     (folder / "weights.safetensors").write_bytes(b"weights")
     body = {"name": "pipe", "source": f"pipeline:{folder}"}
-    created = httpx.post(f"{base}/models", json=body, headers=WRITE)
+    created = httpx.post(f"{base}/models", json=body, headers=WRITE, timeout=60)
     assert created.status_code == 202, created.text
     pipeline = created.json()["model"]
     assert pipeline["kind"] == "pipeline" and pipeline["flags"] == []

@@ -1,42 +1,14 @@
 """The registry store on the two databases it supports: SQLite and PostgreSQL (127.0.0.1)."""
 
 import numpy as np
-import polars as pl
 import pytest
 
 from hubscout.identification.rkme import RKME
 from hubscout.labeling.drift import DRIFT_METRIC
-from registry.publication import LabelPublication, ModelRows, Publication, rkme_publication
-from registry.store import (
-    REGISTERED_EVENT,
-    RegistryConflictError,
-    RegistryError,
-    RegistryStore,
-    UnknownModelError,
-)
-
-
-def label(model_id, version, values=(0.5,)):
-    """A LabelPublication of `values` on nodes n0, n1 ... (the metric drift is measured on)."""
-    table = pl.DataFrame(
-        {
-            "model_id": [model_id] * len(values),
-            "node_id": [f"n{i}" for i in range(len(values))],
-            "metric": [DRIFT_METRIC] * len(values),
-            "value": list(values),
-            "label_version": [version] * len(values),
-        }
-    )
-    return LabelPublication(model_id, version, "g", table)
-
-
-def publish_label(store, model_id, version):
-    """Publish one label version; True when it raised the hub version."""
-    before = store.hub_version()
-    return (
-        store.publish(Publication(f"{model_id} {version}", labels=(label(model_id, version),)))
-        > before
-    )
+from registry.errors import RegistryConflictError, RegistryError, UnknownModelError
+from registry.publication import ModelRows, Publication, rkme_publication
+from registry.store import RegistryStore
+from tests.integration.conftest import label, publish_label
 
 
 def test_register_publish_and_list(store):
@@ -188,42 +160,6 @@ def test_a_publish_that_fails_halfway_leaves_the_previous_version_whole(store):
     assert [v["label_version"] for v in store.model("vlm-a")["label_versions"]] == ["a1"]
 
 
-def test_each_registration_that_changes_something_leaves_one_event_in_the_outbox(store):
-    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h1")
-    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h1")  # nothing changed: no event
-    store.register("vlm-a", "open_clip:a@/m/a.pt", "vlm", "h2")  # new weights: an event
-    events = store.outbox()
-    assert [e["payload"] for e in events] == [
-        {"name": "vlm-a", "source": "open_clip:a@/m/a.pt", "hash": "h1"},
-        {"name": "vlm-a", "source": "open_clip:a@/m/a.pt", "hash": "h2"},
-    ]
-    assert {e["event"] for e in events} == {REGISTERED_EVENT} and not any(e["sent"] for e in events)
-    first, second = (e["event_id"] for e in events)
-    assert [e["event_id"] for e in store.claim_events()] == [first, second]
-    assert store.claim_events() == []  # claimed: another sender gets nothing until the lease ends
-    store.event_failed(first, "ConnectError: refused")
-    assert store.claim_events(lease_s=0) == []  # the first backs off, the second is leased
-    store.event_sent(second)
-    store.event_sent(second)  # a second delivery changes nothing but shows in the count
-    delivered = [(e["attempts"], e["sent"], e["deliveries"]) for e in store.outbox()]
-    assert delivered == [(1, False, 0), (1, True, 2)]
-    assert store.outbox()[0]["last_error"] == "ConnectError: refused"
-
-
-def test_two_senders_never_claim_the_same_event(store):
-    from concurrent.futures import ThreadPoolExecutor
-
-    for i in range(20):
-        store.register(f"m{i:02d}", f"open_clip:a@/m/{i}.pt", "vlm", f"h{i}")
-
-    def claim(_):
-        return [event["event_id"] for event in store.claim_events()]
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        first, second = pool.map(claim, range(2))
-    assert not set(first) & set(second) and len(first) + len(second) == 20
-
-
 def test_waiting_models_are_claimed_oldest_first_and_each_by_one_caller(store):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -262,48 +198,3 @@ def test_a_models_own_benchmark_rows_replace_its_document_rows_and_repeat_publis
     with pytest.raises(UnknownModelError):
         store.publish(Publication("who", model_rows=(ModelRows("who", "transferability", ()),)))
     assert store.hub_version() == 2
-
-
-def test_retiring_or_relabeling_a_member_flags_the_pipelines_that_run_it(store):
-    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
-    store.register("clf-b", "starter:clf-b", "classifier", "h2")
-    store.register("vlm-c", "starter:vlm-c", "vlm", "h3")
-    publish_label(store, "vlm-a", "v1")
-    store.register("pipe", "pipeline:/p", "pipeline", "p1", members=["vlm-a", "clf-b"])
-    pipeline = store.model("pipe")
-    assert pipeline["members"] == [
-        {"model_id": "clf-b", "content_hash": "h2", "label_version": None},
-        {"model_id": "vlm-a", "content_hash": "h1", "label_version": "v1"},
-    ]
-    assert pipeline["flags"] == [] and store.model("vlm-a")["used_by"] == ["pipe"]
-    assert store.model("vlm-c")["used_by"] == []
-    # a model the pipeline does not run moves nothing
-    store.retire("vlm-c")
-    assert store.model("pipe")["flags"] == []
-    store.retire("clf-b")
-    publish_label(store, "vlm-a", "v2")
-    store.register("vlm-a", "starter:vlm-a", "vlm", "h1-new")
-    flags = store.model("pipe")["flags"]
-    assert [(f["member"], f["reason"]) for f in flags] == [
-        ("clf-b", "clf-b was retired"),
-        ("vlm-a", "vlm-a was re-labeled (v1 -> v2)"),
-        ("vlm-a", "vlm-a has new weights (h1 -> h1-new)"),
-    ]
-    listed = {m["model_id"]: m["flagged"] for m in store.models()}
-    assert listed == {"clf-b": False, "pipe": True, "vlm-a": False, "vlm-c": False}
-    # retrained on the models as they are now: the flags are cleared, the members recorded
-    store.register("pipe", "pipeline:/p", "pipeline", "p2", members=["vlm-a"])
-    assert store.model("pipe")["flags"] == []
-    assert [m["content_hash"] for m in store.model("pipe")["members"]] == ["h1-new"]
-    assert store.model("clf-b")["used_by"] == []
-
-
-def test_a_pipeline_needs_registered_members_and_only_a_pipeline_has_them(store):
-    store.register("vlm-a", "starter:vlm-a", "vlm", "h1")
-    with pytest.raises(RegistryError, match="register its members first"):
-        store.register("pipe", "pipeline:/p", "pipeline", "p1", members=["vlm-a", "ghost"])
-    assert [m["model_id"] for m in store.models()] == ["vlm-a"]  # nothing half-written
-    with pytest.raises(RegistryError, match="registered with the models it runs"):
-        store.register("pipe", "pipeline:/p", "pipeline", "p1")
-    with pytest.raises(RegistryError, match="registered with the models it runs"):
-        store.register("vlm-b", "starter:vlm-b", "vlm", "h2", members=["vlm-a"])

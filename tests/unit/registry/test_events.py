@@ -11,7 +11,8 @@ import httpx
 
 from registry import events
 from registry.events import OutboxSender, prefect_event
-from registry.store import REGISTERED_EVENT, RegistryStore
+from registry.outbox import REGISTERED_EVENT
+from registry.store import RegistryStore
 
 
 def test_an_outbox_row_becomes_a_prefect_event_with_the_stored_id():
@@ -45,12 +46,12 @@ def test_without_a_prefect_api_events_wait_and_nothing_is_sent(tmp_path):
     assert sender.drain() == 0
     sender.start()  # no thread without an API
     assert sender._thread is None
-    assert [(e["attempts"], e["sent"]) for e in store.outbox()] == [(0, False)]
+    assert [(e["attempts"], e["sent"]) for e in store.outbox.events()] == [(0, False)]
     unreachable = OutboxSender(store, "http://127.0.0.1:9/api")
     assert unreachable.drain() == 0
-    [event] = store.outbox()
+    [event] = store.outbox.events()
     assert event["attempts"] == 1 and "ConnectError" in event["last_error"]
-    assert unreachable.drain() == 0 and store.outbox()[0]["attempts"] == 1  # backing off
+    assert unreachable.drain() == 0 and store.outbox.events()[0]["attempts"] == 1  # backing off
     store.close()
 
 
@@ -97,7 +98,7 @@ def test_one_failing_event_never_holds_back_the_others(tmp_path):
     with _endpoint() as api:
         assert OutboxSender(store, api).drain() == 2
     assert _EventsEndpoint.received == ["a", "c"]
-    sent = {e["payload"]["name"]: (e["sent"], e["attempts"]) for e in store.outbox()}
+    sent = {e["payload"]["name"]: (e["sent"], e["attempts"]) for e in store.outbox.events()}
     assert sent == {"a": (True, 1), "bad": (False, 1), "c": (True, 1)}
     store.close()
 
@@ -113,6 +114,6 @@ def test_a_batch_stops_sending_before_its_claim_could_run_out(tmp_path, monkeypa
         sender.api_url = api
         claimed, delivered = sender._send_batch(client)
     assert (claimed, delivered) == (6, 2)  # sent at 0, 0.3; at 0.6 the batch gave the rest back
-    due = store.claim_events()  # released: due again at once, for any sender
+    due = store.outbox.claim()  # released: due again at once, for any sender
     assert [e["payload"]["name"] for e in due] == ["m2", "m3", "m4", "m5"]
     store.close()
