@@ -24,7 +24,7 @@ from hubscout.params import SelectionParams, read_section
 from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.answer import SelectionIndex
 from hubscout.selection.benchmark import (
-    SelectionParameters,
+    TunedSelection,
     bootstrap_intervals,
     concept_texts,
     coverage,
@@ -110,7 +110,7 @@ def selection_benchmark_flow(
     grid = tune_selection(tuning_tasks, labels, concepts, embedder)
     best = grid.filter(pl.col("method") == "selection").row(0, named=True)
     generalist = grid.filter(pl.col("method") == "generalist").row(0, named=True)
-    parameters = SelectionParameters(best["alpha"], best["margin"], best["metric"])
+    parameters = TunedSelection(best["alpha"], best["margin"], best["metric"])
     table, accuracy_model = run_benchmark(
         tasks,
         labels,

@@ -23,7 +23,7 @@ class EmptyHubError(HubscoutError):
 
 
 @dataclass(frozen=True)
-class HubModel:
+class HubEntry:
     """A model of the hub and what its card says."""
 
     name: str
@@ -43,7 +43,7 @@ class Hub:
     """A snapshot of the hub at `version`: models of every status, query data of ready ones."""
 
     version: int
-    models: dict[str, HubModel]
+    models: dict[str, HubEntry]
     labels: pl.DataFrame  # LABEL_COLUMNS rows of the ready models' current labels
     generator_specs: dict[str, GeneratorSpecification] = field(default_factory=dict)
     rkme_specs: dict[str, RKME] = field(default_factory=dict)
@@ -51,7 +51,7 @@ class Hub:
     rkme_encoder: str | None = None  # the VLM that embedded the RKME specifications
     benchmarks: dict[str, dict] = field(default_factory=dict)  # name -> published summary
 
-    def ready(self, kind: str | None = None) -> list[HubModel]:
+    def ready(self, kind: str | None = None) -> list[HubEntry]:
         """The ready models (of `kind`), by name."""
         return [
             model
@@ -59,7 +59,7 @@ class Hub:
             if model.status == "ready" and (kind is None or model.kind == kind)
         ]
 
-    def ready_model(self, name: str) -> HubModel:
+    def ready_model(self, name: str) -> HubEntry:
         """A ready model, or an EmptyHubError naming the ready ones."""
         model = self.models.get(name)
         if model is None or model.status != "ready":

@@ -13,24 +13,23 @@ import polars as pl
 
 from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
-from hubscout.hub import EmptyHubError, Hub, HubModel
+from hubscout.hub import EmptyHubError, Hub, HubEntry
 from hubscout.identification.benchmark import OpenSetCalibration
 from hubscout.identification.pmi import PMI_DEFAULTS, PMIParameters, identify
 from hubscout.identification.rkme import mixture, rank_by_mmd
 from hubscout.identification.specs import describe_images
 from hubscout.models import load_model
-from hubscout.models.base import HubModel as LoadedModel
-from hubscout.models.base import VisionLanguageModel
+from hubscout.models.base import HubModel, VisionLanguageModel
 from hubscout.transferability.hub import rank_models
 
 NONE_OF_THE_HUB = "none of the hub's generators"
 NONE_OF_THE_MODELS = "none of the hub's models"
 RANK_KINDS = {"vlm": ("vlm",), "classifier": ("classifier",), "all": ("vlm", "classifier")}
 KIND_WORDS = {"vlm": "VLM", "classifier": "classifier", "all": "VLM or classifier"}
-Loader = Callable[[HubModel], LoadedModel]
+Loader = Callable[[HubEntry], HubModel]
 
 
-def load_registered(model: HubModel) -> LoadedModel:
+def load_registered(model: HubEntry) -> HubModel:
     """Load a hub model by its source URI (a service passes a loader that keeps them)."""
     return load_model(model.source)
 

@@ -8,9 +8,9 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubscout.hub import HubModel
+from hubscout.hub import HubEntry
 from hubscout.models import load_model
-from hubscout.models.base import HubModel as LoadedModel
+from hubscout.models.base import HubModel
 from registry.sources import verify_source
 
 
@@ -19,10 +19,10 @@ class LoadedModels:
 
     def __init__(self, capacity: int, roots: Sequence[Path], manifest: Path) -> None:
         self.capacity, self.roots, self.manifest = capacity, list(roots), manifest
-        self._models: OrderedDict[tuple[str, str], LoadedModel] = OrderedDict()
+        self._models: OrderedDict[tuple[str, str], HubModel] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, model: HubModel) -> LoadedModel:
+    def __call__(self, model: HubEntry) -> HubModel:
         """The loaded model of a registered one, from memory when it is there."""
         key = (model.source, model.content_hash)
         with self._lock:

@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
+from hubscout.hub import LABEL_COLUMNS, Hub, HubEntry
 from hubscout.labeling.drift import label_drift
 from registry.errors import RegistryConflictError, RegistryError, UnknownModelError
 from registry.lineage import flag_dependents, lineage, set_members
@@ -387,7 +387,7 @@ class RegistryStore:
             current = {label.model_id: label.label_version for label in labels}
             return Hub(
                 version=version,
-                models={r.model_id: _hub_model(r, current.get(r.model_id)) for r in records},
+                models={r.model_id: _hub_entry(r, current.get(r.model_id)) for r in records},
                 labels=(
                     pl.concat(tables)
                     if tables
@@ -564,8 +564,8 @@ def _tags(record: ModelRecord) -> list[str]:
     return json.loads(record.tags)
 
 
-def _hub_model(record: ModelRecord, label_version: str | None) -> HubModel:
-    return HubModel(
+def _hub_entry(record: ModelRecord, label_version: str | None) -> HubEntry:
+    return HubEntry(
         name=record.model_id,
         source=record.source,
         kind=record.kind,

@@ -51,7 +51,7 @@ def _array_stats(world: World) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def test_leakage(world: World, task_images: pl.DataFrame) -> pl.DataFrame:
+def shared_test_images(world: World, task_images: pl.DataFrame) -> pl.DataFrame:
     """Every test image of every task with the sets it also appears in: its task's train or
     val split, the hub's training pool or the probe sets ("" when none). Models are trained on
     the pool and labeled on the probes, and metrics see train and val, so a shared image would
@@ -110,7 +110,7 @@ def world_frames(world_dir: Path) -> dict[str, pl.DataFrame]:
     return {
         "arrays": _array_stats(world),
         "balance": balance,
-        "test_leakage": test_leakage(world, task_images),
+        "leakage": shared_test_images(world, task_images),
         "leaves": leaves.select("node_id", "probe_count"),
         "classes": classes.select("task", "class_name", "n_nodes", "nodes_exist"),
     }
@@ -134,7 +134,7 @@ def world_expectations(image_size: int, probes_per_leaf: int) -> dict[str, list]
         "balance": [
             gxe.ExpectColumnValuesToBeBetween(column="balance", min_value=1.0, max_value=1.0)
         ],
-        "test_leakage": [gxe.ExpectColumnValuesToBeInSet(column="shared_with", value_set=[""])],
+        "leakage": [gxe.ExpectColumnValuesToBeInSet(column="shared_with", value_set=[""])],
         "leaves": [
             gxe.ExpectColumnValuesToBeBetween(column="probe_count", min_value=probes_per_leaf)
         ],

@@ -16,7 +16,7 @@ from hubscout.data.datasets import ImageDataset
 from hubscout.data.store import World
 from hubscout.errors import SourceError
 from hubscout.features import extract_features
-from hubscout.hub import LABEL_COLUMNS, Hub, HubModel
+from hubscout.hub import LABEL_COLUMNS, Hub, HubEntry
 from hubscout.labeling.alignment import ALIGNMENT_THRESHOLD, align_classes
 from hubscout.labeling.labels import (
     DEFAULT_NODE_TEMPLATE,
@@ -150,7 +150,7 @@ def starter_hub(settings: Settings) -> Hub:
     entries = read_manifest(manifest_path(settings)).models
     labels = read_labels(settings).select(LABEL_COLUMNS)
     models = {
-        e.name: HubModel(e.name, f"starter:{e.name}", e.kind, "", "ready")
+        e.name: HubEntry(e.name, f"starter:{e.name}", e.kind, "", "ready")
         for e in entries
         if e.name in set(labels["model_id"])
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from hubscout.hub import EmptyHubError, Hub, HubModel
+from hubscout.hub import EmptyHubError, Hub, HubEntry
 from hubscout.selection.accuracy import AccuracyModel
 from hubscout.selection.matching import ConceptMatcher
 from hubscout.selection.ranking import LabelMatrix, Selection, rank
@@ -83,7 +83,7 @@ class SelectionIndex:
     """What answering a selection needs, precomputed from one hub snapshot."""
 
     hub_version: int
-    models: dict[str, HubModel]
+    models: dict[str, HubEntry]
     matrices: dict[str, LabelMatrix]  # kind -> label matrix of its ready, labeled models
     matcher: ConceptMatcher
     accuracy: AccuracyModel | None

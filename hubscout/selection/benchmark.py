@@ -138,7 +138,7 @@ def drawn_tasks(
 
 
 @dataclass(frozen=True)
-class SelectionParameters:
+class TunedSelection:
     """The constants of text-only selection that the benchmark tunes."""
 
     alpha: float = DEFAULT_ALPHA
@@ -358,7 +358,7 @@ def run_benchmark(
     concepts: ConceptTexts,
     embedder: TextEmbedder,
     k: int = 1,
-    parameters: SelectionParameters = SelectionParameters(),
+    parameters: TunedSelection = TunedSelection(),
     generalist_metric: str = DEFAULT_METRIC,
 ) -> tuple[pl.DataFrame, AccuracyModel]:
     """The per-task table with `parameters` (tuned on the tuning tasks by `tune_selection`),

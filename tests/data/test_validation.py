@@ -17,7 +17,7 @@ def world_copy(tiny_world, tmp_path):
 
 def test_the_built_world_passes_every_suite(tiny_world):
     results = validate_world.fn(tiny_world, image_size=32, probes_per_leaf=10)
-    assert {r.suite for r in results} == {"arrays", "balance", "test_leakage", "leaves", "classes"}
+    assert {r.suite for r in results} == {"arrays", "balance", "leakage", "leaves", "classes"}
     assert all(not r.failed for r in results)
     assert sum(r.evaluated for r in results) == 13
 
@@ -35,7 +35,7 @@ def test_a_test_image_also_in_its_tasks_train_or_val_split_fails(world_copy, spl
     frame.write_parquet(world_copy / "task_images.parquet")
     with pytest.raises(DataValidationError) as caught:
         validate_world.fn(world_copy, image_size=32, probes_per_leaf=10)
-    assert "test_leakage: expect_column_values_to_be_in_set(shared_with): 1 unexpected" in str(
+    assert "leakage: expect_column_values_to_be_in_set(shared_with): 1 unexpected" in str(
         caught.value
     )
     assert f"['{split}']" in str(caught.value)

@@ -4,7 +4,7 @@ import mlflow
 import polars as pl
 from mlflow import MlflowClient
 
-from hubscout.hub import Hub, HubModel
+from hubscout.hub import Hub, HubEntry
 from hubscout.settings import Settings
 from tasks.tracking import (
     EXPERIMENT_KIND_TAG,
@@ -15,19 +15,19 @@ from tasks.tracking import (
 )
 
 
-def _hub(version: int, *models: HubModel) -> Hub:
+def _hub(version: int, *models: HubEntry) -> Hub:
     return Hub(version, {m.name: m for m in models}, pl.DataFrame())
 
 
 def test_the_model_registry_mirrors_the_hub_with_a_version_per_content_hash(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    clip = HubModel(
+    clip = HubEntry(
         "my-clip", "open_clip:tiny@/m/a.pt", "vlm", "a" * 64, "ready", label_version="v1"
     )
-    gen = HubModel("gen", "starter:gen", "generator", "b" * 64, "registered")
+    gen = HubEntry("gen", "starter:gen", "generator", "b" * 64, "registered")
     assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
     assert sync_model_registry(_hub(1, clip, gen), settings) == {"gen": 1, "my-clip": 1}
-    new_weights = HubModel("my-clip", clip.source, "vlm", "c" * 64, "retired")
+    new_weights = HubEntry("my-clip", clip.source, "vlm", "c" * 64, "retired")
     assert sync_model_registry(_hub(2, new_weights, gen), settings, ["my-clip"]) == {"my-clip": 2}
 
     client = MlflowClient(settings.mlflow_uri)

@@ -1,15 +1,15 @@
 import polars as pl
 import pytest
 
-from hubscout.hub import LABEL_COLUMNS, EmptyHubError, Hub, HubModel
+from hubscout.hub import LABEL_COLUMNS, EmptyHubError, Hub, HubEntry
 
 
 def _hub() -> Hub:
     models = {
-        "vlm-b": HubModel("vlm-b", "starter:vlm-b", "vlm", "h2", "ready"),
-        "vlm-a": HubModel("vlm-a", "starter:vlm-a", "vlm", "h1", "ready"),
-        "clf-c": HubModel("clf-c", "timm:r@/m/c.pt", "classifier", "h3", "failed"),
-        "gen-d": HubModel("gen-d", "cvae:x@/m/d.pt", "generator", "h4", "ready"),
+        "vlm-b": HubEntry("vlm-b", "starter:vlm-b", "vlm", "h2", "ready"),
+        "vlm-a": HubEntry("vlm-a", "starter:vlm-a", "vlm", "h1", "ready"),
+        "clf-c": HubEntry("clf-c", "timm:r@/m/c.pt", "classifier", "h3", "failed"),
+        "gen-d": HubEntry("gen-d", "cvae:x@/m/d.pt", "generator", "h4", "ready"),
     }
     empty = pl.DataFrame(schema=dict.fromkeys(LABEL_COLUMNS, pl.String))
     benchmarks = {"selection": {"accuracy_model": [0.1, 0.5, -0.2]}}

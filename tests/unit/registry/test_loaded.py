@@ -1,6 +1,6 @@
 import pytest
 
-from hubscout.hub import HubModel
+from hubscout.hub import HubEntry
 from registry.loaded import LoadedModels
 from registry.sources import SourceChangedError, check_source
 from tests.conftest import TINY_CLIP_ARCH
@@ -8,7 +8,7 @@ from tests.conftest import TINY_CLIP_ARCH
 
 def _registered(name, path, root):
     checked = check_source(f"open_clip:{TINY_CLIP_ARCH}@{path}", [root], root)
-    return HubModel(name, checked.source, "vlm", checked.content_hash, "ready")
+    return HubEntry(name, checked.source, "vlm", checked.content_hash, "ready")
 
 
 def test_models_are_kept_least_recently_used_first_and_checked_when_loaded(tmp_path, tiny_clip):
