@@ -34,6 +34,7 @@ def test_a_registered_checkpoint_is_labeled_and_selected(
         f"{service.base}/models",
         json={"name": "garbage", "source": f"open_clip:{TINY_CLIP_ARCH}@{garbage}"},
         headers=WRITE,
+        timeout=60,  # the first registration imports the open_clip loader in the service
     )
     assert refused.status_code == 400 and refused.json()["detail"].startswith("checkpoint garbage")
     broken = service.root / "broken.pt"  # reads as a state dict; fits no architecture
@@ -43,7 +44,7 @@ def test_a_registered_checkpoint_is_labeled_and_selected(
         ("broken-clip", f"open_clip:{TINY_CLIP_ARCH}@{broken}"),
     ):
         answer = httpx.post(
-            f"{service.base}/models", json={"name": name, "source": uri}, headers=WRITE
+            f"{service.base}/models", json={"name": name, "source": uri}, headers=WRITE, timeout=60
         )
         assert answer.status_code == 202, answer.text
     request = {"class_names": ["crimson", "navy"], "k": 1}

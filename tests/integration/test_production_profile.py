@@ -204,6 +204,7 @@ def test_a_registration_is_processed_by_the_worker_on_the_production_engines(pro
             f"{service.base}/models",
             json={"name": "tiny-clip", "source": source},
             headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=60,
         )
         assert answer.status_code == 202, answer.text
         store = RegistryStore(env["HUBSCOUT_DATABASE_URL"])

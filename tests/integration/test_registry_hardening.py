@@ -205,7 +205,7 @@ def test_a_chunked_body_over_the_limit_is_413(hardened):
         for _ in range(10):
             yield b"x" * 1000
 
-    answer = httpx.post(f"{service.base}/models", content=chunks(), headers=WRITE)
+    answer = httpx.post(f"{service.base}/models", content=chunks(), headers=WRITE, timeout=60)
     assert "over 4000 bytes" in _problem(answer, 413)
 
 
@@ -218,7 +218,7 @@ def test_a_locked_database_is_503_after_the_wait_while_health_and_reads_answer(h
 
     def register():
         start = time.monotonic()
-        answers["post"] = httpx.post(f"{service.base}/models", json=body, headers=WRITE)
+        answers["post"] = httpx.post(f"{service.base}/models", json=body, headers=WRITE, timeout=60)
         answers["seconds"] = time.monotonic() - start
 
     try:
@@ -241,7 +241,10 @@ def test_a_locked_database_is_503_after_the_wait_while_health_and_reads_answer(h
     assert "database is busy" in _problem(answers["post"], 503)
     assert answers["post"].headers["retry-after"] == "2"
     assert WAIT_S <= answers["seconds"] < WAIT_S + 3
-    assert httpx.post(f"{service.base}/models", json=body, headers=WRITE).status_code == 202
+    assert (
+        httpx.post(f"{service.base}/models", json=body, headers=WRITE, timeout=60).status_code
+        == 202
+    )
 
 
 def test_filters_hosts_and_origins(hardened):
