@@ -11,11 +11,10 @@ from rich.table import Table
 
 from hubscout import __version__
 from hubscout.errors import ConfigError, HubscoutError
-from hubscout.settings import DEFAULT_REGISTRY_URL, apply_offline_defaults, load_settings
+from hubscout.settings import apply_offline_defaults, load_settings
 
 if TYPE_CHECKING:
     from hubscout.data.store import World
-    from hubscout.hub import Hub
     from hubscout.selection.answer import SelectionIndex
     from registry.client import RegistryClient
 
@@ -144,11 +143,9 @@ def worker(
 
 
 def _client(registry: str | None) -> "RegistryClient":
-    from registry.client import RegistryClient
+    from hubscout.backends import registry_client
 
-    settings = load_settings()
-    token = settings.registry_token.get_secret_value() if settings.registry_token else None
-    return RegistryClient(registry or settings.registry_url or DEFAULT_REGISTRY_URL, token)
+    return registry_client(registry, load_settings())
 
 
 def _print_model(model: dict, hub_version: int) -> None:
@@ -451,21 +448,6 @@ def label(
     console.print(f"strongest nodes: {top}")
 
 
-def _local_hub(selection: bool = False) -> "tuple[Hub, SelectionIndex | None]":
-    """The registry database's current hub, and its selection index when asked for (no
-    service needed)."""
-    from registry.index import HubIndex
-    from registry.store import RegistryStore
-
-    settings = load_settings()
-    store = RegistryStore(settings.registry_database_url)
-    try:
-        index = HubIndex(store, settings)
-        return index.current() if selection else (index.hub(), None)
-    finally:
-        store.close()
-
-
 @app.command()
 def select(
     classes: Annotated[str, typer.Argument(help='Comma-separated class names: "crimson, navy"')],
@@ -483,17 +465,10 @@ def select(
     names = [part.strip() for part in classes.split(",") if part.strip()]
     request = {"class_names": names, "kind": kind, "k": k, "max_params": max_params}
     request["licenses"] = list(license or ())
-    if registry or load_settings().registry_url:
-        with _client(registry) as client:
-            _print_selection(client.select(request), k)
-        return
-    from hubscout.selection.answer import Constraints, select_models
-    from hubscout.selection.requirements import parse_task
+    from hubscout.backends import query_backend
 
-    spec = parse_task(classes)
-    constraints = Constraints(kind=kind, max_params=max_params, licenses=tuple(license or ()))
-    _, index = _local_hub(selection=True)
-    _print_selection(select_models(spec, index, k=k, constraints=constraints).document(), k)
+    with query_backend(registry, load_settings()) as backend:
+        _print_selection(backend.select(request), k)
 
 
 def _print_selection(answer: dict, k: int) -> None:
@@ -555,37 +530,11 @@ def rank(
     fine-tuning). Metrics: logme, leep, nce, n_leep, h_score, shrinkage_h_score, gbc,
     transrate, sfda, parc, pactran_gauss, etran, ncti, knn."""
     _one_of("--kind", kind, ("vlm", "classifier", "all"))
-    if registry or load_settings().registry_url:
-        path = Path(task)
-        if not path.is_file() or path.suffix not in (".npz", ".zip"):
-            raise ConfigError(f"with --registry, give an .npz or a .zip of class folders: {task}")
-        with _client(registry) as client:
-            answer = client.rank(path, metric, kind)
-        _print_ranking(path.name, answer)
-        return
-    from hubscout.data.store import World
-    from hubscout.queries import rank_by_transferability
-    from hubscout.transferability.hub import labeled_dataset, leaf_names
-    from hubscout.transferability.suite import parse_metrics
+    from hubscout.backends import query_backend
 
-    names = parse_metrics(metric)
-    settings = load_settings()
-    world = World(settings.layout.world)
-    dataset = labeled_dataset(world, task)
-    hub, _ = _local_hub()
-    ranking = rank_by_transferability(
-        dataset, hub, kind, names, settings.cache_dir, leaf_names(world)
-    )
-    rows = [
-        {
-            "model": row["model"],
-            "scores": {n: row[n] for n in names},
-            "saturated": [m for m in row["saturated"].split(",") if m],
-        }
-        for row in ranking.iter_rows(named=True)
-    ]
-    answer = {"hub_version": hub.version, "examples": len(dataset), "metrics": names}
-    _print_ranking(dataset.name, answer | {"ranking": rows})
+    with query_backend(registry, load_settings()) as backend:
+        answer = backend.rank(task, metric, kind)
+    _print_ranking(Path(task).name, answer)
 
 
 def _print_ranking(name: str, answer: dict) -> None:
@@ -633,17 +582,10 @@ def identify(
     """Find the hub models that fit example images: the generator that makes images like
     them, or (--kind classifier) the VLMs and classifiers trained on data like them."""
     _one_of("--kind", kind, ("generator", "classifier"))
-    if registry or load_settings().registry_url:
-        if not images:
-            raise ConfigError("no example images given: pass one or more PNG/JPEG files")
-        with _client(registry) as client:
-            answer = client.identify(list(images), prompt, kind)
-    else:
-        from hubscout.identification.examples import read_examples
-        from hubscout.queries import identification_answer
+    from hubscout.backends import query_backend
 
-        hub, _ = _local_hub()
-        answer = identification_answer(read_examples(images or []), hub, kind, prompt)
+    with query_backend(registry, load_settings()) as backend:
+        answer = backend.identify(list(images or []), prompt, kind)
     what = "generators" if kind == "generator" else "models trained on data"
     table = Table(title=f"{what} like {len(images or [])} example image(s)")
     for column in ("rank", "model", answer["score"], "evidence"):
@@ -675,11 +617,16 @@ def reuse(
     _one_of("--kind", kind, ("vlm", "classifier"))
     _at_least_one("--k", k)
     _at_least_one("--budget", budget)
+    from hubscout.backends import LocalBackend
     from hubscout.data.store import World
 
     settings = load_settings()
     world = World(settings.layout.world)
-    _, index = _local_hub(selection=True)
+    local = LocalBackend(settings)
+    try:
+        _, index = local.index.current()
+    finally:
+        local.close()
     if kind == "classifier":
         _reuse_experts(task, world, index, budget)
         return

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from hubscout.data.datasets import ImageDataset
 from hubscout.errors import ConfigError
@@ -44,7 +43,7 @@ class Identified:
     evidence: str  # matched prompts (generators) or the mixture weight (RKME)
 
 
-def rank_by_transferability(
+def ranking_answer(
     dataset: ImageDataset,
     hub: Hub,
     kind: str,
@@ -54,9 +53,10 @@ def rank_by_transferability(
     load: Loader = load_registered,
     names: Sequence[str] = (),
     max_models: int | None = None,
-) -> pl.DataFrame:
+) -> dict[str, Any]:
     """Every ready model of `kind` (vlm, classifier or all), or those of them called `names`,
-    scored on a labeled dataset; at most `max_models` of them."""
+    scored on a labeled dataset by each of `metrics`, best first by the first; at most
+    `max_models` of them."""
     candidates = [model for k in RANK_KINDS[kind] for model in hub.ready(k)]
     if names:
         unknown = sorted(set(names) - {model.name for model in candidates})
@@ -77,7 +77,20 @@ def rank_by_transferability(
             f"than the {max_models} one ranking may score: name at most {max_models} of them"
         )
     models = {model.name: load(model) for model in candidates}
-    return rank_models(dataset, models, cache_root, leaf_names, metrics)
+    ranking = rank_models(dataset, models, cache_root, leaf_names, metrics)
+    return {
+        "hub_version": hub.version,
+        "examples": len(dataset),
+        "metrics": metrics,
+        "ranking": [
+            {
+                "model": row["model"],
+                "scores": {metric: row[metric] for metric in metrics},
+                "saturated": [m for m in row["saturated"].split(",") if m],
+            }
+            for row in ranking.iter_rows(named=True)
+        ],
+    }
 
 
 def hub_encoder(hub: Hub, kind: str, load: Loader = load_registered) -> VisionLanguageModel:
