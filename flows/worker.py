@@ -38,7 +38,7 @@ from hubscout.errors import ConfigError
 from hubscout.settings import Settings
 from registry.outbox import REGISTERED_EVENT
 
-SERVER_START_SECONDS = 120.0  # the server took 16-25 s to answer on 2 busy cores
+SERVER_START_SECONDS = 120.0  # room for a slow machine's first start (docs/decisions.md)
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:

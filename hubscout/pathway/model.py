@@ -39,11 +39,8 @@ ROUTER_SIDE = 8  # the router reads 3 x 8 x 8 = 192 numbers: legible colour and 
 BALANCE_WEIGHT = 0.1
 EXPLOIT_WEIGHT = 1.0
 HIDDEN = 64
-# Chosen on a synthetic routing task (one model knows half the classes, another the other
-# half; seed 0 of tests/unit/pathway/conftest.py's generator, k = 1), never on a world
-# task: test accuracy 0.85 at learning rate 0.03, route weight 5, weight decay 1, against
-# 0.52 at 0.01 / 1 / 0, 0.80 at 0.03 / 5 / 0 and 0.77 at 0.03 / 5 / 0.1 (0.75 is the best
-# any single model can do there). The epochs are chosen on each task's validation split.
+# Chosen on a synthetic routing task, never on a world task (docs/decisions.md, Hub-Pathway);
+# the epochs are chosen on each task's validation split.
 LEARNING_RATE = 0.03
 ROUTE_WEIGHT = 5.0
 WEIGHT_DECAY = 1.0

@@ -56,13 +56,10 @@ TOP = 5
 ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MARGINS = (0.05, 0.1, 0.2, 1.0)
 LABEL_METRICS = ("acc_siblings", "f1_siblings", "informedness_siblings", "confidence")
-# Selection itself ranks only by a label metric that a constant or random model cannot game
-# (informedness_siblings, hubscout/labeling/metrics.py), so its grid tunes alpha and margin for
-# it. On the 72 tuning tasks f1_siblings would have reached rel@1 0.9892 against 0.9885 (R5
-# 0.9139 against 0.9333), while a constant model scores F1 0.5 on the sibling it answers.
+# Selection ranks only by a label metric that a constant model cannot game, so its grid tunes
+# alpha and margin for that one metric (docs/decisions.md, Selection).
 SELECTION_METRICS = (DEFAULT_METRIC,)
-# Not tuned: resamples of the tasks for the 95% intervals; on the 5 held-out tasks 2,000
-# put every interval end of reports/selection.json within 0.005 of those of 20,000.
+# Resamples of the tasks for the 95% intervals; not tuned (docs/decisions.md, Selection).
 BOOTSTRAP_RESAMPLES = 2000
 # The grid the matching thresholds are tuned on (by coverage F1 on the tuning names).
 THRESHOLDS = (0.45, 0.5, 0.55, 0.6, 0.65, 0.7)

@@ -23,16 +23,12 @@ import numpy as np
 from hubscout.selection.requirements import TaskSpec
 from hubscout.text import ConceptTexts, TextEmbedder
 
-# Chosen together on the tuning names (hubscout/data/names.py; the grid of
-# selection.benchmark.tune_matching, reports/selection.json "coverage"), by the F1 of coverage
-# precision and recall, never on the evaluation names: (0.55, 0.5) F1 0.9647 (precision
-# 0.9762, recall 0.9535) against 0.9643 at (0.55, 0.55) and 0.9591 at (0.5, 0.5).
+# Chosen together by coverage F1 on the tuning names, never the evaluation names
+# (docs/decisions.md, Selection).
 MATCH_THRESHOLD = 0.55
 THING_THRESHOLD = 0.5
-# A node is kept when it scores within this margin of the class's best node (1.0: the top
-# nodes above the threshold). On the 72 tuning tasks (17 named, 60 drawn with tuning names;
-# selection benchmark grid, reports/selection.json "tuning"), with informedness_siblings
-# labels and any alpha: rel@1 0.9885 at 1.0, 0.9867 at 0.2, 0.9864 at 0.05, 0.9860 at 0.1.
+# A node is kept when it scores within this margin of the class's best node (1.0: every node
+# above the threshold); tuned on the tuning tasks (docs/decisions.md, Selection).
 MATCH_MARGIN = 1.0
 
 # How people name a class by a facet of a thing, and the facet (a node's `facet`) it names.

@@ -18,9 +18,7 @@ import polars as pl
 from hubscout.selection.matching import ClassMatch
 
 # informedness_siblings is the one label metric at chance for a model that answers the same
-# sibling whatever it sees (hubscout/labeling/metrics.py), so selection ranks by it; alpha is
-# tuned for it on the 72 tuning tasks (selection benchmark grid, reports/selection.json
-# "tuning"): every alpha from 0.5 to 1.0 ties at rel@1 0.9885 there, and 0.7 is kept.
+# sibling whatever it sees; alpha is tuned for it on the tuning tasks (docs/decisions.md).
 DEFAULT_ALPHA = 0.7
 DEFAULT_METRIC = "informedness_siblings"
 
