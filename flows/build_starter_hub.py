@@ -45,19 +45,19 @@ def build_starter_hub_flow(
     settings = Settings()
     params = HubParams(**read_params(params_file, "starter_hub"))
     world_dir, hub = settings.data_dir / "world", settings.data_dir / "hub"
-    specs = params.specs()
-    results = train_starter_models(specs, world_dir, params, hub, settings)
-    write_manifest(hub, specs)
-    names = {kind: [s.name for s in specs if kind_of(s) == kind] for kind in ("vlm", "generator")}
+    recipes = params.recipes()
+    results = train_starter_models(recipes, world_dir, params, hub, settings)
+    write_manifest(hub, recipes)
+    names = {kind: [s.name for s in recipes if kind_of(s) == kind] for kind in ("vlm", "generator")}
     sheets = write_generator_contact_sheets(names["generator"], hub)
-    generator_specs = [s for s in specs if kind_of(s) == "generator"]
+    generator_specs = [s for s in recipes if kind_of(s) == "generator"]
     fidelity = measure_generator_fidelity(generator_specs, params, settings.cache_dir)
     table = evaluate_vlms(names["vlm"], world_dir, settings)
     table.write_parquet(hub / "zero_shot.parquet")
     best = best_model_per_task(table)
     trained_seconds = {card.name: seconds for card, seconds in results if seconds is not None}
     summary = {
-        "models": len(specs),
+        "models": len(recipes),
         "distinct_best_vlms": best["best_model"].n_unique(),
         "mean_zero_shot_accuracy": {
             row["model"]: round(row["accuracy"], 4)

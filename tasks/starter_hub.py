@@ -20,13 +20,13 @@ from hubscout.settings import Settings
 from hubscout.starter import fidelity as fidelity_code
 from hubscout.starter.build import (
     HubParams,
-    Spec,
+    Recipe,
     build_model,
     expected_seconds,
     longest_first,
     write_manifest,
 )
-from hubscout.starter.catalog import GeneratorSpec
+from hubscout.starter.catalog import GeneratorRecipe
 from hubscout.starter.evaluation import zero_shot_table
 from hubscout.starter.fidelity import Fidelity, prompt_fidelity, train_judge
 from tasks.progress import Steps, say
@@ -42,29 +42,31 @@ CONTACT_PROMPTS = (
 )
 
 
-def _build_one(job: tuple[Spec, Path, HubParams, Path]) -> tuple[ModelCard, float | None]:
-    spec, world_dir, params, hub = job
-    card, trained = build_model(spec, World(world_dir), params, hub)
+def _build_one(job: tuple[Recipe, Path, HubParams, Path]) -> tuple[ModelCard, float | None]:
+    recipe, world_dir, params, hub = job
+    card, trained = build_model(recipe, World(world_dir), params, hub)
     return card, None if trained is None else trained.seconds
 
 
 @task(name="train-starter-models")
 def train_starter_models(
-    specs: list[Spec], world_dir: Path, params: HubParams, hub: Path, settings: Settings
+    recipes: list[Recipe], world_dir: Path, params: HubParams, hub: Path, settings: Settings
 ) -> list[tuple[ModelCard, float | None]]:
     """Train every model (one CPU each, `parallel_jobs` at once, the longest first); saved
     ones are skipped. The manifest is rewritten as each model is saved, so that it can be
     registered (and served) while the others train.
 
     Returns each model's card and its training seconds (None when it was reused), in the
-    order of `specs`."""
-    ordered = longest_first(specs, params)
-    jobs = [(spec, world_dir, params, hub) for spec in ordered]
-    trained = _listed(hub, specs)
+    order of `recipes`."""
+    ordered = longest_first(recipes, params)
+    jobs = [(recipe, world_dir, params, hub) for recipe in ordered]
+    trained = _listed(hub, recipes)
 
     def publish_manifest(index: int, _: object) -> None:
         trained.add(ordered[index].name)
-        write_manifest(hub, [spec for spec in specs if spec.name in trained], planned=specs)
+        write_manifest(
+            hub, [recipe for recipe in recipes if recipe.name in trained], planned=recipes
+        )
 
     with ray_session(settings, num_cpus=params.parallel_jobs):
         names, seconds = [s.name for s in ordered], [expected_seconds(s, params) for s in ordered]
@@ -72,18 +74,18 @@ def train_starter_models(
             _build_one, jobs, names, num_cpus=1, what="models ready", weights=seconds,
             on_result=publish_manifest,
         )  # fmt: skip
-    by_name = {spec.name: result for spec, result in zip(ordered, results, strict=True)}
-    return [by_name[spec.name] for spec in specs]
+    by_name = {recipe.name: result for recipe, result in zip(ordered, results, strict=True)}
+    return [by_name[recipe.name] for recipe in recipes]
 
 
-def _listed(hub: Path, specs: list[Spec]) -> set[str]:
-    """The models of `specs` that the hub's manifest lists already (from an earlier run), so
+def _listed(hub: Path, recipes: list[Recipe]) -> set[str]:
+    """The models of `recipes` that the hub's manifest lists already (from an earlier run), so
     that a rewrite while they are checked again does not hide them from their readers."""
     try:
         entries = read_manifest(hub / "manifest.json").models
     except (SourceError, ConfigError):  # none yet, or one of an older format
         return set()
-    names = {spec.name for spec in specs}
+    names = {recipe.name for recipe in recipes}
     return {e.name for e in entries if e.name in names and (hub / e.checkpoint).is_file()}
 
 
@@ -121,39 +123,41 @@ def write_generator_contact_sheets(
     return paths
 
 
-def fidelity_key(specs: list[GeneratorSpec], content_hashes: list[str], params: HubParams) -> str:
-    """What the judge and the fidelities depend on: the generators (spec and weights), the
+def fidelity_key(
+    recipes: list[GeneratorRecipe], content_hashes: list[str], params: HubParams
+) -> str:
+    """What the judge and the fidelities depend on: the generators (recipe and weights), the
     seed, the judge's steps and the code that renders, trains and reads."""
-    identity = [json.dumps(asdict(spec), sort_keys=True, default=str) for spec in specs]
+    identity = [json.dumps(asdict(recipe), sort_keys=True, default=str) for recipe in recipes]
     code = source_digest(fidelity_code, world_code)
     return cache_key(str(params.seed), str(params.judge_steps()), code, *identity, *content_hashes)
 
 
 @task(name="generator-fidelity")
 def measure_generator_fidelity(
-    specs: list[GeneratorSpec], params: HubParams, cache_dir: Path
+    recipes: list[GeneratorRecipe], params: HubParams, cache_dir: Path
 ) -> dict[str, Fidelity]:
     """Each generator's fidelity to its prompts' symbols, read by one judge trained on real
     renders of every generator's style (hubscout.starter.fidelity); from the cache when
     nothing it depends on changed (fidelity_key)."""
-    generators = [load_model(f"starter:{spec.name}") for spec in specs]
+    generators = [load_model(f"starter:{recipe.name}") for recipe in recipes]
     entry = (
         cache_dir
         / "generator-fidelity"
-        / f"{fidelity_key(specs, [g.content_hash for g in generators], params)}.json"
+        / f"{fidelity_key(recipes, [g.content_hash for g in generators], params)}.json"
     )
     stored = read_json(entry)
     if isinstance(stored, dict):
-        say(f"generator fidelity: cached for these {len(specs)} generators ({entry.name})")
+        say(f"generator fidelity: cached for these {len(recipes)} generators ({entry.name})")
         return {name: Fidelity(**values) for name, values in stored.items()}
     with Steps("judge trained", ["fidelity judge"]) as steps:
-        judge = train_judge(specs, params.seed, steps=params.judge_steps())
+        judge = train_judge(recipes, params.seed, steps=params.judge_steps())
         steps.done(0)
     measured = {}
-    with Steps("fidelities measured", [spec.name for spec in specs]) as steps:
-        for index, (spec, generator) in enumerate(zip(specs, generators, strict=True)):
-            measured[spec.name] = prompt_fidelity(generator, spec, judge, params.seed)
-            steps.done(index, f"{measured[spec.name].samples:.3f}")
+    with Steps("fidelities measured", [recipe.name for recipe in recipes]) as steps:
+        for index, (recipe, generator) in enumerate(zip(recipes, generators, strict=True)):
+            measured[recipe.name] = prompt_fidelity(generator, recipe, judge, params.seed)
+            steps.done(index, f"{measured[recipe.name].samples:.3f}")
     write_json_atomic(entry, {name: asdict(f) for name, f in measured.items()})
     return measured
 

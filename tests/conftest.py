@@ -133,10 +133,10 @@ def tiny_hub(tiny_world, tmp_path_factory):
     hub = data / "hub"
     world = World(data / "world")
     built = {}
-    for spec in TINY_HUB.specs():
-        card, trained = build_model(spec, world, TINY_HUB, hub)
-        built[spec.name] = (spec, card, trained.module)
-    write_manifest(hub, TINY_HUB.specs())
+    for recipe in TINY_HUB.recipes():
+        card, trained = build_model(recipe, world, TINY_HUB, hub)
+        built[recipe.name] = (recipe, card, trained.module)
+    write_manifest(hub, TINY_HUB.recipes())
     return hub, built
 
 

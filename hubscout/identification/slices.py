@@ -8,16 +8,16 @@ import numpy as np
 import polars as pl
 
 from hubscout.data.store import World
-from hubscout.starter.catalog import ClassifierSpec, VLMSpec
+from hubscout.starter.catalog import ClassifierRecipe, VLMRecipe
 
 
-def training_indices(spec: VLMSpec | ClassifierSpec, world: World) -> np.ndarray:
+def training_indices(recipe: VLMRecipe | ClassifierRecipe, world: World) -> np.ndarray:
     """Indices into the world's pool of the scenes the model was trained on (a classifier:
     the scenes its labels cover; a VLM: the scenes its `where` selects)."""
     scenes = world.pool_scenes.with_row_index("index")
-    if isinstance(spec, ClassifierSpec):
-        return scenes.filter(pl.col(spec.label).is_in(list(spec.classes)))["index"].to_numpy()
-    for column, values in spec.where.items():
+    if isinstance(recipe, ClassifierRecipe):
+        return scenes.filter(pl.col(recipe.label).is_in(list(recipe.classes)))["index"].to_numpy()
+    for column, values in recipe.where.items():
         scenes = scenes.filter(pl.col(column).is_in(list(values)))
     return scenes["index"].to_numpy()
 

@@ -22,9 +22,9 @@ from hubscout.models.conditional import metadata_for
 from hubscout.models.starter_loader import HubManifest, ManifestEntry
 from hubscout.starter.catalog import (
     TINY_JUDGE_STEPS,
-    ClassifierSpec,
-    GeneratorSpec,
-    VLMSpec,
+    ClassifierRecipe,
+    GeneratorRecipe,
+    VLMRecipe,
     catalog,
 )
 from hubscout.starter.fidelity import JUDGE_STEPS
@@ -36,7 +36,7 @@ from hubscout.starter.training import (
     train_vlm,
 )
 
-Spec = VLMSpec | ClassifierSpec | GeneratorSpec
+Recipe = VLMRecipe | ClassifierRecipe | GeneratorRecipe
 # Bump when the cards or the training written here change, so that saved models are rebuilt
 # (3: VLMs trained LiT-style; 4: channels-last, fused AdamW, generators at batch 32; 5: the
 # flows' prompt maps).
@@ -48,26 +48,26 @@ class HubParams(BaseModel):
 
     profile: str = "full"
     seed: int = 0
-    step_scale: float = Field(default=1.0, gt=0, description="Multiplies every spec's steps.")
+    step_scale: float = Field(default=1.0, gt=0, description="Multiplies every recipe's steps.")
     batch_size: int = Field(default=64, ge=8, description="VLMs' and classifiers' batches.")
     generator_images: int = Field(default=2000, ge=64)
     parallel_jobs: int = Field(default=2, ge=1, description="Models trained at once (Ray).")
 
-    def specs(self) -> list[Spec]:
-        """Every model spec of the profile."""
+    def recipes(self) -> list[Recipe]:
+        """Every model recipe of the profile."""
         try:
             vlms, classifiers, generators = catalog(self.profile)
         except ValueError as error:
             raise ConfigError(str(error)) from error
         return [*vlms, *classifiers, *generators]
 
-    def steps(self, spec: Spec) -> int:
-        """Training steps of `spec` under this profile (a VLM's text-tower steps)."""
-        return max(int(spec.steps * self.step_scale), 10)
+    def steps(self, recipe: Recipe) -> int:
+        """Training steps of `recipe` under this profile (a VLM's text-tower steps)."""
+        return max(int(recipe.steps * self.step_scale), 10)
 
-    def image_steps(self, spec: VLMSpec) -> int:
+    def image_steps(self, recipe: VLMRecipe) -> int:
         """Supervised image-tower steps of a VLM under this profile."""
-        return max(int(spec.image_steps * self.step_scale), 10)
+        return max(int(recipe.image_steps * self.step_scale), 10)
 
     def judge_steps(self) -> int:
         """Training steps of the generators' fidelity judge under this profile."""
@@ -75,53 +75,53 @@ class HubParams(BaseModel):
         return max(int(steps * self.step_scale), 10)
 
 
-def kind_of(spec: Spec) -> str:
+def kind_of(recipe: Recipe) -> str:
     """vlm, classifier or generator."""
-    return {VLMSpec: "vlm", ClassifierSpec: "classifier", GeneratorSpec: "generator"}[type(spec)]
+    return {VLMRecipe: "vlm", ClassifierRecipe: "classifier", GeneratorRecipe: "generator"}[
+        type(recipe)
+    ]
 
 
-def scheme_of(spec: Spec) -> str:
+def scheme_of(recipe: Recipe) -> str:
     """The source-URI scheme that loads the model."""
-    if isinstance(spec, GeneratorSpec):
-        return spec.scheme
-    return {VLMSpec: "open_clip", ClassifierSpec: "timm"}[type(spec)]
+    if isinstance(recipe, GeneratorRecipe):
+        return recipe.scheme
+    return {VLMRecipe: "open_clip", ClassifierRecipe: "timm"}[type(recipe)]
 
 
-# Seconds a training step takes on one core of a 2-core AMD EPYC (measured 2026-12-01, with
-# channels-last convolutions and fused AdamW): a flow's step at batch 32 0.100, a VAE's at
-# batch 32 0.026, a classifier's 0.030; a VLM's image-tower step 0.022-0.062 by architecture
-# (0.035 taken for all), its text-tower step 0.027. They only order the jobs.
+# Seconds a training step takes on one core (docs/decisions.md, The starter hub): they only
+# order the jobs and give the ETA.
 STEP_SECONDS = {"flow": 0.100, "cvae": 0.026, "classifier": 0.030, "image": 0.035, "text": 0.027}
 
 
-def expected_seconds(spec: Spec, params: HubParams) -> float:
-    """About how long `spec` trains on one core under `params`."""
-    if isinstance(spec, VLMSpec):
+def expected_seconds(recipe: Recipe, params: HubParams) -> float:
+    """About how long `recipe` trains on one core under `params`."""
+    if isinstance(recipe, VLMRecipe):
         return (
-            params.image_steps(spec) * STEP_SECONDS["image"]
-            + params.steps(spec) * STEP_SECONDS["text"]
+            params.image_steps(recipe) * STEP_SECONDS["image"]
+            + params.steps(recipe) * STEP_SECONDS["text"]
         )
-    key = spec.scheme if isinstance(spec, GeneratorSpec) else "classifier"
-    return params.steps(spec) * STEP_SECONDS[key]
+    key = recipe.scheme if isinstance(recipe, GeneratorRecipe) else "classifier"
+    return params.steps(recipe) * STEP_SECONDS[key]
 
 
-def longest_first(specs: list[Spec], params: HubParams) -> list[Spec]:
-    """The specs in the order to train them: the longest first, so that the workers finish
+def longest_first(recipes: list[Recipe], params: HubParams) -> list[Recipe]:
+    """The recipes in the order to train them: the longest first, so that the workers finish
     together on short jobs instead of one waiting while the other trains a flow."""
-    return sorted(specs, key=lambda spec: -expected_seconds(spec, params))
+    return sorted(recipes, key=lambda recipe: -expected_seconds(recipe, params))
 
 
-def checkpoint_path(hub: Path, spec: Spec) -> Path:
+def checkpoint_path(hub: Path, recipe: Recipe) -> Path:
     """Where the model's weights go."""
-    return hub / kind_of(spec) / f"{spec.name}.safetensors"
+    return hub / kind_of(recipe) / f"{recipe.name}.safetensors"
 
 
-def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
+def fingerprint(recipe: Recipe, params: HubParams, world: World) -> str:
     """Everything that determines the trained weights, hashed."""
     identity = {
         "card_format": CARD_FORMAT,
-        "spec": asdict(spec),
-        "steps": params.steps(spec),
+        "spec": asdict(recipe),  # the key of fingerprints already on disk
+        "steps": params.steps(recipe),
         "step_scale": params.step_scale,
         "seed": params.seed,
         "batch_size": params.batch_size,
@@ -134,36 +134,36 @@ def fingerprint(spec: Spec, params: HubParams, world: World) -> str:
 
 
 def build_model(
-    spec: Spec, world: World, params: HubParams, hub: Path
+    recipe: Recipe, world: World, params: HubParams, hub: Path
 ) -> tuple[ModelCard, Trained | None]:
     """Train and save one model unless an identical one is saved.
 
     Returns the card and what training did (None when the saved model was reused). The card
     holds nothing that varies from run to run (no timings), so a rebuild leaves it unchanged."""
-    path = checkpoint_path(hub, spec)
-    wanted = fingerprint(spec, params, world)
+    path = checkpoint_path(hub, recipe)
+    wanted = fingerprint(recipe, params, world)
     existing = read_card(path) if path.is_file() else None
     if existing is not None and existing.training_fingerprint == wanted:
         return existing, None
     path.parent.mkdir(parents=True, exist_ok=True)
-    steps = params.steps(spec)
+    steps = params.steps(recipe)
     metadata = None
     card_fields: dict = {}
-    if isinstance(spec, VLMSpec):
-        image_steps = params.image_steps(spec)
-        trained = train_vlm(spec, world, params.seed, steps, image_steps, params.batch_size)
-    elif isinstance(spec, ClassifierSpec):
-        trained = train_classifier(spec, world, params.seed, steps, params.batch_size)
+    if isinstance(recipe, VLMRecipe):
+        image_steps = params.image_steps(recipe)
+        trained = train_vlm(recipe, world, params.seed, steps, image_steps, params.batch_size)
+    elif isinstance(recipe, ClassifierRecipe):
+        trained = train_classifier(recipe, world, params.seed, steps, params.batch_size)
         card_fields = {
-            "source_classes": [node_id_of(c) for c in spec.classes],
-            "class_to_node": {node_id_of(c): node_id_of(c) for c in spec.classes},
+            "source_classes": [node_id_of(c) for c in recipe.classes],
+            "class_to_node": {node_id_of(c): node_id_of(c) for c in recipe.classes},
             "image_size": CLASSIFIER_PREPROCESSING.image_size,
             "mean": CLASSIFIER_PREPROCESSING.mean,
             "std": CLASSIFIER_PREPROCESSING.std,
         }
     else:
         trained, prompt_encoder = train_generator(
-            spec, params.seed, steps, params.generator_images, spec.batch_size
+            recipe, params.seed, steps, params.generator_images, recipe.batch_size
         )
         metadata = metadata_for(prompt_encoder)
     state = {k: v.detach().contiguous() for k, v in trained.module.state_dict().items()}
@@ -171,15 +171,15 @@ def build_model(
     save_file(state, str(temporary), metadata=metadata)
     canonical_safetensors(temporary)
     card = ModelCard(
-        name=spec.name,
-        kind=kind_of(spec),
-        architecture=spec.architecture,
-        source=f"starter:{spec.name}",
+        name=recipe.name,
+        kind=kind_of(recipe),
+        architecture=recipe.architecture,
+        source=f"starter:{recipe.name}",
         parameters=sum(p.numel() for p in trained.module.parameters()),
-        training_slice=spec.training_slice,
+        training_slice=recipe.training_slice,
         seed=params.seed,
         license="Apache-2.0",
-        tags=["starter", kind_of(spec)],
+        tags=["starter", kind_of(recipe)],
         training_fingerprint=wanted,
         metrics={
             "first_loss": trained.first_loss,
@@ -207,21 +207,21 @@ def canonical_safetensors(path: Path) -> None:
     path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + size :])
 
 
-def write_manifest(hub: Path, specs: list[Spec], planned: list[Spec] | None = None) -> Path:
+def write_manifest(hub: Path, recipes: list[Recipe], planned: list[Recipe] | None = None) -> Path:
     """The manifest that `starter:<name>` resolves through (paths relative to the hub): the
-    trained `specs` out of the `planned` ones (default: all trained). Replaced atomically, as
+    trained `recipes` out of the `planned` ones (default: all trained). Replaced atomically, as
     readers resolve names while training goes on."""
     entries = [
         ManifestEntry(
-            name=spec.name,
-            kind=kind_of(spec),
-            scheme=scheme_of(spec),
-            architecture=spec.architecture,
-            checkpoint=str(checkpoint_path(hub, spec).relative_to(hub)),
+            name=recipe.name,
+            kind=kind_of(recipe),
+            scheme=scheme_of(recipe),
+            architecture=recipe.architecture,
+            checkpoint=str(checkpoint_path(hub, recipe).relative_to(hub)),
         )
-        for spec in specs
+        for recipe in recipes
     ]
-    planned_names = [spec.name for spec in (specs if planned is None else planned)]
+    planned_names = [recipe.name for recipe in (recipes if planned is None else planned)]
     path = hub / "manifest.json"
     temporary = path.with_suffix(".json.tmp")
     manifest = HubManifest(models=entries, planned=planned_names)

@@ -28,15 +28,11 @@ from hubscout.data.world import (
     stable_seed,
 )
 from hubscout.models.base import Generator, unit_pixels
-from hubscout.starter.catalog import GeneratorSpec
+from hubscout.starter.catalog import GeneratorRecipe
 
 SYMBOLS = SHAPES + CHARACTERS
-# Judge training, chosen on its accuracy on real renders of 240 `tuning` scenes per style
-# (never the reported `prompts` scenes, never a generator's samples), seed 0, 500 renders of
-# each of the 8 styles: 800 steps read 0.958-1.0 per style (mean 0.989), 400 steps
-# 0.942-1.0 (0.977, in half the time), 1200 steps 0.958-1.0 (0.989). In an earlier design,
-# without batch norm and with global pooling instead of the flattened 4 x 4 map, 1500 steps
-# read only 0.32-0.90.
+# Judge training, chosen on real renders of `tuning` scenes, never the reported `prompts`
+# scenes nor a generator's samples (docs/decisions.md, The starter hub).
 JUDGE_STEPS = 800
 JUDGE_IMAGES_PER_GENERATOR = 500
 JUDGE_BATCH = 64
@@ -81,34 +77,34 @@ class SymbolJudge(nn.Module):
         return self.eval()(unit_pixels(images)).argmax(dim=1).numpy()
 
 
-def styled_scenes(spec: GeneratorSpec, seed: int, purpose: str, n: int) -> list[Scene]:
+def styled_scenes(recipe: GeneratorRecipe, seed: int, purpose: str, n: int) -> list[Scene]:
     """`n` scenes of a generator's slice and style, drawn for `purpose`: judge (its
     training), tuning (its steps) or prompts (the reported fidelity)."""
-    rng = np.random.default_rng(stable_seed(seed, spec.name, "fidelity", purpose))
-    return sample_scenes(rng, n, spec.where, spec.style)
+    rng = np.random.default_rng(stable_seed(seed, recipe.name, "fidelity", purpose))
+    return sample_scenes(rng, n, recipe.where, recipe.style)
 
 
 def _labels(scenes: Sequence[Scene]) -> np.ndarray:
     return np.array([SYMBOLS.index(scene.symbol) for scene in scenes])
 
 
-def real_accuracy(judge: SymbolJudge, spec: GeneratorSpec, scenes: Sequence[Scene]) -> float:
-    """The share of real renders of `scenes`, in the style of `spec`, the judge reads right."""
-    read = judge.read(render_all(scenes, finish=spec.finish))
+def real_accuracy(judge: SymbolJudge, recipe: GeneratorRecipe, scenes: Sequence[Scene]) -> float:
+    """The share of real renders of `scenes`, in the style of `recipe`, the judge reads right."""
+    read = judge.read(render_all(scenes, finish=recipe.finish))
     return float(np.mean(read == _labels(scenes)))
 
 
 def train_judge(
-    specs: Sequence[GeneratorSpec],
+    recipes: Sequence[GeneratorRecipe],
     seed: int,
     per_generator: int = JUDGE_IMAGES_PER_GENERATOR,
     steps: int = JUDGE_STEPS,
 ) -> SymbolJudge:
     """The judge, trained with Adam on real renders of every generator's style and finish."""
     images, labels = [], []
-    for spec in specs:
-        scenes = styled_scenes(spec, seed, "judge", per_generator)
-        images.append(render_all(scenes, finish=spec.finish))
+    for recipe in recipes:
+        scenes = styled_scenes(recipe, seed, "judge", per_generator)
+        images.append(render_all(scenes, finish=recipe.finish))
         labels.append(_labels(scenes))
     pixels = unit_pixels(np.concatenate(images))
     targets = torch.from_numpy(np.concatenate(labels))
@@ -128,17 +124,18 @@ def train_judge(
 
 def prompt_fidelity(
     generator: Generator,
-    spec: GeneratorSpec,
+    recipe: GeneratorRecipe,
     judge: SymbolJudge,
     seed: int,
     prompts: int = 240,
 ) -> Fidelity:
-    """Fidelity of the generator of `spec`, one sample per prompt; the prompts are captions
+    """Fidelity of the generator of `recipe`, one sample per prompt; the prompts are captions
     of fresh scenes of its slice, which are also rendered for the judge's ceiling."""
-    scenes = styled_scenes(spec, seed, "prompts", prompts)
-    rng = np.random.default_rng(stable_seed(seed, spec.name, "fidelity", "captions"))
+    scenes = styled_scenes(recipe, seed, "prompts", prompts)
+    rng = np.random.default_rng(stable_seed(seed, recipe.name, "fidelity", "captions"))
     texts = [caption(scene, rng) for scene in scenes]
     samples = judge.read(generator.generate(texts, 1, seed=seed)[:, 0])
     return Fidelity(
-        samples=float(np.mean(samples == _labels(scenes))), real=real_accuracy(judge, spec, scenes)
+        samples=float(np.mean(samples == _labels(scenes))),
+        real=real_accuracy(judge, recipe, scenes),
     )

@@ -39,7 +39,7 @@ from hubscout.models.conditional import PromptEncoder, read_config
 from hubscout.models.cvae import ConditionalVAE, CVAEConfig
 from hubscout.models.flow_matching import ConditionalFlow, FlowConfig
 from hubscout.models.open_clip_loader import create_untrained, register_configs
-from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
+from hubscout.starter.catalog import ClassifierRecipe, GeneratorRecipe, VLMRecipe
 
 KL_WEIGHT = 1.0
 # Share of a flow generator's examples trained without their condition, so that sampling can
@@ -47,10 +47,8 @@ KL_WEIGHT = 1.0
 CONDITION_DROPOUT = 0.15
 FACET_KEEP = 0.5
 HARD_BATCH_SHARE = 0.5
-# Share of a VLM's caption facets named broadly (world.caption): chosen on the val split of
-# every task (never the test split the reports score), vlm-generalist's mean zero-shot
-# accuracy 0.9006 at 0.4 against 0.8818 at 0.2; at 0 no caption says "warm", "polygon",
-# "letter" or "plain", and warm-or-cool stayed near chance (0.52 on the test split).
+# Share of a VLM's caption facets named broadly (world.caption): without them no caption says
+# "warm" or "polygon"; chosen on the val splits (docs/decisions.md, The starter hub).
 BROAD_CAPTIONS = 0.4
 CLASSIFIER_PREPROCESSING = Preprocessing(
     image_size=32, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)
@@ -209,30 +207,30 @@ def _memoised_tokenizer(tokenizer: Callable[[list[str]], torch.Tensor]) -> Calla
 
 
 def train_vlm(
-    spec: VLMSpec, world: World, seed: int, steps: int, image_steps: int, batch_size: int = 64
+    recipe: VLMRecipe, world: World, seed: int, steps: int, image_steps: int, batch_size: int = 64
 ) -> Trained:
     """Train a tiny open_clip model on its slice of the pool: `image_steps` of supervised
     image-tower training on the facets its captions mention, then `steps` of ClipLoss for
     the text tower against the locked image tower (LiT)."""
     register_configs()
     torch.manual_seed(seed)
-    rng = np.random.default_rng(stable_seed(seed, spec.name))
-    indices = _slice(world, spec.where)
+    rng = np.random.default_rng(stable_seed(seed, recipe.name))
+    indices = _slice(world, recipe.where)
     scenes = _scenes(world, indices)
     images = world.pool_images[indices]
-    module = create_untrained(spec.architecture)
-    tokenizer = open_clip.get_tokenizer(spec.architecture)
+    module = create_untrained(recipe.architecture)
+    tokenizer = open_clip.get_tokenizer(recipe.architecture)
     config = module.visual.preprocess_cfg
     preprocessing = Preprocessing(32, tuple(config["mean"]), tuple(config["std"]))
 
     def pixels(batch: np.ndarray) -> torch.Tensor:
         values = preprocessing.apply(images[batch], torch.device("cpu"))
-        return _grayscale(values) if spec.grayscale else values
+        return _grayscale(values) if recipe.grayscale else values
 
     labels = {
-        facet: torch.from_numpy(y) for facet, y in _facet_labels(scenes, spec.mention).items()
+        facet: torch.from_numpy(y) for facet, y in _facet_labels(scenes, recipe.mention).items()
     }
-    width = open_clip.get_model_config(spec.architecture)["embed_dim"]
+    width = open_clip.get_model_config(recipe.architecture)["embed_dim"]
     heads = nn.ModuleDict({f: nn.Linear(width, int(y.max()) + 1) for f, y in labels.items()})
     image_tower = nn.ModuleList([module.visual, heads])
 
@@ -249,12 +247,13 @@ def train_vlm(
     locked_features = _locked_features(module.visual, pixels, len(scenes))
     tokenize = _memoised_tokenizer(tokenizer)
     loss_fn = open_clip.ClipLoss()
-    groups = _facet_groups(scenes, spec.mention)
+    groups = _facet_groups(scenes, recipe.mention)
 
     def text_loss(_: int) -> tuple[torch.Tensor, float]:
         batch = _contrastive_batch(groups, len(scenes), batch_size, rng)
         texts = [
-            caption(scenes[i], rng, _some_facets(spec.mention, rng), BROAD_CAPTIONS) for i in batch
+            caption(scenes[i], rng, _some_facets(recipe.mention, rng), BROAD_CAPTIONS)
+            for i in batch
         ]
         text_features = module.encode_text(tokenize(texts), normalize=True)
         loss = loss_fn(locked_features[batch], text_features, module.logit_scale.exp())
@@ -270,24 +269,26 @@ def train_vlm(
     return contrastive
 
 
-def classifier_data(spec: ClassifierSpec, world: World) -> tuple[np.ndarray, np.ndarray]:
-    """Pool images of the classifier's slice and their labels (index into spec.classes)."""
+def classifier_data(recipe: ClassifierRecipe, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Pool images of the classifier's slice and their labels (index into recipe.classes)."""
     scenes = world.pool_scenes.with_row_index("index").filter(
-        pl.col(spec.label).is_in(list(spec.classes))
+        pl.col(recipe.label).is_in(list(recipe.classes))
     )
-    lookup = {name: i for i, name in enumerate(spec.classes)}
-    labels = np.array([lookup[v] for v in scenes[spec.label]], dtype=np.int64)
+    lookup = {name: i for i, name in enumerate(recipe.classes)}
+    labels = np.array([lookup[v] for v in scenes[recipe.label]], dtype=np.int64)
     return world.pool_images[scenes["index"].to_numpy()], labels
 
 
 def train_classifier(
-    spec: ClassifierSpec, world: World, seed: int, steps: int, batch_size: int = 64
+    recipe: ClassifierRecipe, world: World, seed: int, steps: int, batch_size: int = 64
 ) -> Trained:
     """Train a timm classifier with cross-entropy on its source labels."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(stable_seed(seed, spec.name))
-    images, labels = classifier_data(spec, world)
-    module = timm.create_model(spec.architecture, pretrained=False, num_classes=len(spec.classes))
+    rng = np.random.default_rng(stable_seed(seed, recipe.name))
+    images, labels = classifier_data(recipe, world)
+    module = timm.create_model(
+        recipe.architecture, pretrained=False, num_classes=len(recipe.classes)
+    )
 
     def step_loss(_: int) -> tuple[torch.Tensor, float]:
         batch = rng.choice(len(images), size=min(batch_size, len(images)), replace=False)
@@ -298,10 +299,10 @@ def train_classifier(
     return _optimise(module, steps, 3e-3, 0.05, step_loss, len(images))
 
 
-def generator_scenes(spec: GeneratorSpec, seed: int, n: int) -> list[Scene]:
+def generator_scenes(recipe: GeneratorRecipe, seed: int, n: int) -> list[Scene]:
     """The scenes a generator is trained on: its slice, rendered in its style."""
-    rng = np.random.default_rng(stable_seed(seed, spec.name, "scenes"))
-    return sample_scenes(rng, n, spec.where, spec.style)
+    rng = np.random.default_rng(stable_seed(seed, recipe.name, "scenes"))
+    return sample_scenes(rng, n, recipe.where, recipe.style)
 
 
 def _flow_times(n: int) -> torch.Tensor:
@@ -313,14 +314,14 @@ def _flow_times(n: int) -> torch.Tensor:
 
 
 def train_generator(
-    spec: GeneratorSpec, seed: int, steps: int, n_images: int, batch_size: int = 64
+    recipe: GeneratorRecipe, seed: int, steps: int, n_images: int, batch_size: int = 64
 ) -> tuple[Trained, PromptEncoder]:
     """Train the generator's network (a conditional VAE or a rectified flow, after its
     architecture) on `n_images` scenes of its style, drawn with its finish."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(stable_seed(seed, spec.name))
-    scenes = generator_scenes(spec, seed, n_images)
-    images = unit_pixels(render_all(scenes, finish=spec.finish))
+    rng = np.random.default_rng(stable_seed(seed, recipe.name))
+    scenes = generator_scenes(recipe, seed, n_images)
+    images = unit_pixels(render_all(scenes, finish=recipe.finish))
     encoder = PromptEncoder(*prompt_vocabulary())
     conditions = encoder([caption(scene, rng) for scene in scenes])
 
@@ -329,9 +330,9 @@ def train_generator(
             rng.choice(len(scenes), size=min(batch_size, len(scenes)), replace=False)
         )
 
-    if spec.scheme == "flow":
+    if recipe.scheme == "flow":
         flow = ConditionalFlow(
-            read_config("flow", spec.architecture, FlowConfig), len(encoder.tokens)
+            read_config("flow", recipe.architecture, FlowConfig), len(encoder.tokens)
         )
 
         def flow_loss(_: int) -> tuple[torch.Tensor, float]:
@@ -346,7 +347,7 @@ def train_generator(
 
         return _optimise(flow, steps, 2e-3, 0.0, flow_loss, len(scenes)), encoder
 
-    vae = ConditionalVAE(read_config("cvae", spec.architecture, CVAEConfig), len(encoder.tokens))
+    vae = ConditionalVAE(read_config("cvae", recipe.architecture, CVAEConfig), len(encoder.tokens))
 
     def vae_loss(step: int) -> tuple[torch.Tensor, float]:
         chosen = batch()

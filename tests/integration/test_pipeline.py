@@ -155,7 +155,7 @@ def test_a_starter_hub_build_killed_half_way_resumes_without_retraining(repo):
         build.wait(timeout=60)
     done = sorted(hub.glob("*/*.safetensors"))
     stamps = [checkpoint.stat().st_mtime_ns for checkpoint in done]
-    models = len(TINY_HUB.specs())
+    models = len(TINY_HUB.recipes())
     assert 2 <= len(done) < models
 
     run(command, path, env)

@@ -15,7 +15,7 @@ from hubscout.starter.build import (
     expected_seconds,
     longest_first,
 )
-from hubscout.starter.catalog import ClassifierSpec, GeneratorSpec, VLMSpec
+from hubscout.starter.catalog import ClassifierRecipe, GeneratorRecipe, VLMRecipe
 from hubscout.starter.evaluation import zero_shot_accuracy
 from tests.conftest import TINY_HUB
 
@@ -34,11 +34,11 @@ def test_the_tiny_profile_builds_two_models_of_each_kind_with_no_timings_in_its_
 def test_vlms_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
     _, built = tiny_hub
     colours = list(COLOURS)
-    for name, (spec, _, _) in built.items():
-        if not isinstance(spec, VLMSpec):
+    for name, (recipe, _, _) in built.items():
+        if not isinstance(recipe, VLMRecipe):
             continue
         rng = np.random.default_rng(123)
-        scenes = sample_scenes(rng, 120, spec.where)
+        scenes = sample_scenes(rng, 120, recipe.where)
         labels = np.array([colours.index(s.colour) for s in scenes])
         model = load_model(f"starter:{name}")
         accuracy = zero_shot_accuracy(model, colours, render_all(scenes), labels)
@@ -47,20 +47,20 @@ def test_vlms_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
 
 def test_classifiers_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
     _, built = tiny_hub
-    for name, (spec, _, _) in built.items():
-        if not isinstance(spec, ClassifierSpec):
+    for name, (recipe, _, _) in built.items():
+        if not isinstance(recipe, ClassifierRecipe):
             continue
         rng = np.random.default_rng(7)
-        scenes = sample_scenes(rng, 200, {spec.label: spec.classes})
-        labels = np.array([spec.classes.index(getattr(s, spec.label)) for s in scenes])
+        scenes = sample_scenes(rng, 200, {recipe.label: recipe.classes})
+        labels = np.array([recipe.classes.index(getattr(s, recipe.label)) for s in scenes])
         probabilities = load_model(f"starter:{name}").predict_proba(render_all(scenes))
         accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
-        assert accuracy >= 2 / len(spec.classes), (name, accuracy)
+        assert accuracy >= 2 / len(recipe.classes), (name, accuracy)
 
 
 def test_generators_follow_their_style(tiny_hub, starter_data_dir):
     _, built = tiny_hub
-    assert {n for n, (spec, _, _) in built.items() if isinstance(spec, GeneratorSpec)} == {
+    assert {n for n, (recipe, _, _) in built.items() if isinstance(recipe, GeneratorRecipe)} == {
         "gen-dark",
         "gen-light",
     }
@@ -107,12 +107,12 @@ def test_a_saved_model_is_reused_and_changed_parameters_retrain(tiny_world, tiny
     hub = tmp_path / "hub"
     shutil.copytree(tiny_hub[0], hub)
     built = tiny_hub[1]
-    spec, card, _ = built["clf-patterns"]
-    again, module = build_model(spec, World(tiny_world), TINY_HUB, hub)
+    recipe, card, _ = built["clf-patterns"]
+    again, module = build_model(recipe, World(tiny_world), TINY_HUB, hub)
     assert module is None and again == card
-    assert read_card(checkpoint_path(hub, spec)).training_fingerprint == card.training_fingerprint
+    assert read_card(checkpoint_path(hub, recipe)).training_fingerprint == card.training_fingerprint
     changed = HubParams(**{**TINY_HUB.model_dump(), "seed": 1, "step_scale": 0.05})
-    retrained, module = build_model(spec, World(tiny_world), changed, hub)
+    retrained, module = build_model(recipe, World(tiny_world), changed, hub)
     assert module is not None and retrained.training_fingerprint != card.training_fingerprint
 
 
@@ -146,10 +146,10 @@ def test_canonical_safetensors_gives_one_byte_sequence_for_any_header_order(tmp_
 
 def test_the_full_hub_trains_the_flows_first_and_the_classifiers_last():
     params = HubParams(profile="full")
-    order = [spec.name for spec in longest_first(params.specs(), params)]
+    order = [recipe.name for recipe in longest_first(params.recipes(), params)]
     assert order[:2] == ["gen-dark", "gen-serif"]  # 1000 steps x 0.100 s
-    assert set(order[-6:]) == {s.name for s in params.specs() if s.name.startswith("clf-")}
-    generalist = next(s for s in params.specs() if s.name == "vlm-generalist")
+    assert set(order[-6:]) == {s.name for s in params.recipes() if s.name.startswith("clf-")}
+    generalist = next(s for s in params.recipes() if s.name == "vlm-generalist")
     assert expected_seconds(generalist, params) == 2000 * 0.035 + 400 * 0.027
     half = HubParams(profile="full", step_scale=0.5)
     assert expected_seconds(generalist, half) == 1000 * 0.035 + 200 * 0.027

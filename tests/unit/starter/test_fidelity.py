@@ -17,7 +17,7 @@ from hubscout.starter.fidelity import (
     train_judge,
 )
 
-SPECS = {spec.name: spec for spec in GENERATORS}
+RECIPES = {recipe.name: recipe for recipe in GENERATORS}
 
 
 class OneImageGenerator(Generator):
@@ -33,35 +33,35 @@ class OneImageGenerator(Generator):
 
 @pytest.fixture(scope="module")
 def judge() -> SymbolJudge:
-    specs = [SPECS["gen-dark"], SPECS["gen-serif"]]
-    return train_judge(specs, seed=0, per_generator=300, steps=300)
+    recipes = [RECIPES["gen-dark"], RECIPES["gen-serif"]]
+    return train_judge(recipes, seed=0, per_generator=300, steps=300)
 
 
 def test_the_judge_reads_real_renders_of_the_styles_it_was_trained_on(judge):
-    scenes = styled_scenes(SPECS["gen-serif"], 0, "prompts", 200)
-    read = judge.read(render_all(scenes, finish=SPECS["gen-serif"].finish))
+    scenes = styled_scenes(RECIPES["gen-serif"], 0, "prompts", 200)
+    read = judge.read(render_all(scenes, finish=RECIPES["gen-serif"].finish))
     truth = np.array([SYMBOLS.index(scene.symbol) for scene in scenes])
     assert np.mean(read == truth) > 0.8  # 0.94 here; chance is 1/30 on the 30 symbols
 
 
 def test_a_generator_that_ignores_its_prompts_scores_the_share_of_its_one_symbol(judge):
-    spec = SPECS["gen-dark"]
-    image = render_all(styled_scenes(spec, 5, "judge", 1), finish=spec.finish)[0]
+    recipe = RECIPES["gen-dark"]
+    image = render_all(styled_scenes(recipe, 5, "judge", 1), finish=recipe.finish)[0]
     drawn = judge.read(image[None])[0]
-    scenes = styled_scenes(spec, 0, "prompts", 120)
+    scenes = styled_scenes(recipe, 0, "prompts", 120)
     expected = np.mean([SYMBOLS.index(scene.symbol) == drawn for scene in scenes])
-    result = prompt_fidelity(OneImageGenerator(image), spec, judge, seed=0, prompts=120)
-    real = judge.read(render_all(scenes, finish=spec.finish))
+    result = prompt_fidelity(OneImageGenerator(image), recipe, judge, seed=0, prompts=120)
+    real = judge.read(render_all(scenes, finish=recipe.finish))
     truth = np.array([SYMBOLS.index(scene.symbol) for scene in scenes])
     assert result == Fidelity(samples=expected, real=float(np.mean(real == truth)))
-    assert real_accuracy(judge, spec, scenes) == result.real
+    assert real_accuracy(judge, recipe, scenes) == result.real
     assert result.samples < 0.1 < result.real
 
 
 def test_the_judge_is_trained_tuned_and_scored_on_three_disjoint_scene_sets():
-    spec = SPECS["gen-light"]
-    judged = {scene.seed for scene in styled_scenes(spec, 0, "judge", 500)}
-    tuned = {scene.seed for scene in styled_scenes(spec, 0, "tuning", 240)}
-    prompted = {scene.seed for scene in styled_scenes(spec, 0, "prompts", 240)}
+    recipe = RECIPES["gen-light"]
+    judged = {scene.seed for scene in styled_scenes(recipe, 0, "judge", 500)}
+    tuned = {scene.seed for scene in styled_scenes(recipe, 0, "tuning", 240)}
+    prompted = {scene.seed for scene in styled_scenes(recipe, 0, "prompts", 240)}
     assert not judged & prompted and not judged & tuned and not tuned & prompted
-    assert all(scene.font == "serif" for scene in styled_scenes(SPECS["gen-serif"], 0, "x", 20))
+    assert all(scene.font == "serif" for scene in styled_scenes(RECIPES["gen-serif"], 0, "x", 20))
