@@ -20,10 +20,8 @@ export HF_HUB_OFFLINE := 1
 
 setup: $(INSTALLED)
 
-$(INSTALLED): requirements.lock pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements.lock 2>&1 | { grep -v 'is ignored: it is neither' || true; }
-	$(PY) -m pip install --quiet --no-deps -e . 2>&1 | { grep -v 'is ignored: it is neither' || true; }
+$(INSTALLED): requirements.lock pyproject.toml scripts/install.sh
+	bash scripts/install.sh
 	touch $(INSTALLED)
 
 demo: setup

@@ -12,6 +12,7 @@ from prefect import flow
 from hubscout.data.store import WorldParams
 from hubscout.params import read_params
 from hubscout.settings import Settings, apply_offline_defaults
+from tasks.progress import say
 from tasks.tracking import mlflow_run
 from tasks.validation import validate_world
 from tasks.world import render_world, write_task_contact_sheets
@@ -26,7 +27,9 @@ def build_world_flow(params_file: Path = Path("params.yaml")) -> dict:
     start = time.perf_counter()
     summary = render_world(params, out)
     render_seconds = time.perf_counter() - start
+    say(f"world: {summary['probe_images']} probe images rendered in {render_seconds:.0f} s")
     suites = validate_world(out, params.image_size, params.probes_per_leaf)
+    say(f"world: {sum(s.evaluated for s in suites)} expectations met")
     sheets = write_task_contact_sheets(out)
     with mlflow_run(settings, "world", "build-world"):
         mlflow.log_params(params.model_dump())
@@ -42,9 +45,7 @@ def build_world_flow(params_file: Path = Path("params.yaml")) -> dict:
         )
         for sheet in sheets:
             mlflow.log_artifact(str(sheet), artifact_path="contact_sheets")
-    print(
-        f"world: {summary['nodes']} nodes, {summary['tasks']} tasks, {len(sheets)} contact sheets"
-    )
+    say(f"world: {summary['nodes']} nodes, {summary['tasks']} tasks, {len(sheets)} contact sheets")
     return summary
 
 

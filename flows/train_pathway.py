@@ -25,6 +25,7 @@ from hubscout.reuse.pipeline import save_pipeline
 from hubscout.selection.answer import SelectionIndex
 from hubscout.settings import Settings, apply_offline_defaults
 from tasks.pathway import selected_models, starter_selection_index, task_data
+from tasks.progress import Steps
 from tasks.tracking import mlflow_run
 
 
@@ -125,12 +126,15 @@ def pathway_benchmark_flow(
     models = hub_encoders(settings)
     index = starter_selection_index(world, settings)
     tables = []
-    for task_name in params.tasks or world.tasks["task"].to_list():
-        comparison, _ = pathway_on_task(
-            task_name, params.k, params.seed, selection_k, world, models, index, settings
-        )
-        tables.append(comparison.table.with_columns(task=pl.lit(task_name)))
-        print(f"{task_name}: {dict(comparison.table.select('method', 'accuracy').iter_rows())}")
+    task_names = params.tasks or world.tasks["task"].to_list()
+    with Steps("tasks compared", task_names) as steps:
+        for number, task_name in enumerate(task_names):
+            comparison, _ = pathway_on_task(
+                task_name, params.k, params.seed, selection_k, world, models, index, settings
+            )
+            tables.append(comparison.table.with_columns(task=pl.lit(task_name)))
+            accuracy = dict(comparison.table.select("method", "accuracy").iter_rows())
+            steps.done(number, f"pathway accuracy {accuracy[f'pathway_k{params.k}']:.3f}")
     table = pl.concat(tables)
     means = table.group_by("method", maintain_order=True).agg(
         pl.col("accuracy").mean().round(4), pl.col("models_per_input").mean().round(2)
