@@ -23,7 +23,6 @@ from prefect.testing.utilities import prefect_test_harness
 from flows.on_model_registered import on_model_registered
 from hubscout.data.store import WorldParams, build_world
 from hubscout.models.open_clip_loader import CONFIG_DIR
-from hubscout.models.starter_loader import manifest_path
 from hubscout.selection.ranking import DEFAULT_METRIC
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import LabelPublication, Publication
@@ -70,7 +69,7 @@ def hub_of(size: int, data: Path, world: Path, checkpoint: Path) -> Settings:
     copy.parent.mkdir()
     shutil.copyfile(checkpoint, copy)
     source = f"open_clip:{ARCH}@{copy}"
-    register_source(store, "new-clip", source, settings.source_roots, manifest_path(settings))
+    register_source(store, "new-clip", source, settings.source_roots, settings.layout.hub_manifest)
     store.close()
     return settings
 

@@ -43,7 +43,7 @@ def main(
     if not (folder / "pipeline.json").is_file():
         print(f"skipped: no pipeline at {folder} (run `dvc repro pathway_benchmark`)")
         return None
-    pipeline = load_model(f"pipeline:{folder}")
+    pipeline = load_model(f"pipeline:{folder}", manifest=settings.layout.hub_manifest)
     assert isinstance(pipeline, ReusePipeline)
     test = World(world_dir).split(task, "test").images
     images = np.resize(test, (count, *test.shape[1:]))

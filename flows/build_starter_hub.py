@@ -44,14 +44,16 @@ def build_starter_hub_flow(
     """Train (or reuse) every model of the profile, then summarise the hub."""
     settings = Settings()
     params = HubParams(**read_params(params_file, "starter_hub"))
-    world_dir, hub = settings.data_dir / "world", settings.data_dir / "hub"
+    world_dir, hub = settings.layout.world, settings.layout.hub
     recipes = params.recipes()
     results = train_starter_models(recipes, world_dir, params, hub, settings)
     write_manifest(hub, recipes)
     names = {kind: [s.name for s in recipes if kind_of(s) == kind] for kind in ("vlm", "generator")}
-    sheets = write_generator_contact_sheets(names["generator"], hub)
+    sheets = write_generator_contact_sheets(names["generator"], settings.layout)
     generator_specs = [s for s in recipes if kind_of(s) == "generator"]
-    fidelity = measure_generator_fidelity(generator_specs, params, settings.cache_dir)
+    fidelity = measure_generator_fidelity(
+        generator_specs, params, settings.cache_dir, settings.layout.hub_manifest
+    )
     table = evaluate_vlms(names["vlm"], world_dir, settings)
     table.write_parquet(hub / "zero_shot.parquet")
     best = best_model_per_task(table)

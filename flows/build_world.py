@@ -23,7 +23,7 @@ def build_world_flow(params_file: Path = Path("params.yaml")) -> dict:
     """Build the world into <data dir>/world and log it to MLflow."""
     settings = Settings()
     params = WorldParams(**read_params(params_file, "world"))
-    out = settings.data_dir / "world"
+    out = settings.layout.world
     start = time.perf_counter()
     summary = render_world(params, out)
     render_seconds = time.perf_counter() - start

@@ -44,9 +44,9 @@ from hubscout.identification.specs import (
     world_prompt_scenes,
     world_prompts,
 )
-from hubscout.identification.store import identification_dir, write_reference
+from hubscout.identification.store import write_reference
 from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
 from tasks.identification import (
@@ -84,8 +84,8 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     settings = Settings()
     params = read_section(params_file, "identification", IdentificationParams)
     seed = params.seed
-    world = World(settings.data_dir / "world")
-    entries = read_manifest(manifest_path(settings)).models
+    world = World(settings.layout.world)
+    entries = read_manifest(settings.layout.hub_manifest).models
     vlm_names = [e.name for e in entries if e.kind == "vlm"]
     for key in ("reference_encoder", "rkme_encoder"):
         if getattr(params, key) not in (None, *vlm_names):
@@ -101,7 +101,10 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
         : params.tuning_prompts
     ]
     generator_names = [e.name for e in entries if e.kind == "generator"]
-    generators = {name: load_model(f"starter:{name}") for name in generator_names}
+    generators = {
+        name: load_model(f"starter:{name}", manifest=settings.layout.hub_manifest)
+        for name in generator_names
+    }
     generator_hashes = {name: generator.content_hash for name, generator in generators.items()}
     per_prompt = params.examples_per_prompt
     images = generate_images(
@@ -122,14 +125,17 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
         images["spec"],
         images["tuning"],
         tuning_prompts,
+        settings.layout.hub_manifest,
         seed,
     )
     encoder_name = params.reference_encoder or choice["model"][0]
     style_weight = choice.filter(pl.col("model") == encoder_name)["style_weight"][0]
-    encoder = load_model(f"starter:{encoder_name}")
+    encoder = load_model(f"starter:{encoder_name}", manifest=settings.layout.hub_manifest)
     phases.done(1)
     models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
-    rkme_choice = rkme_encoder_choice(vlm_names, models, world, params)
+    rkme_choice = rkme_encoder_choice(
+        vlm_names, models, world, params, settings.layout.hub_manifest
+    )
     rkme_encoder_name = params.rkme_encoder or rkme_choice.table["model"][0]
     write_reference(settings, encoder_name, style_weight, rkme_encoder_name)
     phases.done(2)
@@ -215,7 +221,7 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     )
 
     phases.done(5)
-    out = identification_dir(settings)
+    out = settings.layout.identification
     tasks_table.write_parquet(out / "generator_tasks.parquet")
     searches.write_parquet(out / "rkme_searches.parquet")
     open_held_out.write_parquet(out / "open_set.parquet")

@@ -12,7 +12,7 @@ import polars as pl
 from prefect import flow
 
 from hubscout.labeling.store import read_labels
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from tasks.labeling import label_models
@@ -23,7 +23,7 @@ from tasks.tracking import mlflow_run
 def label_hub_flow(model_names: list[str] | None = None) -> dict:
     """Label the named starter models (default: every VLM and classifier)."""
     settings = Settings()
-    entries = read_manifest(manifest_path(settings)).models
+    entries = read_manifest(settings.layout.hub_manifest).models
     names = model_names or [e.name for e in entries if e.kind in ("vlm", "classifier")]
     results = label_models([f"starter:{name}" for name in names], settings.layout.world, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(names))

@@ -21,7 +21,7 @@ from hubscout.identification.store import (
     rkme_encoder_source,
 )
 from hubscout.labeling.store import read_labels
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import (
     Publication,
@@ -59,7 +59,7 @@ def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication
     """The identification stage's generator and RKME specifications of the starter models
     among `models`, each kind embedded by the encoder the stage chose for it (a starter
     model)."""
-    entries = read_manifest(manifest_path(settings)).models
+    entries = read_manifest(settings.layout.hub_manifest).models
     names = {f"starter:{e.name}": e.name for e in entries}
     encoder, rkme_encoder = names[reference_source(settings)], names[rkme_encoder_source(settings)]
     specs = [
@@ -79,7 +79,7 @@ def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication
 def publish_hub_flow(reports: Path = Path("reports")) -> dict:
     """Register the starter hub's models and publish everything the pipeline produced."""
     settings = Settings()
-    entries = read_manifest(manifest_path(settings)).models
+    entries = read_manifest(settings.layout.hub_manifest).models
     sources = {e.name: f"starter:{e.name}" for e in entries}
     changed = register_sources(sources, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(list(sources)))

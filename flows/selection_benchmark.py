@@ -19,7 +19,7 @@ from hubscout.data.store import World
 from hubscout.data.tasks import draw_tasks
 from hubscout.labeling.store import read_labels, starter_hub
 from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.params import SelectionParams, read_section
 from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.answer import SelectionIndex
@@ -90,11 +90,15 @@ def selection_benchmark_flow(
     """Select for every task from its class names alone; score against real accuracies."""
     settings = Settings()
     params = read_section(params_file, "selection", SelectionParams)
-    out = settings.data_dir / "benchmarks"
+    out = settings.layout.benchmarks
     out.mkdir(parents=True, exist_ok=True)
-    world = World(settings.data_dir / "world")
-    entries = read_manifest(manifest_path(settings)).models
-    models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind == "vlm"}
+    world = World(settings.layout.world)
+    entries = read_manifest(settings.layout.hub_manifest).models
+    models = {
+        e.name: load_model(f"starter:{e.name}", manifest=settings.layout.hub_manifest)
+        for e in entries
+        if e.kind == "vlm"
+    }
     labels = read_labels(settings).filter(pl.col("model_id").is_in(list(models)))
     embedder = text_embedder()
     concepts = concept_texts(world, embedder)

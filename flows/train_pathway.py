@@ -18,7 +18,7 @@ from prefect import flow
 from hubscout.data.store import World
 from hubscout.models import load_model
 from hubscout.models.base import ImageEncoder
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.params import PathwayParams, SelectionParams, read_section
 from hubscout.pathway.benchmark import Comparison, compare
 from hubscout.reuse.pipeline import save_pipeline
@@ -31,8 +31,13 @@ from tasks.tracking import mlflow_run
 
 def hub_encoders(settings: Settings) -> dict[str, ImageEncoder]:
     """The starter hub's VLMs and classifiers: the models a pathway routes between."""
-    entries = read_manifest(manifest_path(settings)).models
-    return {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind != "generator"}
+    hub_manifest = settings.layout.hub_manifest
+    entries = read_manifest(hub_manifest).models
+    return {
+        e.name: load_model(f"starter:{e.name}", manifest=hub_manifest)
+        for e in entries
+        if e.kind != "generator"
+    }
 
 
 def pathway_on_task(

@@ -19,7 +19,7 @@ from prefect import flow
 
 from hubscout.data.store import World
 from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.params import TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
@@ -42,10 +42,12 @@ def transferability_benchmark_flow(
     params = read_section(params_file, "transferability", TransferabilityParams)
     names = parse_metrics(params.metrics)
     seed = params.seed
-    world = World(settings.data_dir / "world")
-    entries = read_manifest(manifest_path(settings)).models
+    world = World(settings.layout.world)
+    entries = read_manifest(settings.layout.hub_manifest).models
     models = {
-        e.name: load_model(f"starter:{e.name}") for e in entries if e.kind in ("vlm", "classifier")
+        e.name: load_model(f"starter:{e.name}", manifest=settings.layout.hub_manifest)
+        for e in entries
+        if e.kind in ("vlm", "classifier")
     }
     scores, truth = run_benchmark(world, models, settings.cache_dir, names, seed)
     baseline = generalist_scores(truth).with_columns(saturated=pl.lit(False))
@@ -82,7 +84,7 @@ def transferability_benchmark_flow(
     }
     summary = summaries[(GROUND_TRUTH_LINEAR_PROBE, "all")]
     fine_tune_summary = summaries[(GROUND_TRUTH_FINE_TUNE, "all")]
-    out = settings.data_dir / "transferability"
+    out = settings.layout.transferability
     out.mkdir(parents=True, exist_ok=True)
     scores.write_parquet(out / "scores.parquet")
     truth.write_parquet(out / "linear_probe.parquet")

@@ -85,7 +85,7 @@ def _free_port() -> int:
 def local_prefect_server(settings: Settings, port: int | None = None) -> Iterator[str]:
     """A `prefect server start` on loopback over SQLite in `<data dir>/prefect`; yields its
     API URL and stops it (its process group, by the process id) afterwards."""
-    home = settings.data_dir / "prefect"
+    home = settings.layout.prefect_home
     home.mkdir(parents=True, exist_ok=True)
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"

@@ -100,22 +100,25 @@ class LocalBackend:
     def rank(self, task: str, metrics: str, kind: str) -> dict[str, Any]:
         """What /rank answers, for a world task or a labeled dataset file or folder."""
         from hubscout.data.store import World
-        from hubscout.queries import ranking_answer
+        from hubscout.queries import ranking_answer, registered_loader
         from hubscout.transferability.hub import labeled_dataset, leaf_names
         from hubscout.transferability.suite import parse_metrics
 
         names = parse_metrics(metrics)
         world = World(self.settings.layout.world)
         dataset = labeled_dataset(world, task)
-        cache = self.settings.cache_dir
-        return ranking_answer(dataset, self.index.hub(), kind, names, cache, leaf_names(world))
+        cache, load = self.settings.cache_dir, registered_loader(self.settings.layout.hub_manifest)
+        return ranking_answer(
+            dataset, self.index.hub(), kind, names, cache, leaf_names(world), load
+        )
 
     def identify(self, images: list[Path], prompt: str | None, kind: str) -> dict[str, Any]:
         """What /identify answers, for example image files."""
         from hubscout.identification.examples import read_examples
-        from hubscout.queries import identification_answer
+        from hubscout.queries import identification_answer, registered_loader
 
-        return identification_answer(read_examples(images), self.index.hub(), kind, prompt)
+        load = registered_loader(self.settings.layout.hub_manifest)
+        return identification_answer(read_examples(images), self.index.hub(), kind, load, prompt)
 
 
 @contextmanager

@@ -199,9 +199,9 @@ def models_register_starter(
     import time
 
     from hubscout.errors import SourceError
-    from hubscout.models.starter_loader import HubManifest, manifest_path, read_manifest
+    from hubscout.models.starter_loader import HubManifest, read_manifest
 
-    path = manifest_path(load_settings())
+    path = load_settings().layout.hub_manifest
     registered: set[str] = set()
     start = time.monotonic()
     with _client(registry) as client:
@@ -346,7 +346,7 @@ def features(
 
     overrides = {"device": device, "batch_size": batch_size}
     settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    model = load_model(source, settings.resolved_device())
+    model = load_model(source, settings.resolved_device(), settings.layout.hub_manifest)
     if not isinstance(model, ImageEncoder):
         raise HubscoutError(f"{source} is a {model.kind}, which has no image features")
     model.batch_size = settings.batch_size
@@ -369,15 +369,16 @@ def hub_summary(
 
     from hubscout.data.store import SPLITS, World
     from hubscout.models import load_model
-    from hubscout.models.starter_loader import manifest_path, read_manifest
+    from hubscout.models.starter_loader import read_manifest
     from hubscout.starter.evaluation import best_model_per_task, zero_shot_table
 
     _one_of("--split", split, SPLITS)
     settings = load_settings()
-    manifest = read_manifest(manifest_path(settings))
-    world = World(settings.data_dir / "world")
+    manifest = read_manifest(settings.layout.hub_manifest)
+    world = World(settings.layout.world)
     names = [entry.name for entry in manifest.models if entry.kind == "vlm"]
-    models = {name: load_model(f"starter:{name}", settings.resolved_device()) for name in names}
+    device, hub_manifest = settings.resolved_device(), settings.layout.hub_manifest
+    models = {name: load_model(f"starter:{name}", device, hub_manifest) for name in names}
     result = zero_shot_table(world, models, settings.cache_dir, split)
     best = dict(best_model_per_task(result).select("task", "best_model").iter_rows())
     table = Table(title=f"zero-shot accuracy on the {split} split (chance in brackets)")
@@ -430,7 +431,7 @@ def label(
     from hubscout.labeling.store import label_model
 
     settings = load_settings()
-    result = label_model(_source(model), World(settings.data_dir / "world"), settings)
+    result = label_model(_source(model), World(settings.layout.world), settings)
     table = result.table
     metrics = table.filter(~pl.col("metric").str.starts_with("score@"))
     # informedness, not recall: a model that answers one sibling for all of them is at 0
@@ -647,7 +648,10 @@ def reuse(
             f"no class of {task} matches a concept of the hub's graph, so no model is "
             "selected to reuse: name its classes by what they look like"
         )
-    models = {name: load_model(index.models[name].source) for name in selected}
+    hub_manifest = settings.layout.hub_manifest
+    models = {
+        name: load_model(index.models[name].source, manifest=hub_manifest) for name in selected
+    }
     probabilities, labels = task_probabilities(world, task, models, settings.cache_dir)
     table = Table(title=f"reuse on {task} ({len(labels)} test images)")
     table.add_column("model")
@@ -724,7 +728,8 @@ def pipeline_predict(
     from hubscout.models import load_model
     from hubscout.reuse.pipeline import ReusePipeline
 
-    model = load_model(pipeline if pipeline.startswith("pipeline:") else f"pipeline:{pipeline}")
+    uri = pipeline if pipeline.startswith("pipeline:") else f"pipeline:{pipeline}"
+    model = load_model(uri, manifest=load_settings().layout.hub_manifest)
     if not isinstance(model, ReusePipeline):
         raise ConfigError(f"{pipeline} is not a pipeline")
     probabilities, gates = model.route(read_examples(images))

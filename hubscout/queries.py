@@ -28,9 +28,10 @@ KIND_WORDS = {"vlm": "VLM", "classifier": "classifier", "all": "VLM or classifie
 Loader = Callable[[HubEntry], HubModel]
 
 
-def load_registered(model: HubEntry) -> HubModel:
-    """Load a hub model by its source URI (a service passes a loader that keeps them)."""
-    return load_model(model.source)
+def registered_loader(hub_manifest: Path) -> Loader:
+    """A loader of hub models by their source URIs, `starter:` ones through `hub_manifest` (a
+    service passes a loader that keeps them loaded instead)."""
+    return lambda model: load_model(model.source, manifest=hub_manifest)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def ranking_answer(
     metrics: list[str],
     cache_root: Path,
     leaf_names: list[str],
-    load: Loader = load_registered,
+    load: Loader,
     names: Sequence[str] = (),
     max_models: int | None = None,
 ) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def ranking_answer(
     }
 
 
-def hub_encoder(hub: Hub, kind: str, load: Loader = load_registered) -> VisionLanguageModel:
+def hub_encoder(hub: Hub, kind: str, load: Loader) -> VisionLanguageModel:
     """The VLM the hub's specifications of `kind` (generator or rkme) were embedded with."""
     name = hub.reference_encoder if kind == "generator" else hub.rkme_encoder
     what = "generator" if kind == "generator" else "RKME"
@@ -111,8 +112,8 @@ def identification_answer(
     examples: np.ndarray,
     hub: Hub,
     kind: str,
+    load: Loader,
     prompt: str | None = None,
-    load: Loader = load_registered,
 ) -> dict[str, Any]:
     """What the hub answers for uint8 example images [k, S, S, 3]: its generators (kind
     generator, PMI) or classifiers and VLMs (kind classifier, RKME) best first, and whether

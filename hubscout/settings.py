@@ -55,6 +55,11 @@ class DataLayout:
         return self.root / "hub"
 
     @property
+    def hub_manifest(self) -> Path:
+        """The starter hub's manifest: the models trained so far and their checkpoints."""
+        return self.hub / "manifest.json"
+
+    @property
     def labels(self) -> Path:
         """Stored labels, one Parquet file per model."""
         return self.root / "labels"
@@ -94,6 +99,11 @@ class DataLayout:
     def cache(self) -> Path:
         """Content-addressed caches (features)."""
         return self.root / "cache"
+
+    @property
+    def prefect_home(self) -> Path:
+        """The embedded Prefect server's home (its database and settings)."""
+        return self.root / "prefect"
 
     @property
     def pipeline(self) -> Path | None:

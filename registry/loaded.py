@@ -30,7 +30,7 @@ class LoadedModels:
                 self._models.move_to_end(key)
                 return self._models[key]
         verify_source(model.source, model.content_hash, self.roots, self.manifest)
-        loaded = load_model(model.source)
+        loaded = load_model(model.source, manifest=self.manifest)
         with self._lock:
             self._models[key] = loaded
             while len(self._models) > self.capacity:

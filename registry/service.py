@@ -41,7 +41,6 @@ from hubscout.data.datasets import load_image_dataset
 from hubscout.data.store import World
 from hubscout.errors import DatasetError
 from hubscout.identification.examples import read_examples
-from hubscout.models.starter_loader import manifest_path
 from hubscout.queries import identification_answer, ranking_answer
 from hubscout.selection.answer import Constraints, select_models
 from hubscout.selection.requirements import TaskSpec
@@ -93,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         sender = OutboxSender(store, settings.prefect_api_url)
         hub_index = HubIndex(store, settings)
         loaded = LoadedModels(
-            settings.registry_loaded_models, settings.source_roots, manifest_path(settings)
+            settings.registry_loaded_models, settings.source_roots, settings.layout.hub_manifest
         )
         state.update(store=store, index=hub_index, sender=sender, loaded=loaded)
         sender.start()
@@ -196,7 +195,7 @@ def create_app(settings: Settings) -> FastAPI:
             body.name,
             body.source,
             settings.source_roots,
-            manifest_path(settings),
+            settings.layout.hub_manifest,
             body.license,
             body.tags,
             settings.registry_allow_downloads,
@@ -312,7 +311,7 @@ def create_app(settings: Settings) -> FastAPI:
                 for number, upload in enumerate(images)
             ]
             examples = read_examples(paths, settings.registry_max_identify_pixels)
-        return identification_answer(examples, hub, kind, prompt, models)
+        return identification_answer(examples, hub, kind, models, prompt)
 
     @app.post(
         "/rank",

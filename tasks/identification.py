@@ -6,6 +6,7 @@ specs of the VLMs and classifiers)."""
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -23,7 +24,6 @@ from hubscout.identification.slices import (
     training_indices,
 )
 from hubscout.identification.specs import GeneratorSpecification, spec_from_descriptors
-from hubscout.identification.store import identification_dir
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
 from hubscout.params import IdentificationParams
@@ -80,6 +80,7 @@ def reference_choice(
     spec_images: dict[str, np.ndarray],
     tuning_images: dict[str, np.ndarray],
     tuning_prompts: list[str],
+    hub_manifest: Path,
     seed: int = 0,
 ) -> pl.DataFrame:
     """model, style_weight, top1, top1_with_prompt: PMI's mean top-1 over k on the tuning
@@ -94,7 +95,7 @@ def reference_choice(
     rows = []
     with Steps("reference encoders scored", vlm_names) as steps:
         for index, name in enumerate(vlm_names):
-            encoder = load_model(f"starter:{name}")
+            encoder = load_model(f"starter:{name}", manifest=hub_manifest)
             spec_vlm = {g: embed(encoder, images) for g, images in spec_images.items()}
             tuning_vlm = {g: embed(encoder, images) for g, images in tuning_images.items()}
             texts = encoder.encode_texts(tuning_prompts).astype(np.float64)
@@ -133,7 +134,7 @@ def generator_specs(
     settings: Settings,
 ) -> dict[str, GeneratorSpecification]:
     """Every generator's spec from its images' descriptors for the spec prompts, saved."""
-    folder = identification_dir(settings) / "generators"
+    folder = settings.layout.identification / "generators"
     specs = {}
     for name, descriptors in spec_descriptors.items():
         specs[name] = spec_from_descriptors(
@@ -220,7 +221,11 @@ class RkmeChoice:
 
 @task(name="rkme-encoder-choice")
 def rkme_encoder_choice(
-    vlm_names: list[str], model_names: list[str], world: World, params: IdentificationParams
+    vlm_names: list[str],
+    model_names: list[str],
+    world: World,
+    params: IdentificationParams,
+    hub_manifest: Path,
 ) -> RkmeChoice:
     """RKME search of the tuning queries (in no spec and no reported query) with every VLM
     as the encoder, best score first, ties by name
@@ -228,7 +233,8 @@ def rkme_encoder_choice(
     rows, parts = [], {}
     with Steps("RKME encoders scored", vlm_names) as steps:
         for index, name in enumerate(vlm_names):
-            parts[name] = fit_rkme_parts(model_names, load_model(f"starter:{name}"), world, params)
+            encoder = load_model(f"starter:{name}", manifest=hub_manifest)
+            parts[name] = fit_rkme_parts(model_names, encoder, world, params)
             score = rkme_encoder_score(
                 parts[name].specs,
                 parts[name].slices,
@@ -245,7 +251,7 @@ def rkme_encoder_choice(
 @task(name="rkme-specs")
 def save_rkme_specs(parts: RkmeParts, settings: Settings) -> None:
     """Save the RKME specs and slice keys of the chosen encoder's space."""
-    folder = identification_dir(settings) / "rkme"
+    folder = settings.layout.identification / "rkme"
     folder.mkdir(parents=True, exist_ok=True)
     for name, spec in parts.specs.items():
         np.savez(

@@ -59,22 +59,6 @@ def retry_transient(call: Callable[[], T], delays_s: Sequence[float] = RETRY_DEL
     return call()
 
 
-@contextmanager
-def job_data_dir(settings: Settings) -> Iterator[None]:
-    """HUBSCOUT_DATA_DIR set to the job's data dir while a job runs in a Ray worker (a worker
-    process runs one task at a time), so that what resolves `starter:<name>` through
-    Settings() reads this data dir's manifest, not the one the worker was started with."""
-    before = os.environ.get("HUBSCOUT_DATA_DIR")
-    os.environ["HUBSCOUT_DATA_DIR"] = str(settings.data_dir)
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["HUBSCOUT_DATA_DIR"]
-        else:
-            os.environ["HUBSCOUT_DATA_DIR"] = before
-
-
 def gpus_per_job(settings: Settings) -> float:
     """The GPU share a per-model job asks Ray for: HUBSCOUT_RAY_GPUS_PER_JOB when the cluster
     (inside a `ray_session`) has GPUs, else 0 (CPU jobs)."""

@@ -33,8 +33,7 @@ from hubscout.identification.specs import (
 from hubscout.identification.store import read_rkme, reference_source, rkme_encoder_source
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
-from hubscout.models.base import Generator, VisionLanguageModel
-from hubscout.models.starter_loader import manifest_path
+from hubscout.models.base import Generator, HubModel, VisionLanguageModel
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
@@ -43,7 +42,7 @@ from hubscout.transferability.suite import METRICS
 from registry.publication import SpecPublication, generator_publication, rkme_publication
 from registry.sources import file_hash, verify_source
 from tasks.identification import pool_gamma
-from tasks.ray_jobs import gpus_per_job, job_data_dir, map_on_ray, ray_session, retry_transient
+from tasks.ray_jobs import gpus_per_job, map_on_ray, ray_session, retry_transient
 
 RKME_FORMAT = "rkme-1"  # part of every RKME spec's version: bump when fitting changes
 ROWS_FORMAT = "transferability-rows-1"  # bump when score_one_model's output changes
@@ -106,8 +105,7 @@ def per_model_metrics(names: list[str]) -> tuple[str, ...]:
 
 def _process(job: RegisteredJob) -> RegisteredResult:
     try:
-        with job_data_dir(job.settings):
-            return retry_transient(lambda: _process_once(job))
+        return retry_transient(lambda: _process_once(job))
     except Exception as error:  # one model's failure is its own, with the reason kept
         return RegisteredResult(job.name, failure=f"{type(error).__name__}: {error}")
 
@@ -115,12 +113,12 @@ def _process(job: RegisteredJob) -> RegisteredResult:
 def _process_once(job: RegisteredJob) -> RegisteredResult:
     settings = job.settings
     # the file is read only as it was registered: same resolved path, roots and bytes
-    verify_source(job.source, job.content_hash, settings.source_roots, manifest_path(settings))
+    verify_source(job.source, job.content_hash, settings.source_roots, settings.layout.hub_manifest)
     world = World(settings.layout.world)
     if job.kind == "generator":  # the flow sends generators only with a generator reference
         return RegisteredResult(job.name, spec=_generator_spec(job))
     if job.kind == "pipeline":  # loading checks that every member is as it was trained on
-        load_model(job.source, job.settings.resolved_device())
+        _load(job, job.source)
         return RegisteredResult(job.name, notes=(PIPELINE_NOTE,))
     store = settings.layout.label_store(job.source)
     label = label_model(job.source, world, settings, store=store).table
@@ -148,24 +146,29 @@ def _rows(job: RegisteredJob, world: World) -> tuple[dict, ...]:
     cached = read_json(path)
     if cached is not None:
         return tuple(cached)
-    model = load_model(job.source, job.settings.resolved_device())
+    model = _load(job, job.source)
     scores = score_one_model(world, job.name, model, job.settings.cache_dir, job.metrics, seed)
     rows = [{"model": job.name, "ground_truth": "linear_probe"} | r for r in scores.to_dicts()]
     write_json_atomic(path, rows)
     return tuple(rows)
 
 
+def _load(job: RegisteredJob, source: str) -> HubModel:
+    """A model on the job's device, a starter one through the job's hub manifest."""
+    return load_model(source, job.settings.resolved_device(), job.settings.layout.hub_manifest)
+
+
 def _encoder(
     job: RegisteredJob, reference: GeneratorReference | RkmeReference
 ) -> VisionLanguageModel:
-    encoder = load_model(reference.source, job.settings.resolved_device())
+    encoder = _load(job, reference.source)
     if not isinstance(encoder, VisionLanguageModel):
         raise ConfigError(f"the encoder {reference.name} is not a VLM")
     return encoder
 
 
 def _generator_spec(job: RegisteredJob) -> SpecPublication:
-    generator = load_model(job.source, job.settings.resolved_device())
+    generator = _load(job, job.source)
     if not isinstance(generator, Generator):
         raise ConfigError(f"{job.source} is a {generator.kind}, registered as a generator")
     params = job.identification

@@ -6,7 +6,6 @@ Both go through the same functions as the registry service (`register_source`,
 
 from prefect import task
 
-from hubscout.models.starter_loader import manifest_path
 from hubscout.settings import Settings
 from registry.publication import Publication
 from registry.sources import register_source
@@ -21,7 +20,9 @@ def register_sources(sources: dict[str, str], settings: Settings) -> list[str]:
         return [
             name
             for name, source in sorted(sources.items())
-            if register_source(store, name, source, settings.source_roots, manifest_path(settings))
+            if register_source(
+                store, name, source, settings.source_roots, settings.layout.hub_manifest
+            )
         ]
     finally:
         store.close()

@@ -16,7 +16,7 @@ from hubscout.errors import ConfigError, SourceError
 from hubscout.models import load_model
 from hubscout.models.cards import ModelCard
 from hubscout.models.starter_loader import read_manifest
-from hubscout.settings import Settings
+from hubscout.settings import DataLayout, Settings
 from hubscout.starter import fidelity as fidelity_code
 from hubscout.starter.build import (
     HubParams,
@@ -91,18 +91,18 @@ def _listed(hub: Path, recipes: list[Recipe]) -> set[str]:
 
 @task(name="generator-contact-sheets")
 def write_generator_contact_sheets(
-    generator_names: list[str], hub: Path, per_prompt: int = 8
+    generator_names: list[str], layout: DataLayout, per_prompt: int = 8
 ) -> list[Path]:
     """One PNG per generator: a row of samples per contact prompt. A sheet is drawn again
     only when its key (the generator's content hash, the prompts, the drawing code) changed;
     the keys are kept in contact/sheets.json."""
-    folder = hub / "contact"
+    folder = layout.hub / "contact"
     keys_file = folder / "sheets.json"
     keys = read_json(keys_file) or {}
     paths = []
     with Steps("contact sheets", generator_names) as steps:
         for index, name in enumerate(generator_names):
-            generator = load_model(f"starter:{name}")
+            generator = load_model(f"starter:{name}", manifest=layout.hub_manifest)
             key = cache_key(
                 generator.content_hash,
                 str(per_prompt),
@@ -135,12 +135,12 @@ def fidelity_key(
 
 @task(name="generator-fidelity")
 def measure_generator_fidelity(
-    recipes: list[GeneratorRecipe], params: HubParams, cache_dir: Path
+    recipes: list[GeneratorRecipe], params: HubParams, cache_dir: Path, hub_manifest: Path
 ) -> dict[str, Fidelity]:
     """Each generator's fidelity to its prompts' symbols, read by one judge trained on real
     renders of every generator's style (hubscout.starter.fidelity); from the cache when
     nothing it depends on changed (fidelity_key)."""
-    generators = [load_model(f"starter:{recipe.name}") for recipe in recipes]
+    generators = [load_model(f"starter:{r.name}", manifest=hub_manifest) for r in recipes]
     entry = (
         cache_dir
         / "generator-fidelity"
@@ -166,7 +166,8 @@ def measure_generator_fidelity(
 def evaluate_vlms(vlm_names: list[str], world_dir: Path, settings: Settings) -> pl.DataFrame:
     """Zero-shot accuracy of every starter VLM on every task's test split (the features come
     from the feature cache when the models and images are unchanged)."""
-    models = {name: load_model(f"starter:{name}") for name in vlm_names}
+    hub_manifest = settings.layout.hub_manifest
+    models = {name: load_model(f"starter:{name}", manifest=hub_manifest) for name in vlm_names}
     with Steps("zero-shot tables", ["every VLM on every task"]) as steps:
         table = zero_shot_table(World(world_dir), models, settings.cache_dir)
         steps.done(0)

@@ -7,7 +7,7 @@ from prefect import task
 
 from hubscout.data.store import World
 from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, resolve
+from hubscout.models.starter_loader import resolve
 from hubscout.settings import Settings
 from hubscout.transferability.fine_tune import GROUND_TRUTH_FINE_TUNE, fine_tune_accuracy
 from hubscout.transferability.hub import labeled_part, task_dataset
@@ -33,8 +33,8 @@ def fine_tune_ground_truth(
     seed: int = 0,
 ) -> pl.DataFrame:
     """task, model, accuracy, ground_truth="fine_tune" for every (model, task) pair."""
-    hub = manifest_path(settings)
-    world_dir = settings.data_dir / "world"
+    hub = settings.layout.hub_manifest
+    world_dir = settings.layout.world
     pairs = [(name, task_name) for task_name in task_names for name in model_names]
     jobs = [(resolve(name, hub), task_name, world_dir, steps, seed) for name, task_name in pairs]
     with ray_session(settings, num_cpus=parallel_jobs):

@@ -171,7 +171,6 @@ def labeled_data_dir(tiny_hub, tmp_path_factory) -> Path:
 
     from hubscout.data.store import World
     from hubscout.labeling.store import label_model
-    from hubscout.models.starter_loader import manifest_path
     from hubscout.settings import Settings
     from registry.publication import Publication, label_publications
     from registry.sources import register_source
@@ -187,7 +186,9 @@ def labeled_data_dir(tiny_hub, tmp_path_factory) -> Path:
         tables = []
         for name, (_, card, _) in tiny_hub[1].items():
             source = f"starter:{name}"
-            register_source(store, name, source, settings.source_roots, manifest_path(settings))
+            register_source(
+                store, name, source, settings.source_roots, settings.layout.hub_manifest
+            )
             if card.kind != "generator":
                 tables.append(label_model(source, World(data / "world"), settings).table)
         store.publish(Publication("tiny hub", labels=label_publications(pl.concat(tables))))
@@ -224,6 +225,15 @@ class Service(NamedTuple):
     env: dict[str, str]
 
 
+def load_hub_model(uri: str):
+    """A model by its source URI, a `starter:` one through the hub manifest of the data dir
+    that the test's fixture chose (HUBSCOUT_DATA_DIR)."""
+    from hubscout.models import load_model
+    from hubscout.settings import Settings
+
+    return load_model(uri, manifest=Settings().layout.hub_manifest)
+
+
 def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.5):
     """The first truthy value of `condition()`, polled every `poll_s` seconds; an
     AssertionError naming `what` after `timeout_s`."""
@@ -238,14 +248,13 @@ def wait_for(condition, timeout_s: float, what: str, poll_s: float = 0.5):
 
 def register_checkpoint(settings, name: str, checkpoint: Path) -> None:
     """Register a tiny open_clip checkpoint file as `name` through the registry's one path."""
-    from hubscout.models.starter_loader import manifest_path
     from registry.sources import register_source
     from registry.store import RegistryStore
 
     store = RegistryStore(settings.registry_database_url)
     try:
         source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
-        register_source(store, name, source, settings.source_roots, manifest_path(settings))
+        register_source(store, name, source, settings.source_roots, settings.layout.hub_manifest)
     finally:
         store.close()
 

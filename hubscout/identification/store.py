@@ -14,15 +14,10 @@ from hubscout.identification.specs import GeneratorSpecification
 from hubscout.settings import Settings
 
 
-def identification_dir(settings: Settings) -> Path:
-    """Where specs and benchmark tables live."""
-    return settings.data_dir / "identification"
-
-
 def write_reference(settings: Settings, name: str, style_weight: float, rkme_name: str) -> None:
     """Record which encoder and style weight the generator specs were described with and
     which encoder embedded the RKME specs (examples are described the same way)."""
-    folder = identification_dir(settings)
+    folder = settings.layout.identification
     folder.mkdir(parents=True, exist_ok=True)
     document = {
         "encoder": f"starter:{name}",
@@ -33,7 +28,7 @@ def write_reference(settings: Settings, name: str, style_weight: float, rkme_nam
 
 
 def _reference_document(settings: Settings) -> dict:
-    path = identification_dir(settings) / "reference.json"
+    path = settings.layout.identification / "reference.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -59,7 +54,7 @@ def reference_style_weight(settings: Settings) -> float:
 
 def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification]:
     """Every stored generator spec."""
-    paths = sorted((identification_dir(settings) / "generators").glob("*.spec.npz"))
+    paths = sorted((settings.layout.identification / "generators").glob("*.spec.npz"))
     if not paths:
         raise ConfigError("no generator specs: run `dvc repro identification` first")
     return {
@@ -69,7 +64,7 @@ def load_generator_specs(settings: Settings) -> dict[str, GeneratorSpecification
 
 def load_rkme_specs(settings: Settings) -> dict[str, RKME]:
     """Every stored RKME spec."""
-    paths = sorted((identification_dir(settings) / "rkme").glob("*.rkme.npz"))
+    paths = sorted((settings.layout.identification / "rkme").glob("*.rkme.npz"))
     if not paths:
         raise ConfigError("no RKME specs: run `dvc repro identification` first")
     return {path.name.removesuffix(".rkme.npz"): read_rkme(path) for path in paths}

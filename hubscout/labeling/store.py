@@ -28,7 +28,7 @@ from hubscout.labeling.labels import (
 )
 from hubscout.models import ImageClassifier, VisionLanguageModel, load_model
 from hubscout.models.cards import ModelCard, read_card
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings
 from hubscout.text import DEFAULT_TEXT_EMBEDDER, text_embedder
 
@@ -54,7 +54,7 @@ def card_of(source: str, settings: Settings) -> ModelCard | None:
     """The model card of a source, when it has one."""
     if source.startswith("starter:"):
         name = source.removeprefix("starter:")
-        path = manifest_path(settings)
+        path = settings.layout.hub_manifest
         entry = next((e for e in read_manifest(path).models if e.name == name), None)
         return read_card(path.parent / entry.checkpoint) if entry else None
     _, _, checkpoint = source.partition("@")
@@ -78,11 +78,6 @@ def class_alignment(
     )
 
 
-def labels_dir(settings: Settings) -> Path:
-    """Where labels are stored."""
-    return settings.data_dir / "labels"
-
-
 def label_model(
     source: str,
     world: World,
@@ -97,7 +92,7 @@ def label_model(
     store: the folder labels are kept in (default `<data dir>/labels`, the starter hub's,
     which DVC versions; models registered by users keep theirs elsewhere).
     """
-    model = load_model(source, settings.resolved_device())
+    model = load_model(source, settings.resolved_device(), settings.layout.hub_manifest)
     probes = ConceptProbes.from_world(world, node_template)
     model_id = model_id_of(source)
     card = card_of(source, settings)
@@ -112,7 +107,7 @@ def label_model(
     else:
         raise SourceError(f"{source} is a {model.kind}; labels are for VLMs and classifiers")
     version = label_version(model.content_hash, probes.graph_hash, config)
-    path = (store or labels_dir(settings)) / f"{model_id}.parquet"
+    path = (store or settings.layout.labels) / f"{model_id}.parquet"
     if path.is_file():
         stored = pl.read_parquet(path)
         if stored.height and stored["label_version"][0] == version:
@@ -138,7 +133,7 @@ def label_model(
 
 def read_labels(settings: Settings) -> pl.DataFrame:
     """Every stored label, concatenated."""
-    files = sorted(labels_dir(settings).glob("*.parquet"))
+    files = sorted(settings.layout.labels.glob("*.parquet"))
     if not files:
         raise SourceError("no model is labeled yet: run `hubscout label <model>` or `make demo`")
     return pl.concat([pl.read_parquet(f) for f in files])
@@ -147,7 +142,7 @@ def read_labels(settings: Settings) -> pl.DataFrame:
 def starter_hub(settings: Settings) -> Hub:
     """The starter hub's labeled models as a hub snapshot of their own, so that what users
     register in the registry never moves a benchmark."""
-    entries = read_manifest(manifest_path(settings)).models
+    entries = read_manifest(settings.layout.hub_manifest).models
     labels = read_labels(settings).select(LABEL_COLUMNS)
     models = {
         e.name: HubEntry(e.name, f"starter:{e.name}", e.kind, "", "ready")

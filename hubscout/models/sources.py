@@ -9,10 +9,13 @@
 | `pipeline`  | `pipeline:<folder>` (a saved reuse pipeline of hub models)    |
 | `starter`   | `starter:<name>` (a model of the starter hub's manifest)      |
 
-Loader modules are imported on first use so that the CLI starts fast.
+Loader modules are imported on first use so that the CLI starts fast. A `starter:` name
+resolves through the hub manifest the caller passes, and so does each `starter:` member of a
+pipeline.
 """
 
 import importlib
+from pathlib import Path
 
 import torch
 
@@ -44,8 +47,16 @@ def parse_source(uri: str) -> tuple[str, str]:
     return scheme, rest
 
 
-def load_model(uri: str, device: str | torch.device = "cpu") -> HubModel:
-    """Load the model a source URI names onto `device`."""
+MANIFEST_SCHEMES = ("starter", "pipeline")  # the schemes whose loaders resolve starter names
+
+
+def load_model(
+    uri: str, device: str | torch.device = "cpu", manifest: Path | None = None
+) -> HubModel:
+    """Load the model a source URI names onto `device`; `manifest` is the starter hub's
+    manifest, needed where the URI (or a pipeline's member) names a starter model."""
     scheme, rest = parse_source(uri)
     loader = importlib.import_module(SCHEME_LOADERS[scheme])
+    if scheme in MANIFEST_SCHEMES:
+        return loader.load(rest, torch.device(device), manifest)
     return loader.load(rest, torch.device(device))

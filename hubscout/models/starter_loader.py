@@ -1,7 +1,8 @@
 """`starter:<name>`: a model of the starter hub, resolved through the hub manifest.
 
-The manifest (`<data dir>/hub/manifest.json`, written by the `starter_hub` DVC stage) maps
-each name to an ordinary source URI; this loader only resolves the name and delegates.
+The manifest (`DataLayout.hub_manifest`, written by the `starter_hub` DVC stage) maps
+each name to an ordinary source URI; this loader only resolves the name and delegates. The
+caller passes the manifest's path: no loader reads settings of its own.
 """
 
 import json
@@ -12,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 
 from hubscout.errors import ConfigError, SourceError
 from hubscout.models.base import HubModel
-from hubscout.settings import Settings
 
 
 class ManifestEntry(BaseModel):
@@ -38,11 +38,6 @@ class HubManifest(BaseModel):
         return {entry.name for entry in self.models} >= set(self.planned)
 
 
-def manifest_path(settings: Settings) -> Path:
-    """Where the starter hub's manifest lives."""
-    return settings.data_dir / "hub" / "manifest.json"
-
-
 def read_manifest(path: Path) -> HubManifest:
     """Read and validate a hub manifest."""
     if not path.is_file():
@@ -66,10 +61,15 @@ def resolve(name: str, path: Path) -> str:
     raise SourceError(f"the starter hub has no model {name!r}; it has: {known}")
 
 
-def load(rest: str, device: torch.device) -> HubModel:
-    """Load a starter model by name."""
+def load(rest: str, device: torch.device, manifest: Path | None) -> HubModel:
+    """Load a starter model by name, resolved through the hub manifest at `manifest`."""
     from hubscout.models.sources import load_model
 
-    model = load_model(resolve(rest, manifest_path(Settings())), device)
+    if manifest is None:
+        raise ConfigError(
+            f"starter:{rest} resolves through the starter hub's manifest: pass manifest= "
+            "(the data layout's hub_manifest) to load_model"
+        )
+    model = load_model(resolve(rest, manifest), device)
     model.source = f"starter:{rest}"
     return model

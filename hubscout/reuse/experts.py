@@ -57,7 +57,7 @@ def reuse_experts(
     head_votes = {}
     for name in assignment:
         source = index.models[name].source
-        model = load_model(source)
+        model = load_model(source, manifest=settings.layout.hub_manifest)
         assert isinstance(model, ImageClassifier)
         mapping = class_alignment(model, card_of(source, settings), world, DEFAULT_TEXT_EMBEDDER)
         head_nodes = [mapping.get(c) for c in model.source_classes]
@@ -70,7 +70,7 @@ def reuse_experts(
     fallback_probabilities = None
     fallback_accuracy = 0.0
     if fallback:
-        vlm = load_model(index.models[fallback].source)
+        vlm = load_model(index.models[fallback].source, manifest=settings.layout.hub_manifest)
         probabilities, _ = task_probabilities(world, task, {fallback: vlm}, settings.cache_dir)
         fallback_probabilities = probabilities[fallback]
         fallback_accuracy = float(np.mean(fallback_probabilities.argmax(axis=1) == test.labels))

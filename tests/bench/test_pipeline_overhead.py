@@ -4,10 +4,10 @@ import pytest
 
 from bench.pipeline_overhead import main
 from hubscout.data.store import World
-from hubscout.models import load_model
 from hubscout.pathway.model import router_input, train_pathway
 from hubscout.reuse.pipeline import save_pipeline
 from hubscout.transferability.hub import task_dataset
+from tests.conftest import load_hub_model
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ def test_smoke_run_times_the_pipeline_its_routed_members_and_every_member(
     starter_data_dir, tmp_path
 ):
     world = World(starter_data_dir / "world")
-    models = [load_model(f"starter:{name}") for name in MEMBERS]
+    models = [load_hub_model(f"starter:{name}") for name in MEMBERS]
 
     def split(name):
         data = task_dataset(world, TASK, name)

@@ -12,10 +12,10 @@ from hubscout.identification.rkme import fit_rkme
 from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import GeneratorSpecification
 from hubscout.identification.store import read_rkme
-from hubscout.models import load_model
 from hubscout.params import IdentificationParams, read_section
 from hubscout.starter.catalog import VLMS
 from tasks.identification import STYLE_WEIGHTS, pool_gamma
+from tests.conftest import load_hub_model
 
 
 def test_identification_flow_builds_specs_and_benchmarks(
@@ -95,7 +95,7 @@ def test_identification_flow_builds_specs_and_benchmarks(
     # the specs on disk are in that encoder's space: one refitted by hand from its slice
     params = read_section(flow_data_dir / "params.yaml", "identification", IdentificationParams)
     world = World(flow_settings.data_dir / "world")
-    encoder = load_model(f"starter:{result['rkme_encoder']}")
+    encoder = load_hub_model(f"starter:{result['rkme_encoder']}")
     vlm_dark = next(spec for spec in VLMS if spec.name == "vlm-dark")
     parts = split_slice(
         training_indices(vlm_dark, world), params.rkme_samples, params.rkme_queries,

@@ -30,7 +30,7 @@ from registry.errors import UnknownModelError
 from registry.publication import Publication, generator_publication, rkme_publication
 from registry.store import RegistryStore
 from tasks.identification import pool_gamma
-from tests.conftest import TINY_CLIP_ARCH, register_checkpoint
+from tests.conftest import TINY_CLIP_ARCH, load_hub_model, register_checkpoint
 
 
 @pytest.fixture
@@ -148,10 +148,10 @@ def hub_with_reference(hub_with_new_clip) -> Settings:
     images of the world's pool."""
     settings = hub_with_new_clip
     params = read_section(Path("params.yaml"), "identification", IdentificationParams)
-    encoder = load_model("starter:vlm-colours")
+    encoder = load_hub_model("starter:vlm-colours")
     prompts = world_prompts(params.spec_prompts, params.seed)
     spec = build_spec(
-        "gen-light", load_model("starter:gen-light"), encoder, prompts, params.per_prompt, 0.25
+        "gen-light", load_hub_model("starter:gen-light"), encoder, prompts, params.per_prompt, 0.25
     )
     world = World(settings.layout.world)
     gamma = pool_gamma(encoder, world, params.seed)
@@ -209,7 +209,7 @@ def test_a_registered_vlm_and_generator_are_specified_and_scored_and_kept_in_cac
     # the RKME spec: the RKME encoder's embedding of the card's sample, fitted with the
     # identification parameters and the bandwidth of the hub's RKME specs (drawn from the
     # world's pool)
-    encoder = load_model("starter:vlm-colours")
+    encoder = load_hub_model("starter:vlm-colours")
     world = World(settings.layout.world)
     pool = world.pool_images
     draw = np.random.default_rng(params.seed).choice(len(pool), min(500, len(pool)), False)
@@ -222,7 +222,7 @@ def test_a_registered_vlm_and_generator_are_specified_and_scored_and_kept_in_cac
     # encoder at the style weight of the hub's published generator specs
     prompts = world_prompts(params.spec_prompts, params.seed)
     wanted = build_spec(
-        "gen-dark", load_model("starter:gen-dark"), encoder, prompts, params.per_prompt, 0.25
+        "gen-dark", load_hub_model("starter:gen-dark"), encoder, prompts, params.per_prompt, 0.25
     )
     assert hub.generator_specs["gen-dark"].style_weight == 0.25
     np.testing.assert_allclose(

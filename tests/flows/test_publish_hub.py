@@ -14,8 +14,8 @@ from flows.label_hub import label_hub_flow
 from flows.publish_hub import publish_hub_flow
 from hubscout.identification.pmi import PMIParameters, identify
 from hubscout.identification.specs import describe_images
-from hubscout.models import load_model
 from registry.store import RegistryStore
+from tests.conftest import load_hub_model
 
 
 def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
@@ -54,7 +54,7 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
         [version] = client.search_model_versions(f"name='{name.name}'")
         assert version.tags["content_hash"] == name.content_hash
 
-    images = load_model("starter:gen-dark").generate(["a red circle"], 2, seed=7)[0]
+    images = load_hub_model("starter:gen-dark").generate(["a red circle"], 2, seed=7)[0]
     paths = []
     for i, image in enumerate(images):
         paths.append(tmp_path / f"{i}.png")
@@ -70,7 +70,7 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     assert verdict is not None, found.stdout
     first = re.search(r"│ 1 +│ (\S+) +│ (-?\d+\.\d+)", found.stdout)
     tuned, open_set = reference["tuning"], reference["open_set"]
-    encoder = load_model(f"starter:{reference['reference_encoder']}")
+    encoder = load_hub_model(f"starter:{reference['reference_encoder']}")
     described = describe_images(encoder, images, tuned["style_weight"]).astype(np.float64)
     at_open_set = PMIParameters(
         tuned["pmi"]["image_temperature"], tuned["pmi"]["text_temperature"], open_set["bandwidth"]

@@ -6,7 +6,7 @@ import numpy as np
 from flows.label_hub import label_hub_flow
 from flows.train_pathway import pathway_benchmark_flow, train_pathway_flow
 from hubscout.data.store import World
-from hubscout.models import load_model
+from tests.conftest import load_hub_model
 
 METHODS = ["best_single", "uniform_ensemble", "selection_ensemble", "logme_top1", "pathway_k1"]
 
@@ -22,7 +22,7 @@ def test_a_pathway_is_trained_compared_saved_and_logged(hub_summary, flow_settin
         1,
     ]
     assert sum(result["usage"].values()) == 1.0  # k = 1: each input runs one model
-    pipeline = load_model(f"pipeline:{result['pipeline']}")
+    pipeline = load_hub_model(f"pipeline:{result['pipeline']}")
     test = World(flow_settings.layout.world).split("swatches", "test")
     probabilities = pipeline.predict_proba(test.images)
     accuracy = float(np.mean(probabilities.argmax(1) == test.labels))

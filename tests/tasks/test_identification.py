@@ -17,6 +17,7 @@ from tasks.identification import (
     reference_choice,
     rkme_encoder_choice,
 )
+from tests.conftest import load_hub_model
 
 
 class _Refusing:
@@ -31,7 +32,7 @@ class _Refusing:
 
 def test_the_images_of_a_generator_come_from_the_cache_the_second_time(fresh_data_dir):
     settings = Settings()
-    generator = load_model("starter:gen-light")
+    generator = load_hub_model("starter:gen-light")
     prompts = world_prompts(2, seed=0)
     sets = {"spec": (prompts, 2, 0), "tuning": (prompts, 3, 1)}
     first = generate_images.fn({"gen-light": generator}, sets, settings)
@@ -46,13 +47,19 @@ def test_the_images_of_a_generator_come_from_the_cache_the_second_time(fresh_dat
 
 
 def test_the_reference_choice_scores_every_encoder_at_every_style_weight(starter_data_dir):
-    generators = {name: load_model(f"starter:{name}") for name in ("gen-dark", "gen-light")}
+    hub_manifest = Settings().layout.hub_manifest
+    generators = {
+        name: load_model(f"starter:{name}", manifest=hub_manifest)
+        for name in ("gen-dark", "gen-light")
+    }
     spec_prompts, tuning_prompts = world_prompts(4, seed=0), world_prompts(3, seed=7)
     spec = {name: g.generate(spec_prompts, 3, 0) for name, g in generators.items()}
     tuning = {name: g.generate(tuning_prompts, 8, 1) for name, g in generators.items()}
     hashes = {name: g.content_hash for name, g in generators.items()}
     vlms = ["vlm-colours", "vlm-dark"]
-    table = reference_choice.fn(vlms, hashes, spec_prompts, spec, tuning, tuning_prompts)
+    table = reference_choice.fn(
+        vlms, hashes, spec_prompts, spec, tuning, tuning_prompts, hub_manifest
+    )
     assert table.height == 2 * len(STYLE_WEIGHTS)
     ranked = list(zip(table["top1"], table["top1_with_prompt"], strict=True))
     assert ranked == sorted(ranked, reverse=True)
@@ -71,7 +78,7 @@ def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_spac
     starter_data_dir,
 ):
     world = World(Settings().data_dir / "world")
-    encoder = load_model("starter:vlm-dark")
+    encoder = load_hub_model("starter:vlm-dark")
     parts = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL)
     catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
     for name in RKME_MODELS:
@@ -88,14 +95,17 @@ def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_spac
 
 
 def test_rkme_encoder_choice_scores_every_vlm_on_the_tuning_queries(starter_data_dir):
-    world = World(Settings().data_dir / "world")
-    choice = rkme_encoder_choice.fn(["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL)
+    layout = Settings().layout
+    world = World(layout.world)
+    choice = rkme_encoder_choice.fn(
+        ["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL, layout.hub_manifest
+    )
     table = choice.table
     assert table.columns == ["model", "top1_slice", "open_set_auroc", "score"]
     assert table["score"].to_list() == sorted(table["score"], reverse=True)
     assert sorted(choice.parts) == ["vlm-colours", "vlm-dark"]
     for row in table.iter_rows(named=True):
-        parts = fit_rkme_parts(RKME_MODELS, load_model(f"starter:{row['model']}"), world, SMALL)
+        parts = fit_rkme_parts(RKME_MODELS, load_hub_model(f"starter:{row['model']}"), world, SMALL)
         expected = rkme_encoder_score(
             parts.specs, parts.slices, parts.tuning, parts.disjoint, SMALL.seed
         )

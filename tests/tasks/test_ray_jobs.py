@@ -1,9 +1,7 @@
-import os
-
 import pytest
 
 from hubscout.settings import Settings
-from tasks.ray_jobs import gpus_per_job, job_data_dir, map_on_ray, ray_session, retry_transient
+from tasks.ray_jobs import gpus_per_job, map_on_ray, ray_session, retry_transient
 
 
 def test_transient_errors_are_retried_and_others_raised_at_once():
@@ -57,14 +55,3 @@ def test_jobs_ask_for_a_gpu_share_only_where_the_cluster_has_gpus():
         assert sorted(seen) == [(0, [0]), (1, [0])]  # each job's result, as it finished
     finally:
         ray.shutdown()
-
-
-def test_a_job_reads_its_own_data_dir_and_the_workers_is_restored(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUBSCOUT_DATA_DIR", "/srv/worker-data")
-    with job_data_dir(Settings(data_dir=tmp_path)):
-        assert Settings().data_dir == tmp_path
-    assert Settings().data_dir.as_posix() == "/srv/worker-data"
-    monkeypatch.delenv("HUBSCOUT_DATA_DIR")
-    with job_data_dir(Settings(data_dir=tmp_path)):
-        assert Settings().data_dir == tmp_path
-    assert "HUBSCOUT_DATA_DIR" not in os.environ

@@ -8,8 +8,6 @@ import numpy as np
 
 from hubscout.identification.specs import spec_version, world_prompts
 from hubscout.identification.store import write_reference
-from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
 from registry.sources import check_source
@@ -20,6 +18,7 @@ from tasks.registered import (
     per_model_metrics,
     process_registered,
 )
+from tests.conftest import load_hub_model
 
 
 def test_pool_relative_metrics_are_left_to_the_benchmark():
@@ -40,7 +39,7 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     np.savez(stage / "gen-dark.spec.npz", images=np.zeros((1, 1, 4)))
     (stage / "gen-dark.spec.json").write_text(json.dumps({"format": "generator-spec-v2"}))
     params = IdentificationParams(spec_prompts=2, per_prompt=2)
-    digest = check_source("starter:gen-dark", [], manifest_path(settings)).content_hash
+    digest = check_source("starter:gen-dark", [], settings.layout.hub_manifest).content_hash
     job = RegisteredJob(
         "gen-dark", "starter:gen-dark", "generator", digest, settings,
         GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (),
@@ -48,8 +47,8 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     result = _process(job)
     assert result.failure is None
     prompts = world_prompts(2, params.seed)
-    encoder = load_model("starter:vlm-colours")
-    expected = spec_version(load_model("starter:gen-dark").content_hash, encoder, 0.0, prompts)
+    encoder = load_hub_model("starter:vlm-colours")
+    expected = spec_version(load_hub_model("starter:gen-dark").content_hash, encoder, 0.0, prompts)
     assert result.spec.version == expected and result.spec.encoder == "vlm-colours"
 
 

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from hubscout import __version__
-from tests.conftest import TINY_CLIP_ARCH
+from tests.conftest import TINY_CLIP_ARCH, load_hub_model
 
 
 def hubscout(*args: str) -> subprocess.CompletedProcess:
@@ -238,14 +238,13 @@ def test_pipeline_predict_prints_each_images_class_and_the_members_it_ran(
     from PIL import Image
 
     from hubscout.data.store import World
-    from hubscout.models import load_model
     from hubscout.pathway.model import router_input, train_pathway
     from hubscout.reuse.pipeline import save_pipeline
 
     monkeypatch.setenv("HUBSCOUT_DATA_DIR", str(starter_data_dir))
     world = World(starter_data_dir / "world")
     names = ["vlm-colours", "clf-colours"]
-    models = [load_model(f"starter:{name}") for name in names]
+    models = [load_hub_model(f"starter:{name}") for name in names]
 
     def split(name):
         data = world.split("traffic-lights", name)
@@ -267,7 +266,7 @@ def test_pipeline_predict_prints_each_images_class_and_the_members_it_ran(
         Image.fromarray(test.images[index]).save(paths[-1])
     result = hubscout("pipeline", "predict", str(folder), *map(str, paths))
     assert result.returncode == 0, result.stderr
-    expected = load_model(f"pipeline:{folder}").predict_proba(test.images[:2])
+    expected = load_hub_model(f"pipeline:{folder}").predict_proba(test.images[:2])
     for path, row in zip(paths, expected, strict=True):
         line = next(line for line in result.stdout.splitlines() if path.name in line)
         assert classes[int(row.argmax())] in line and f"{row.max():.3f}" in line

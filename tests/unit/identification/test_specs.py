@@ -13,7 +13,7 @@ from hubscout.identification.specs import (
     world_prompt_scenes,
     world_prompts,
 )
-from hubscout.models import load_model
+from tests.conftest import load_hub_model
 
 
 def test_world_prompts_are_distinct_and_repeatable():
@@ -52,7 +52,7 @@ def test_a_spec_of_an_older_format_is_refused_with_what_to_do(tmp_path, syntheti
 
 
 def test_build_spec_describes_generated_images_and_embeds_prompts(starter_data_dir):
-    generator, encoder = load_model("starter:gen-dark"), load_model("starter:vlm-colours")
+    generator, encoder = load_hub_model("starter:gen-dark"), load_hub_model("starter:vlm-colours")
     prompts = world_prompts(3, seed=0)
     spec = build_spec("gen-dark", generator, encoder, prompts, per_prompt=2, style_weight=0.25)
     images = generator.generate(prompts, 2, 0)

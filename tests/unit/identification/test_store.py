@@ -1,7 +1,6 @@
 import json
 
 from hubscout.identification.store import (
-    identification_dir,
     reference_source,
     reference_style_weight,
     rkme_encoder_source,
@@ -22,7 +21,7 @@ def test_the_two_encoders_and_the_style_weight_round_trip(tmp_path):
 
 def test_a_reference_written_before_style_statistics_means_one_encoder_alone(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    folder = identification_dir(settings)
+    folder = settings.layout.identification
     folder.mkdir(parents=True)
     (folder / "reference.json").write_text(json.dumps({"encoder": "starter:vlm-serif"}))
     assert reference_source(settings) == "starter:vlm-serif"

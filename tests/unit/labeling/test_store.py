@@ -4,7 +4,7 @@ import pytest
 
 from hubscout.data.store import World
 from hubscout.errors import SourceError
-from hubscout.labeling.store import label_model, labels_dir, model_id_of, read_labels
+from hubscout.labeling.store import label_model, model_id_of, read_labels
 from hubscout.selection.benchmark import concept_texts
 from hubscout.selection.matching import match_task
 from hubscout.selection.ranking import LabelMatrix, rank
@@ -25,7 +25,7 @@ def test_labels_are_computed_once_and_adding_a_model_touches_only_it(fresh_data_
     with pytest.raises(SourceError, match="no model is labeled"):
         read_labels(settings)
     first = label_model("starter:vlm-colours", world, settings)
-    assert first.computed and first.path == labels_dir(settings) / "vlm-colours.parquet"
+    assert first.computed and first.path == settings.layout.labels / "vlm-colours.parquet"
     assert first.table.equals(first.table.sort("node_id", "metric"))  # same bytes every run
     stamp = first.path.stat().st_mtime_ns
     again = label_model("starter:vlm-colours", world, settings)

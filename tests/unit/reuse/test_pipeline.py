@@ -5,7 +5,6 @@ import pytest
 
 from hubscout.data.store import World
 from hubscout.errors import ConfigError, SourceError
-from hubscout.models import load_model
 from hubscout.pathway.model import predict_with_features, router_input, train_pathway
 from hubscout.reuse.pipeline import (
     ReusePipeline,
@@ -14,6 +13,7 @@ from hubscout.reuse.pipeline import (
     save_pipeline,
 )
 from hubscout.transferability.hub import task_dataset
+from tests.conftest import load_hub_model
 
 TASK = "traffic-lights"
 MEMBERS = ["vlm-colours", "vlm-dark", "clf-colours"]
@@ -25,7 +25,7 @@ def trained(tiny_hub):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUBSCOUT_DATA_DIR", str(tiny_hub[0].parent))
         world = World(tiny_hub[0].parent / "world")
-        models = [load_model(f"starter:{name}") for name in MEMBERS]
+        models = [load_hub_model(f"starter:{name}") for name in MEMBERS]
         splits = {s: task_dataset(world, TASK, s) for s in ("train", "val", "test")}
 
         def split(name):
@@ -42,7 +42,7 @@ def test_a_saved_pipeline_reloads_and_predicts_identically(trained, tmp_path, st
     folder = save_pipeline(
         tmp_path / "p", TASK, world.class_names(TASK), models, MEMBERS, training.network
     )
-    loaded = load_model(f"pipeline:{folder}")
+    loaded = load_hub_model(f"pipeline:{folder}")
     assert isinstance(loaded, ReusePipeline) and loaded.kind == "pipeline"
     assert loaded.content_hash == pipeline_hash(folder)
     assert loaded.class_names == world.class_names(TASK)
@@ -52,7 +52,7 @@ def test_a_saved_pipeline_reloads_and_predicts_identically(trained, tmp_path, st
     expected, gates = predict_with_features(training.network, router, features)
     np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(
-        probabilities, load_model(f"pipeline:{folder}").predict_proba(images)
+        probabilities, load_hub_model(f"pipeline:{folder}").predict_proba(images)
     )
     assert ((gates > 0).sum(axis=1) == 2).all()
     assert np.mean(probabilities.argmax(1) == labels) > 1 / len(loaded.class_names)
@@ -70,16 +70,16 @@ def test_a_member_with_other_weights_is_refused(trained, tmp_path, starter_data_
     manifest["members"][1]["content_hash"] = "0" * 64
     (folder / "pipeline.json").write_text(json.dumps(manifest))
     with pytest.raises(StaleMemberError, match=r"vlm-dark .* changed since the pipeline"):
-        load_model(f"pipeline:{folder}")
+        load_hub_model(f"pipeline:{folder}")
 
 
 def test_bad_pipeline_folders_say_what_to_do(tmp_path, trained, starter_data_dir):
     with pytest.raises(SourceError, match="not a pipeline folder"):
-        load_model(f"pipeline:{tmp_path}")
+        load_hub_model(f"pipeline:{tmp_path}")
     world, models, _, training, _ = trained
     folder = save_pipeline(
         tmp_path / "p", TASK, world.class_names(TASK), models, MEMBERS, training.network
     )
     (folder / "pipeline.json").write_text('{"format": "hubscout-pipeline-v1", "task": 3}')
     with pytest.raises(ConfigError, match="is invalid"):
-        load_model(f"pipeline:{folder}")
+        load_hub_model(f"pipeline:{folder}")

@@ -7,7 +7,6 @@ from hubscout.data.names import TUNING_NAMES, AlternativeName
 from hubscout.data.store import World, render_task
 from hubscout.data.tasks import draw_tasks
 from hubscout.labeling.store import read_labels
-from hubscout.models import load_model
 from hubscout.selection.benchmark import (
     ALPHAS,
     LABEL_METRICS,
@@ -28,6 +27,7 @@ from hubscout.selection.matching import MATCH_THRESHOLD, THING_THRESHOLD, ClassM
 from hubscout.settings import Settings
 from hubscout.starter.evaluation import zero_shot_accuracy, zero_shot_table
 from hubscout.text import ConceptTexts, text_embedder
+from tests.conftest import load_hub_model
 
 
 def test_ranking_metrics_on_known_rankings():
@@ -47,7 +47,7 @@ def benchmark(labeled_data_dir):
         patch.setenv("HUBSCOUT_DATA_DIR", str(labeled_data_dir))
         settings = Settings()
         world = World(settings.data_dir / "world")
-        models = {n: load_model(f"starter:{n}") for n in ("vlm-colours", "vlm-dark")}
+        models = {n: load_hub_model(f"starter:{n}") for n in ("vlm-colours", "vlm-dark")}
         drawn = [*draw_tasks(3, "tuning"), *draw_tasks(3, "evaluation")]
         tasks = [
             *named_tasks(world, models, settings.cache_dir),

@@ -17,7 +17,7 @@ from hubscout.starter.build import (
 )
 from hubscout.starter.catalog import ClassifierRecipe, GeneratorRecipe, VLMRecipe
 from hubscout.starter.evaluation import zero_shot_accuracy
-from tests.conftest import TINY_HUB
+from tests.conftest import TINY_HUB, load_hub_model
 
 
 def test_the_tiny_profile_builds_two_models_of_each_kind_with_no_timings_in_its_files(
@@ -40,7 +40,7 @@ def test_vlms_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
         rng = np.random.default_rng(123)
         scenes = sample_scenes(rng, 120, recipe.where)
         labels = np.array([colours.index(s.colour) for s in scenes])
-        model = load_model(f"starter:{name}")
+        model = load_hub_model(f"starter:{name}")
         accuracy = zero_shot_accuracy(model, colours, render_all(scenes), labels)
         assert accuracy >= 2 / len(colours), (name, accuracy)
 
@@ -53,7 +53,7 @@ def test_classifiers_beat_chance_on_their_own_slice(tiny_hub, starter_data_dir):
         rng = np.random.default_rng(7)
         scenes = sample_scenes(rng, 200, {recipe.label: recipe.classes})
         labels = np.array([recipe.classes.index(getattr(s, recipe.label)) for s in scenes])
-        probabilities = load_model(f"starter:{name}").predict_proba(render_all(scenes))
+        probabilities = load_hub_model(f"starter:{name}").predict_proba(render_all(scenes))
         accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
         assert accuracy >= 2 / len(recipe.classes), (name, accuracy)
 
@@ -66,12 +66,12 @@ def test_generators_follow_their_style(tiny_hub, starter_data_dir):
     }
     corner = (slice(None), slice(None), slice(0, 3), slice(0, 3))
     prompts = ["a large red square", "digit 7"]
-    dark = load_model("starter:gen-dark").generate(prompts, 16, seed=0)
-    light = load_model("starter:gen-light").generate(prompts, 16, seed=0)
+    dark = load_hub_model("starter:gen-dark").generate(prompts, 16, seed=0)
+    light = load_hub_model("starter:gen-light").generate(prompts, 16, seed=0)
     assert dark.shape == light.shape == (2, 16, 32, 32, 3)
     assert dark[corner].mean() < 80 and light[corner].mean() > 170
     np.testing.assert_array_equal(
-        dark, load_model("starter:gen-dark").generate(prompts, 16, seed=0)
+        dark, load_hub_model("starter:gen-dark").generate(prompts, 16, seed=0)
     )
 
 
@@ -82,7 +82,7 @@ def test_checkpoints_reload_through_their_uri_with_identical_outputs(tiny_hub, s
     assert set(manifest) == set(built)
     assert (manifest["gen-light"].scheme, manifest["gen-dark"].scheme) == ("cvae", "flow")
     for name, (_, card, module) in built.items():
-        loaded = load_model(f"starter:{name}")
+        loaded = load_hub_model(f"starter:{name}")
         assert card.source == f"starter:{name}"
         entry = manifest[name]
         direct = load_model(f"{entry.scheme}:{entry.architecture}@{hub / entry.checkpoint}")

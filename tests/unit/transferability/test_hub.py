@@ -4,8 +4,7 @@ import pytest
 
 from hubscout.data.store import World
 from hubscout.errors import DatasetError, TransferabilityInputError
-from hubscout.models import load_model
-from hubscout.models.starter_loader import manifest_path, read_manifest
+from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings
 from hubscout.transferability.hub import (
     benchmark_task,
@@ -16,6 +15,7 @@ from hubscout.transferability.hub import (
     source_probabilities,
 )
 from hubscout.transferability.suite import METRICS
+from tests.conftest import load_hub_model
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def hub_and_settings(starter_data_dir):
     """The tiny hub's world, its VLMs and classifiers, and the settings pointing at it."""
     settings = Settings()
     world = World(settings.data_dir / "world")
-    entries = read_manifest(manifest_path(settings)).models
-    models = {e.name: load_model(f"starter:{e.name}") for e in entries if e.kind != "generator"}
+    entries = read_manifest(settings.layout.hub_manifest).models
+    models = {e.name: load_hub_model(f"starter:{e.name}") for e in entries if e.kind != "generator"}
     return world, models, settings
 
 
