@@ -63,9 +63,8 @@ def process_models(
     benchmarks): process `names`, publish everything as one hub version, track in MLflow."""
     settings = Settings()
     identification = read_section(params_file, "identification", IdentificationParams)
-    metrics = per_model_metrics(
-        parse_metrics(read_section(params_file, "transferability", TransferabilityParams).metrics)
-    )
+    transferability = read_section(params_file, "transferability", TransferabilityParams)
+    metrics = per_model_metrics(parse_metrics(transferability.metrics))
     store = RegistryStore(settings.registry_database_url)
     try:
         hub = store.hub()
@@ -90,6 +89,7 @@ def process_models(
             RegisteredJob(
                 name, model.source, model.kind, model.content_hash, settings,
                 generator_reference, rkme_reference, identification, metrics,
+                transferability.seed,
             )
             for name, model in ((name, hub.models[name]) for name in live)
         ]  # fmt: skip

@@ -83,7 +83,8 @@ class RegisteredJob:
     generator_reference: GeneratorReference | None
     rkme_reference: RkmeReference | None
     identification: IdentificationParams
-    metrics: tuple[str, ...]
+    metrics: tuple[str, ...]  # the per-model transferability metrics, and their seed
+    transferability_seed: int
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _process_once(job: RegisteredJob) -> RegisteredResult:
 def _rows(job: RegisteredJob, world: World) -> tuple[dict, ...]:
     """The model's transferability rows: a linear probe and the per-model metrics on every
     world task, from the cache when the model, the tasks' data and the metrics are the same."""
-    seed = job.identification.seed
+    seed = job.transferability_seed
     data_hash = file_hash(world.root / "task_images.parquet")
     key = cache_key(ROWS_FORMAT, job.content_hash, data_hash, ",".join(job.metrics), str(seed))
     path = job.settings.cache_dir / "registered" / "rows" / f"{key}.json"

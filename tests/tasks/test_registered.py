@@ -42,7 +42,7 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     digest = check_source("starter:gen-dark", [], settings.layout.hub_manifest).content_hash
     job = RegisteredJob(
         "gen-dark", "starter:gen-dark", "generator", digest, settings,
-        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (),
+        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (), 0,
     )  # fmt: skip
     result = _process(job)
     assert result.failure is None
@@ -70,7 +70,7 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
 
     def job(source, digest):
         return RegisteredJob(
-            "clip", source, "vlm", digest, settings, None, None, IdentificationParams(), ()
+            "clip", source, "vlm", digest, settings, None, None, IdentificationParams(), (), 0
         )
 
     weights.write_bytes(tiny_clip[1].read_bytes() + b"tampered")
@@ -81,6 +81,6 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
     narrowed = Settings()
     outside_roots = RegisteredJob(
         "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None,
-        IdentificationParams(), (),
+        IdentificationParams(), (), 0,
     )  # fmt: skip
     assert _process(outside_roots).failure.startswith("SourceOutsideRootsError: checkpoint ")
