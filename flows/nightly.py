@@ -39,7 +39,7 @@ def nightly() -> dict:
             extra = Publication(
                 "the benchmarks", benchmarks=benchmark_documents(settings, project / "reports")
             )
-        summary = relabel_models("all", extra)
+        summary = relabel_models("all", settings, extra)
         hub_version = summary["hub_version"]
         published = hub_version is not None and hub_version > before
         drift = store.drift(hub_version) if published else None

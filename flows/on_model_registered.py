@@ -66,7 +66,8 @@ def on_model_registered(name: str) -> dict:
     (at most CLAIM_MODELS, oldest first), and publish what they made. A run whose models
     another run has taken already (a burst of registrations, a catch-up) returns at once
     instead of waiting for their slots behind that run."""
-    store = RegistryStore(Settings().registry_database_url)
+    settings = Settings()
+    store = RegistryStore(settings.registry_database_url)
     try:
         claimed = store.claim_registered(CLAIM_MODELS)
         hub_version = store.hub_version()
@@ -77,7 +78,7 @@ def on_model_registered(name: str) -> dict:
         return {"processed": [], "failed": {}, "hub_version": hub_version, "notes": {}}
     print(f"{name}'s run takes {len(claimed)} waiting models: {', '.join(claimed)}")
     with model_slots(claimed):
-        return process_models(claimed)
+        return process_models(claimed, settings)
 
 
 def models_to_relabel(which: str, settings: Settings) -> list[str]:
@@ -119,17 +120,17 @@ def _is_stale(store: RegistryStore, name: str, graph_hash: str) -> bool:
 @flow(name="relabel", log_prints=True)
 def relabel(which: str = "stale") -> dict:
     """Re-process the models `which` selects (all, stale, or names joined by commas)."""
-    return relabel_models(which)
+    return relabel_models(which, Settings())
 
 
-def relabel_models(which: str, extra: Publication | None = None) -> dict:
+def relabel_models(which: str, settings: Settings, extra: Publication | None = None) -> dict:
     """The relabel flow's body, for flows that add to its one publication (`extra`)."""
-    names = models_to_relabel(which, Settings())
+    names = models_to_relabel(which, settings)
     if not names and extra is None:
         print("nothing to re-process")
         return {"processed": [], "failed": {}, "hub_version": None, "notes": {}}
     with model_slots(names):
-        return process_models(names, extra=extra)
+        return process_models(names, settings, extra=extra)
 
 
 if __name__ == "__main__":

@@ -53,15 +53,17 @@ WAITING_FOR_REFERENCE = (
 @flow(name="process-registered", log_prints=True)
 def process_registered_flow(names: list[str]) -> dict:
     """Label, specify and score the registered models called `names`; publish."""
-    return process_models(names)
+    return process_models(names, Settings())
 
 
 def process_models(
-    names: list[str], params_file: Path = Path("params.yaml"), extra: Publication | None = None
+    names: list[str],
+    settings: Settings,
+    params_file: Path = Path("params.yaml"),
+    extra: Publication | None = None,
 ) -> dict:
     """The flow's body, for flows that add to its publication (`extra`: the nightly's
     benchmarks): process `names`, publish everything as one hub version, track in MLflow."""
-    settings = Settings()
     identification = read_section(params_file, "identification", IdentificationParams)
     transferability = read_section(params_file, "transferability", TransferabilityParams)
     metrics = per_model_metrics(parse_metrics(transferability.metrics))
