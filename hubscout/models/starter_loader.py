@@ -61,15 +61,15 @@ def resolve(name: str, path: Path) -> str:
     raise SourceError(f"the starter hub has no model {name!r}; it has: {known}")
 
 
-def load(rest: str, device: torch.device, manifest: Path | None) -> HubModel:
-    """Load a starter model by name, resolved through the hub manifest at `manifest`."""
+def load(rest: str, device: torch.device, hub_manifest: Path | None) -> HubModel:
+    """Load a starter model by name, resolved through the hub manifest at `hub_manifest`."""
     from hubscout.models.sources import load_model
 
-    if manifest is None:
+    if hub_manifest is None:
         raise ConfigError(
             f"starter:{rest} resolves through the starter hub's manifest: pass manifest= "
             "(the data layout's hub_manifest) to load_model"
         )
-    model = load_model(resolve(rest, manifest), device)
+    model = load_model(resolve(rest, hub_manifest), device)
     model.source = f"starter:{rest}"
     return model

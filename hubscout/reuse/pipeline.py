@@ -149,14 +149,14 @@ def read_manifest(folder: Path) -> PipelineManifest:
     return manifest
 
 
-def load(rest: str, device: torch.device, manifest: Path | None) -> ReusePipeline:
+def load(rest: str, device: torch.device, hub_manifest: Path | None) -> ReusePipeline:
     """Load `pipeline:<folder>`, with every member through its source URI (a starter member
-    through the hub manifest at `manifest`)."""
+    through the hub manifest at `hub_manifest`)."""
     folder = Path(rest).expanduser()
     manifest = read_manifest(folder)
     members = []
     for member in manifest.members:
-        model = load_model(member.source, device, manifest)
+        model = load_model(member.source, device, hub_manifest)
         if not isinstance(model, ImageEncoder):
             raise ConfigError(f"pipeline member {member.name} ({member.source}) has no features")
         if model.content_hash != member.content_hash:
