@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
+from flows.worker import local_prefect_server
+from hubscout.settings import Settings
 from tests.conftest import TINY_HUB
 from tests.flows.conftest import TINY_PARAMS
 
@@ -26,7 +29,10 @@ def run(command: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> tuple[Path, dict]:
+def repo(tmp_path_factory) -> Iterator[tuple[Path, dict]]:
+    """A git repository of the project with tiny parameters, and the environment its stages
+    run in: one Prefect server for every stage's flow (started here, stopped by its process
+    id after the module), so that no stage waits for an ephemeral server of its own."""
     repo = tmp_path_factory.mktemp("pipeline") / "repo"
     tracked = subprocess.run(
         ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -55,7 +61,8 @@ def repo(tmp_path_factory) -> tuple[Path, dict]:
     run(["git", "init", "-q"], repo, env)
     run(["git", "add", "-A"], repo, env)
     run(["git", "commit", "-qm", "copy"], repo, env)
-    return repo, env
+    with local_prefect_server(Settings(data_dir=repo.parent / "prefect-server")) as api:
+        yield repo, env | {"PREFECT_API_URL": api}
 
 
 def test_repro_builds_then_does_nothing_then_round_trips(repo):
