@@ -6,8 +6,9 @@ embedding beside their style statistics (both chosen on tuning prompts); RKME
 specs summarise every VLM's and classifier's training slice in the space of an encoder of
 their own (chosen on tuning queries of every slice). The benchmark identifies
 generators from k example images of held-out prompts (k in 1, 2, 4, 8) and models from
-unlabeled samples of their slice. Writes the tables, reports/identification.json and logs an
-accuracy-versus-k plot to MLflow.
+unlabeled samples of their slice. Writes the tables, what it tuned (the encoders, PMI's
+parameters, the open-set calibrations: data/identification/tuned.json, which publish_hub
+publishes), reports/identification.json, and logs an accuracy-versus-k plot to MLflow.
 """
 
 import json
@@ -44,11 +45,11 @@ from hubscout.identification.specs import (
     world_prompt_scenes,
     world_prompts,
 )
-from hubscout.identification.store import write_reference
 from hubscout.models import load_model
 from hubscout.models.starter_loader import read_manifest
 from hubscout.params import IdentificationParams, read_section
 from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.tuning import EncoderChoice, OpenSetTuning, PmiTuning, Tuned, write_tuned
 from tasks.identification import (
     generate_images,
     generator_specs,
@@ -137,7 +138,6 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
         vlm_names, models, world, params, settings.layout.hub_manifest
     )
     rkme_encoder_name = params.rkme_encoder or rkme_choice.table["model"][0]
-    write_reference(settings, encoder_name, style_weight, rkme_encoder_name)
     phases.done(2)
     described = {
         part: {name: describe_images(encoder, batch, style_weight) for name, batch in sets.items()}
@@ -173,6 +173,7 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     open_held_out = open_set_tasks(
         specs, held_out, world_held_out, OPEN_SET_K, seed + 6, open_parameters
     )
+    calibration = OpenSetCalibration.fit(open_tuning["score"], open_tuning["from_hub"])
     open_set = _open_set_report(
         "examples of a generator left out of the hub, and images of the same prompts "
         "rendered straight from the world, against examples of hub generators, "
@@ -181,8 +182,35 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
         "hub) = 1/2; bandwidth and calibration chosen on the tuning prompts",
         open_tuning,
         open_held_out,
+        calibration,
     )
     open_set["bandwidth"] = open_parameters.bandwidth
+    by_pmi = f"PMI top-1 on {len(tuning_prompts)} tuning prompts"
+    by_search = f"RKME search of {params.rkme_tuning_queries} tuning queries per slice"
+    reference_basis = "params.yaml" if params.reference_encoder else by_pmi
+    rkme_basis = "params.yaml" if params.rkme_encoder else by_search
+    tuned: list[Tuned] = [
+        EncoderChoice(
+            chosen_on=f"reference encoder: {reference_basis}; style weight: {by_pmi}; "
+            f"RKME encoder: {rkme_basis}",
+            reference_encoder=encoder_name,
+            style_weight=style_weight,
+            rkme_encoder=rkme_encoder_name,
+        ),
+        PmiTuning(
+            chosen_on=f"a {grid.height}-point grid on {len(tuning_prompts)} tuning prompts",
+            image_temperature=parameters.image_temperature,
+            text_temperature=parameters.text_temperature,
+            bandwidth=parameters.bandwidth,
+        ),
+        OpenSetTuning(
+            kind="generator_open_set",
+            chosen_on=f"{open_tuning.height} open-set tasks of the tuning prompts",
+            slope=calibration.slope,
+            intercept=calibration.intercept,
+            bandwidth=open_parameters.bandwidth,
+        ),
+    ]
 
     start = time.perf_counter()
     examples = generators[generator_names[0]].generate(held_prompts[:1], 4, seed)[0]
@@ -208,11 +236,27 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
         f"of those models, n={RKME_OPEN_SET_N} images, scored by minus the smallest MMD^2; "
         "calibrated on the first half of each model's query images, reported on the second"
     )
-    rkme_open_set = (
-        _open_set_report(rkme_about, rkme_open_tuning, rkme_open_held_out)
-        if rkme_open_held_out.height
-        else {"about": rkme_about, "unmeasured": "every model was trained on part of every slice"}
-    )
+    if rkme_open_held_out.height:
+        rkme_calibration = OpenSetCalibration.fit(
+            rkme_open_tuning["score"], rkme_open_tuning["from_hub"]
+        )
+        rkme_open_set = _open_set_report(
+            rkme_about, rkme_open_tuning, rkme_open_held_out, rkme_calibration
+        )
+        tuned.append(
+            OpenSetTuning(
+                kind="rkme_open_set",
+                chosen_on=f"{rkme_open_tuning.height} RKME open-set tasks of the first half "
+                "of each model's query images",
+                slope=rkme_calibration.slope,
+                intercept=rkme_calibration.intercept,
+            )
+        )
+    else:
+        rkme_open_set = {
+            "about": rkme_about,
+            "unmeasured": "every model was trained on part of every slice",
+        }
     mixtures = mixture_benchmark(rkmes, slices, queries, seed=seed)
     search_summary = (
         searches.group_by("n")
@@ -222,6 +266,7 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
 
     phases.done(5)
     out = settings.layout.identification
+    write_tuned(out / "tuned.json", tuned)
     tasks_table.write_parquet(out / "generator_tasks.parquet")
     searches.write_parquet(out / "rkme_searches.parquet")
     open_held_out.write_parquet(out / "open_set.parquet")
@@ -329,10 +374,11 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     return result
 
 
-def _open_set_report(about: str, tuning: pl.DataFrame, held_out: pl.DataFrame) -> dict:
+def _open_set_report(
+    about: str, tuning: pl.DataFrame, held_out: pl.DataFrame, calibration: OpenSetCalibration
+) -> dict:
     """The calibration (P(from the hub) = expit(slope * score + intercept)) fitted on the
-    tuning tasks, and the AUROC and error rates of both sets of tasks."""
-    calibration = OpenSetCalibration.fit(tuning["score"], tuning["from_hub"])
+    tuning tasks, rounded for people, and the AUROC and error rates of both sets of tasks."""
     return {
         "about": about,
         "calibration": {

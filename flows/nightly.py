@@ -16,7 +16,7 @@ import mlflow
 from prefect import flow
 
 from flows.on_model_registered import relabel_models
-from flows.publish_hub import benchmark_documents
+from flows.publish_hub import benchmark_documents, stage_tuning
 from hubscout.labeling.drift import DRIFT_METRIC, DRIFT_THRESHOLD
 from hubscout.settings import Settings, apply_offline_defaults
 from registry.publication import Publication
@@ -37,7 +37,9 @@ def nightly() -> dict:
         extra = None
         if project is not None:  # the benchmarks as the pipeline left them
             extra = Publication(
-                "the benchmarks", benchmarks=benchmark_documents(settings, project / "reports")
+                "the benchmarks",
+                benchmarks=benchmark_documents(settings, project / "reports"),
+                tuned=stage_tuning(settings),
             )
         summary = relabel_models("all", settings, extra)
         hub_version = summary["hub_version"]

@@ -19,15 +19,11 @@ from prefect import flow
 
 from hubscout.data.store import World
 from hubscout.hub import Hub
-from hubscout.identification.store import (
-    reference_source,
-    reference_style_weight,
-    rkme_encoder_source,
-)
 from hubscout.params import IdentificationParams, TransferabilityParams, read_section
 from hubscout.plots import heatmap
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.transferability.suite import parse_metrics
+from hubscout.tuning import EncoderChoice
 from registry.errors import UnknownModelError
 from registry.publication import ModelRows, Publication, label_publications
 from registry.store import RegistryStore
@@ -73,8 +69,8 @@ def process_models(
         unknown = sorted(set(names) - set(hub.models))
         if unknown:
             raise UnknownModelError(f"not registered: {', '.join(unknown)}")
-        generator_reference = _generator_reference(hub, settings)
-        rkme_reference = _rkme_reference(hub, settings)
+        generator_reference = _generator_reference(hub)
+        rkme_reference = _rkme_reference(hub)
         live = sorted(n for n in set(names) if hub.models[n].status != "retired")
         # a generator's spec is embedded by the reference encoder: without one it waits
         waiting = [
@@ -90,8 +86,8 @@ def process_models(
         jobs = [
             RegisteredJob(
                 name, model.source, model.kind, model.content_hash, settings,
-                generator_reference, rkme_reference, identification, metrics,
-                transferability.seed,
+                generator_reference, rkme_reference, _encoder_choice(hub), identification,
+                metrics, transferability.seed,
             )
             for name, model in ((name, hub.models[name]) for name in live)
         ]  # fmt: skip
@@ -118,6 +114,7 @@ def process_models(
         labels=base.labels + (label_publications(pl.concat(labels)) if labels else ()),
         specs=base.specs + tuple(result.spec for result in kept if result.spec is not None),
         benchmarks=base.benchmarks,
+        tuned=base.tuned,
         model_rows=base.model_rows
         + tuple(ModelRows(r.name, "transferability", r.rows) for r in kept if r.rows),
     )
@@ -134,29 +131,36 @@ def process_models(
     return summary
 
 
-def _hub_encoder(hub: Hub, published: str | None, stage_source: str | None) -> str | None:
+def _encoder_choice(hub: Hub) -> EncoderChoice | None:
+    tuned = hub.tuned.get("encoders")
+    return tuned if isinstance(tuned, EncoderChoice) else None
+
+
+def _hub_encoder(hub: Hub, published: str | None, chosen: str | None) -> str | None:
     """The VLM that embedded the hub's published specifications of one kind; before any is
-    published, the registered model the identification stage chose for them (so the starter
-    hub, registered model by model, gets the stage's specs); else None."""
-    if published is None:
-        live = (n for n, m in hub.models.items() if m.status != "retired" and m.kind == "vlm")
-        published = next((n for n in live if hub.models[n].source == stage_source), None)
-    return published if published in hub.models else None
+    published, the live VLM that the hub's published encoder choice names; else None."""
+    if published is not None:
+        return published if published in hub.models else None
+    model = hub.models.get(chosen) if chosen else None
+    live_vlm = model is not None and model.status != "retired" and model.kind == "vlm"
+    return chosen if live_vlm else None
 
 
-def _generator_reference(hub: Hub, settings: Settings) -> GeneratorReference | None:
+def _generator_reference(hub: Hub) -> GeneratorReference | None:
     """The hub's encoder of generator specifications and their descriptors' style weight."""
-    name = _hub_encoder(hub, hub.reference_encoder, reference_source(settings))
+    choice = _encoder_choice(hub)
+    name = _hub_encoder(hub, hub.reference_encoder, choice and choice.reference_encoder)
     if name is None:
         return None
     weights = sorted({spec.style_weight for spec in hub.generator_specs.values()})
-    style_weight = weights[0] if weights else reference_style_weight(settings)
+    style_weight = weights[0] if weights else (choice.style_weight if choice else 0.0)
     return GeneratorReference(name, hub.models[name].source, style_weight)
 
 
-def _rkme_reference(hub: Hub, settings: Settings) -> RkmeReference | None:
+def _rkme_reference(hub: Hub) -> RkmeReference | None:
     """The hub's encoder of RKME specifications and the kernel bandwidth they share."""
-    name = _hub_encoder(hub, hub.rkme_encoder, rkme_encoder_source(settings))
+    choice = _encoder_choice(hub)
+    name = _hub_encoder(hub, hub.rkme_encoder, choice and choice.rkme_encoder)
     if name is None:
         return None
     gammas = sorted({spec.gamma for spec in hub.rkme_specs.values()})

@@ -3,7 +3,8 @@
 After `dvc repro` has labeled the starter hub, built the identification specifications and run
 the three benchmarks, this registers every starter model (VLMs, classifiers and generators)
 through the same path as any registration and publishes, in one transaction, their current
-labels, the generator and RKME specifications and the benchmark summaries. Publishing what
+labels, the generator and RKME specifications, the benchmark summaries and what the stages
+tuned (hubscout.tuning). Publishing what
 the registry already holds changes nothing (the hub version stays). Every hub model is then
 mirrored in MLflow's Model Registry.
 """
@@ -14,15 +15,12 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
-from hubscout.identification.store import (
-    load_generator_specs,
-    load_rkme_specs,
-    reference_source,
-    rkme_encoder_source,
-)
+from hubscout.errors import ConfigError
+from hubscout.identification.store import load_generator_specs, load_rkme_specs
 from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings, apply_offline_defaults
+from hubscout.tuning import EncoderChoice, Tuned, read_tuned
 from registry.publication import (
     Publication,
     SpecPublication,
@@ -38,16 +36,13 @@ REPORTS = ("selection", "transferability", "identification")
 
 
 def benchmark_documents(settings: Settings, reports: Path) -> dict[str, dict]:
-    """Each benchmark's report, with the rows a model's page shows: the selection benchmark's
-    accuracy predictor and the linear-probe accuracy of every model on every task."""
+    """Each benchmark's report, with the rows a model's page shows: the linear-probe accuracy
+    of every model on every task."""
     documents = {}
     for name in REPORTS:
         report = reports / f"{name}.json"
         if report.is_file():
             documents[name] = {"summary": json.loads(report.read_text()), "rows": []}
-    accuracy_model = settings.layout.benchmarks / "accuracy_model.json"
-    if "selection" in documents and accuracy_model.is_file():
-        documents["selection"]["accuracy_model"] = json.loads(accuracy_model.read_text())
     linear_probe = settings.layout.transferability / "linear_probe.parquet"
     if "transferability" in documents and linear_probe.is_file():
         rows = pl.read_parquet(linear_probe).sort("model", "task")
@@ -55,20 +50,33 @@ def benchmark_documents(settings: Settings, reports: Path) -> dict[str, dict]:
     return documents
 
 
-def starter_specs(settings: Settings, models: set[str]) -> tuple[SpecPublication, ...]:
+def stage_tuning(settings: Settings) -> tuple[Tuned, ...]:
+    """What the identification and selection stages tuned, as they wrote it (none of a stage
+    that has not run)."""
+    return (
+        *read_tuned(settings.layout.identification / "tuned.json"),
+        *read_tuned(settings.layout.benchmarks / "tuned.json"),
+    )
+
+
+def starter_specs(
+    settings: Settings, models: set[str], tuned: tuple[Tuned, ...]
+) -> tuple[SpecPublication, ...]:
     """The identification stage's generator and RKME specifications of the starter models
-    among `models`, each kind embedded by the encoder the stage chose for it (a starter
-    model)."""
-    entries = read_manifest(settings.layout.hub_manifest).models
-    names = {f"starter:{e.name}": e.name for e in entries}
-    encoder, rkme_encoder = names[reference_source(settings)], names[rkme_encoder_source(settings)]
+    among `models`, each kind embedded by the encoder the stage chose for it (`tuned`)."""
+    choice = next((t for t in tuned if isinstance(t, EncoderChoice)), None)
+    if choice is None:
+        raise ConfigError(
+            "the identification stage chose no encoders (data/identification/tuned.json): "
+            "run `dvc repro identification` first"
+        )
     specs = [
-        generator_publication(spec, encoder)
+        generator_publication(spec, choice.reference_encoder)
         for name, spec in load_generator_specs(settings).items()
         if name in models
     ]
     specs += [
-        rkme_publication(name, spec, rkme_encoder)
+        rkme_publication(name, spec, choice.rkme_encoder)
         for name, spec in load_rkme_specs(settings).items()
         if name in models
     ]
@@ -83,12 +91,14 @@ def publish_hub_flow(reports: Path = Path("reports")) -> dict:
     sources = {e.name: f"starter:{e.name}" for e in entries}
     changed = register_sources(sources, settings)
     labels = read_labels(settings).filter(pl.col("model_id").is_in(list(sources)))
+    tuned = stage_tuning(settings)
     hub_version = publish(
         Publication(
-            "the starter hub's labels, specifications and benchmarks",
+            "the starter hub's labels, specifications, benchmarks and tuned parameters",
             labels=label_publications(labels),
-            specs=starter_specs(settings, set(sources)),
+            specs=starter_specs(settings, set(sources), tuned),
             benchmarks=benchmark_documents(settings, reports),
+            tuned=tuned,
         ),
         settings,
     )

@@ -3,7 +3,8 @@
 Run by the DVC stage `selection_benchmark` (`python -m flows.selection_benchmark`). Also
 scores the reuse of expert classifiers (head combination + VLM fallback). Writes the
 per-task table, the held-out summary (reports/selection.json) and the accuracy model that
-`hubscout select` uses to predict accuracies; logs them and a plot to MLflow.
+selection answers predict accuracies with (data/benchmarks/tuned.json, which publish_hub
+publishes); logs them and a plot to MLflow.
 """
 
 import json
@@ -39,6 +40,7 @@ from hubscout.selection.matching import MATCH_THRESHOLD, THING_THRESHOLD, Concep
 from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.text import ConceptTexts, TextEmbedder, text_embedder
+from hubscout.tuning import AccuracyTuning, write_tuned
 from tasks.tracking import mlflow_run
 
 REL1 = ["rel1_selection", "rel1_generalist", "rel1_random"]
@@ -134,7 +136,12 @@ def selection_benchmark_flow(
         .alias("acc_experts")
     )
     table.write_parquet(out / "selection.parquet")
-    (out / "accuracy_model.json").write_text(json.dumps(accuracy_model.coefficients) + "\n")
+    tuning_tasks_count = sum(1 for task in tasks if not task.held_out)
+    accuracy = AccuracyTuning(
+        chosen_on=f"{tuning_tasks_count} tuning tasks x {len(models)} VLMs",
+        coefficients=accuracy_model.coefficients,
+    )
+    write_tuned(out / "tuned.json", [accuracy])
     summary = summarise(table)
     held_out = summary.filter(pl.col("held_out")).drop("held_out").to_dicts()[0]
     report.parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,9 @@
 
 Selection, ranking, identification and reuse take their candidate models from a `Hub`: the
 ready models with their card metadata, their current labels, the identification and RKME
-specifications, the benchmark summaries and the hub version the snapshot was read at. The
-registry builds it (`registry.store.RegistryStore.hub`); nothing here touches a database, a
-manifest or the network.
+specifications, the benchmark summaries, the tuned parameters and the hub version the
+snapshot was read at. The registry builds it (`registry.store.RegistryStore.hub`); nothing
+here touches a database, a manifest or the network.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +14,7 @@ import polars as pl
 from hubscout.errors import HubscoutError
 from hubscout.identification.rkme import RKME
 from hubscout.identification.specs import GeneratorSpecification
+from hubscout.tuning import AccuracyTuning, Tuned
 
 LABEL_COLUMNS = ("model_id", "node_id", "metric", "value", "label_version")
 
@@ -50,6 +51,7 @@ class Hub:
     reference_encoder: str | None = None  # the VLM that embedded the generator specifications
     rkme_encoder: str | None = None  # the VLM that embedded the RKME specifications
     benchmarks: dict[str, dict] = field(default_factory=dict)  # name -> published summary
+    tuned: dict[str, Tuned] = field(default_factory=dict)  # kind -> current tuned parameters
 
     def ready(self, kind: str | None = None) -> list[HubEntry]:
         """The ready models (of `kind`), by name."""
@@ -70,6 +72,6 @@ class Hub:
         return model
 
     def accuracy_coefficients(self) -> tuple[float, float, float] | None:
-        """The accuracy predictor's coefficients, from the published selection benchmark."""
-        values = self.benchmarks.get("selection", {}).get("accuracy_model")
-        return None if values is None else (float(values[0]), float(values[1]), float(values[2]))
+        """The accuracy predictor's coefficients the selection benchmark tuned, if published."""
+        tuned = self.tuned.get("accuracy_model")
+        return tuned.coefficients if isinstance(tuned, AccuracyTuning) else None

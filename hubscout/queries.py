@@ -20,6 +20,7 @@ from hubscout.identification.specs import describe_images
 from hubscout.models import load_model
 from hubscout.models.base import HubModel, VisionLanguageModel
 from hubscout.transferability.hub import rank_models
+from hubscout.tuning import OpenSetTuning, PmiTuning
 
 NONE_OF_THE_HUB = "none of the hub's generators"
 NONE_OF_THE_MODELS = "none of the hub's models"
@@ -164,17 +165,18 @@ def _style_weight(hub: Hub) -> float:
     return weights[0]
 
 
-def _identification_summary(hub: Hub) -> dict[str, Any]:
-    return (hub.benchmarks.get("identification") or {}).get("summary") or {}
-
-
 def pmi_parameters(hub: Hub) -> PMIParameters:
     """The PMI parameters the identification benchmark chose on its tuning prompts (the
     defaults for a hub that published none)."""
-    tuned = (_identification_summary(hub).get("tuning") or {}).get("pmi")
-    if tuned is None:
+    tuned = hub.tuned.get("pmi")
+    if not isinstance(tuned, PmiTuning):
         return PMI_DEFAULTS
-    return PMIParameters(tuned["image_temperature"], tuned["text_temperature"], tuned["bandwidth"])
+    return PMIParameters(tuned.image_temperature, tuned.text_temperature, tuned.bandwidth)
+
+
+def _calibration(hub: Hub, kind: str) -> OpenSetTuning | None:
+    tuned = hub.tuned.get(kind)
+    return tuned if isinstance(tuned, OpenSetTuning) else None
 
 
 def open_set_answer(hub: Hub, described: np.ndarray, best: str) -> dict[str, Any] | None:
@@ -183,14 +185,13 @@ def open_set_answer(hub: Hub, described: np.ndarray, best: str) -> dict[str, Any
     calibration the identification benchmark fitted on its tuning prompts (4 examples each),
     and the answer: `best`, or none of the hub's below one half. None when the hub holds no
     calibration."""
-    open_set = _identification_summary(hub).get("open_set") or {}
-    calibration = open_set.get("calibration")
+    calibration = _calibration(hub, "generator_open_set")
     if calibration is None:
         return None
     ranking = pmi_parameters(hub)
-    parameters = replace(ranking, bandwidth=open_set.get("bandwidth", ranking.bandwidth))
+    parameters = replace(ranking, bandwidth=calibration.bandwidth or ranking.bandwidth)
     score = identify(described, hub.generator_specs, None, parameters)[0].score
-    fitted = OpenSetCalibration(calibration["slope"], calibration["intercept"])
+    fitted = OpenSetCalibration(calibration.slope, calibration.intercept)
     probability = float(fitted.probability(np.array([score]))[0])
     return {
         "p_from_hub": probability,
@@ -204,10 +205,10 @@ def rkme_open_set_answer(hub: Hub, smallest_mmd2: float, best: str) -> dict[str,
     benchmark fitted on queries of 20 images (fewer examples give a larger MMD^2, so the
     answer leans to none), and the answer: `best`, or none of the hub's models below one
     half. None when the hub holds no calibration."""
-    calibration = (_identification_summary(hub).get("rkme_open_set") or {}).get("calibration")
+    calibration = _calibration(hub, "rkme_open_set")
     if calibration is None:
         return None
-    fitted = OpenSetCalibration(calibration["slope"], calibration["intercept"])
+    fitted = OpenSetCalibration(calibration.slope, calibration.intercept)
     probability = float(fitted.probability(np.array([-smallest_mmd2]))[0])
     return {
         "p_from_hub": probability,

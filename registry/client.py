@@ -83,6 +83,10 @@ class RegistryClient:
         form = {"metrics": metrics, "kind": kind}
         return self._call("POST", "/rank", files=files, data=form, timeout=RANK_TIMEOUT_S)
 
+    def tuned(self) -> dict[str, Any]:
+        """GET /tuned: the parameters the benchmarks tuned, with their versions."""
+        return self._call("GET", "/tuned")
+
     def benchmark(self, name: str) -> dict[str, Any]:
         """GET /benchmarks/{name}: a published benchmark summary."""
         return self._call("GET", f"/benchmarks/{name}")

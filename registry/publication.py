@@ -1,6 +1,7 @@
 """What one publish carries to the registry, and how it is stored: label tables as Parquet,
-specifications as NPZ (read back with allow_pickle=False) plus JSON, benchmark summaries as
-JSON. The flows build a Publication; `RegistryStore.publish` writes it in one transaction.
+specifications as NPZ (read back with allow_pickle=False) plus JSON, benchmark summaries and
+tuned parameters as JSON. The flows build a Publication; `RegistryStore.publish` writes it
+in one transaction.
 """
 
 import hashlib
@@ -14,6 +15,7 @@ import polars as pl
 from hubscout.hub import LABEL_COLUMNS
 from hubscout.identification.rkme import RKME
 from hubscout.identification.specs import GeneratorSpecification
+from hubscout.tuning import Tuned
 
 BENCHMARKS = ("selection", "transferability", "identification")
 SPEC_KINDS = ("generator", "rkme")
@@ -60,6 +62,7 @@ class Publication:
     specs: tuple[SpecPublication, ...] = ()
     benchmarks: dict[str, dict] = field(default_factory=dict)
     model_rows: tuple[ModelRows, ...] = ()
+    tuned: tuple[Tuned, ...] = ()
 
 
 def label_publications(labels: pl.DataFrame) -> tuple[LabelPublication, ...]:

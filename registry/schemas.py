@@ -250,6 +250,22 @@ class RankAnswer(BaseModel):
     ranking: list[RankRow]
 
 
+class TunedEntry(BaseModel):
+    """Parameters a benchmark tuned, as queries use them (hubscout.tuning)."""
+
+    kind: str
+    version: str  # the content hash of the values
+    hub_version: int  # the hub version they were published at
+    values: dict[str, Any]
+
+
+class TunedAnswer(BaseModel):
+    """Every kind of tuned parameters the hub holds now."""
+
+    hub_version: int
+    tuned: list[TunedEntry]
+
+
 class BenchmarkAnswer(BaseModel):
     """A published benchmark summary."""
 

@@ -64,6 +64,7 @@ from registry.schemas import (
     SelectAnswer,
     SelectRequest,
     Status,
+    TunedAnswer,
 )
 from registry.sources import register_source
 from registry.store import RegistryStore
@@ -360,6 +361,14 @@ def create_app(settings: Settings) -> FastAPI:
                 chosen,
                 settings.registry_max_rank_models,
             )
+
+    @app.get(
+        "/tuned", response_model=TunedAnswer, dependencies=[Depends(reader)], tags=["benchmarks"]
+    )
+    def tuned(registry: Store) -> dict[str, Any]:
+        """What the benchmarks tuned on their tuning data (encoders, PMI's parameters, the
+        open-set calibrations, the accuracy model), at full precision, with versions."""
+        return {"hub_version": registry.hub_version(), "tuned": registry.tuned()}
 
     @app.get(
         "/benchmarks/{name}",

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hubscout.hub import LABEL_COLUMNS, Hub, HubEntry
 from hubscout.labeling.drift import label_drift
+from hubscout.tuning import Tuned, parse_tuned
 from registry.errors import RegistryConflictError, RegistryError, UnknownModelError
 from registry.lineage import flag_dependents, lineage, set_members
 from registry.migrate import upgrade
@@ -53,6 +54,7 @@ from registry.tables import (
     PipelineFlag,
     SpecRecord,
     StatusEvent,
+    TunedRecord,
     current_labels,
     lock_versions,
     open_engine,
@@ -221,9 +223,9 @@ class RegistryStore:
 
     def publish(self, publication: Publication) -> int:
         """Make a publication current in one transaction and return the hub version: one
-        new version when it brings a label version, specification or benchmark summary the
-        registry does not hold (the models it labels or specifies become ready), else the
-        current version unchanged."""
+        new version when it brings a label version, specification, benchmark summary or
+        tuned parameters the registry does not hold (the models it labels or specifies become
+        ready), else the current version unchanged."""
         unknown = {*publication.benchmarks, *(r.benchmark for r in publication.model_rows)}
         unknown -= set(BENCHMARKS)
         if unknown or any(spec.spec_kind not in SPEC_KINDS for spec in publication.specs):
@@ -235,7 +237,9 @@ class RegistryStore:
         with Session(self.engine) as session, session.begin():
             lock_versions(session)
             version = int(session.scalar(select(func.max(HubVersion.version))) or 0)
-            new_rows: list[LabelRecord | SpecRecord | BenchmarkRecord | ModelRowsRecord] = []
+            new_rows: list[
+                LabelRecord | SpecRecord | BenchmarkRecord | ModelRowsRecord | TunedRecord
+            ] = []
             for label in publication.labels:
                 record = self._record(session, label.model_id)
                 known = session.scalar(
@@ -328,6 +332,22 @@ class RegistryStore:
                             published_at=now,
                         )
                     )
+            for tuned in publication.tuned:
+                current = session.scalar(
+                    select(TunedRecord.version)
+                    .where(TunedRecord.kind == tuned.kind)
+                    .order_by(TunedRecord.id.desc())
+                    .limit(1)
+                )
+                if current != tuned.version:
+                    new_rows.append(
+                        TunedRecord(
+                            kind=tuned.kind,
+                            version=tuned.version,
+                            document=tuned.model_dump_json(),
+                            published_at=now,
+                        )
+                    )
             if not new_rows:
                 return version
             stamp = HubVersion(reason=publication.reason[:500], at=now)
@@ -382,6 +402,11 @@ class RegistryStore:
                 for s in specs
                 if s.spec_kind == "generator"
             }
+            tuned = session.scalars(
+                select(TunedRecord)
+                .where(TunedRecord.hub_version <= version)
+                .order_by(TunedRecord.id)
+            ).all()
             encoders = sorted({s.encoder for s in specs if s.spec_kind == "generator"})
             rkme_encoders = sorted({s.encoder for s in specs if s.spec_kind == "rkme"})
             current = {label.model_id: label.label_version for label in labels}
@@ -400,7 +425,24 @@ class RegistryStore:
                 reference_encoder=encoders[-1] if encoders else None,
                 rkme_encoder=rkme_encoders[-1] if rkme_encoders else None,
                 benchmarks={b.name: json.loads(b.document) for b in benchmarks},
+                tuned=_current_tuned(tuned),
             )
+
+    def tuned(self) -> list[dict]:
+        """The current tuned parameters of each kind (by kind), each with its version and the
+        hub version it was published at."""
+        with Session(self.engine) as session:
+            records = session.scalars(select(TunedRecord).order_by(TunedRecord.id)).all()
+        current = {record.kind: record for record in records}
+        return [
+            {
+                "kind": kind,
+                "version": record.version,
+                "hub_version": record.hub_version,
+                "values": json.loads(record.document),
+            }
+            for kind, record in sorted(current.items())
+        ]
 
     def benchmark(self, name: str) -> tuple[dict, int] | None:
         """The current summary of a benchmark and the hub version it was published at."""
@@ -607,3 +649,9 @@ def _summary(record: ModelRecord, label_version: str | None) -> dict:
         "class_names": json.loads(record.class_names),
         "label_version": label_version,
     }
+
+
+def _current_tuned(records: Sequence[TunedRecord]) -> dict[str, Tuned]:
+    """The newest tuned parameters of each kind among `records` (oldest first)."""
+    documents = [json.loads(record.document) for record in records]
+    return {tuned.kind: tuned for tuned in parse_tuned(documents, "the registry")}

@@ -88,6 +88,19 @@ class BenchmarkRecord(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class TunedRecord(Base):
+    """Parameters a stage tuned (hubscout.tuning); the newest of each kind is current."""
+
+    __tablename__ = "tuned_parameters"
+    __table_args__ = (Index("tuned_parameters_kind", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    version: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    hub_version: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ModelRowsRecord(Base):
     """A benchmark's rows about one model; the newest of each (model, benchmark) is current
     and replaces that model's rows in the benchmark's document."""

@@ -30,7 +30,7 @@ from hubscout.identification.specs import (
     spec_version,
     world_prompts,
 )
-from hubscout.identification.store import read_rkme, reference_source, rkme_encoder_source
+from hubscout.identification.store import read_rkme
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, HubModel, VisionLanguageModel
@@ -39,6 +39,7 @@ from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
 from hubscout.transferability.hub import score_one_model
 from hubscout.transferability.suite import METRICS
+from hubscout.tuning import EncoderChoice
 from registry.publication import SpecPublication, generator_publication, rkme_publication
 from registry.sources import file_hash, verify_source
 from tasks.identification import pool_gamma
@@ -82,6 +83,7 @@ class RegisteredJob:
     settings: Settings
     generator_reference: GeneratorReference | None
     rkme_reference: RkmeReference | None
+    encoder_choice: EncoderChoice | None  # the hub's published one: what the stage embedded with
     identification: IdentificationParams
     metrics: tuple[str, ...]  # the per-model transferability metrics, and their seed
     transferability_seed: int
@@ -180,7 +182,8 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     version = spec_version(generator.content_hash, encoder, style_weight, prompts)
     folder = job.settings.cache_dir / "registered" / "generator-specs" / version
     path = folder / f"{job.name}.spec.npz"
-    staged = _stage_file(job, reference_source(job.settings), reference, "generators", ".spec.npz")
+    chosen = job.encoder_choice.reference_encoder if job.encoder_choice else None
+    staged = _stage_file(job, chosen, reference, "generators", ".spec.npz")
     if staged is not None and _stored_version(staged) == version:
         spec = GeneratorSpecification.load(staged)
     elif path.is_file():
@@ -204,15 +207,15 @@ def _stored_version(path: Path) -> str | None:
 
 def _stage_file(
     job: RegisteredJob,
-    stage_source: str | None,
+    chosen: str | None,
     reference: GeneratorReference | RkmeReference,
     folder: str,
     suffix: str,
 ) -> Path | None:
     """What the identification stage built for a starter model in `folder`, when the stage
-    embedded it (with the encoder `stage_source`) as the hub's current reference does: the
-    pipeline's spec is the model's spec."""
-    if not job.source.startswith("starter:") or stage_source != reference.source:
+    embedded it with the encoder it chose (`chosen`, as the hub published the choice) and the
+    hub's current reference is that encoder: the pipeline's spec is the model's spec."""
+    if not job.source.startswith("starter:") or chosen != reference.name:
         return None
     path = job.settings.layout.identification / folder / f"{job.name}{suffix}"
     return path if path.is_file() else None
@@ -221,7 +224,8 @@ def _stage_file(
 def _stage_rkme(job: RegisteredJob) -> SpecPublication | None:
     """The identification stage's RKME spec of a starter model, or None."""
     reference = job.rkme_reference
-    path = _stage_file(job, rkme_encoder_source(job.settings), reference, "rkme", ".rkme.npz")
+    chosen = job.encoder_choice.rkme_encoder if job.encoder_choice else None
+    path = _stage_file(job, chosen, reference, "rkme", ".rkme.npz")
     if path is None:
         return None
     return rkme_publication(job.name, read_rkme(path), reference.name)

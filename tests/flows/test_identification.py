@@ -14,6 +14,7 @@ from hubscout.identification.specs import GeneratorSpecification
 from hubscout.identification.store import read_rkme
 from hubscout.params import IdentificationParams, read_section
 from hubscout.starter.catalog import VLMS
+from hubscout.tuning import read_tuned
 from tasks.identification import STYLE_WEIGHTS, pool_gamma
 from tests.conftest import load_hub_model
 
@@ -76,12 +77,19 @@ def test_identification_flow_builds_specs_and_benchmarks(
     assert f"{encoder}@s{tuning['style_weight']}" == own[0]
     spec = GeneratorSpecification.load(out / "generators" / "gen-dark.spec.npz")
     assert spec.style_weight == tuning["style_weight"]
-    reference = json.loads((out / "reference.json").read_text())
-    assert reference == {
-        "encoder": f"starter:{result['reference_encoder']}",
-        "style_weight": tuning["style_weight"],
-        "rkme_encoder": f"starter:{result['rkme_encoder']}",
-    }
+    tuned = {t.kind: t for t in read_tuned(out / "tuned.json")}
+    assert set(tuned) == {"encoders", "pmi", "generator_open_set"}  # no RKME open set here
+    choice = tuned["encoders"]
+    assert (choice.reference_encoder, choice.style_weight, choice.rkme_encoder) == (
+        result["reference_encoder"], tuning["style_weight"], result["rkme_encoder"],
+    )  # fmt: skip
+    pmi = tuning["pmi"]
+    assert (pmi["image_temperature"], pmi["text_temperature"], pmi["bandwidth"]) == (
+        tuned["pmi"].image_temperature, tuned["pmi"].text_temperature, tuned["pmi"].bandwidth,
+    )  # fmt: skip
+    assert tuned["generator_open_set"].bandwidth == result["open_set"]["bandwidth"]
+    report_calibration = result["open_set"]["calibration"]
+    assert report_calibration["slope"] == round(tuned["generator_open_set"].slope, 6)
     # RKME's encoder: the VLM whose space searches the tuning queries best, by the mean of
     # slice top-1 and open-set AUROC
     by_encoder = result["rkme_tuning"]["by_encoder"]

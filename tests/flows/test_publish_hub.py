@@ -14,6 +14,7 @@ from flows.label_hub import label_hub_flow
 from flows.publish_hub import publish_hub_flow
 from hubscout.identification.pmi import PMIParameters, identify
 from hubscout.identification.specs import describe_images
+from hubscout.tuning import read_tuned
 from registry.store import RegistryStore
 from tests.conftest import load_hub_model
 
@@ -42,6 +43,11 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     assert hub.reference_encoder == reference["reference_encoder"]
     assert hub.rkme_encoder == reference["rkme_encoder"]
     assert hub.benchmarks["identification"]["summary"] == reference
+    stages = ("identification", "benchmarks")
+    written = [
+        t for stage in stages for t in read_tuned(flow_settings.data_dir / stage / "tuned.json")
+    ]
+    assert hub.tuned == {t.kind: t for t in written}  # as the stages wrote them, unrounded
     assert publish_hub_flow(flow_data_dir)["hub_version"] == hub.version  # nothing new
     store.close()
     # MLflow's Model Registry lists the whole hub, a version for each model's weights

@@ -7,6 +7,7 @@ import pytest
 from flows.label_hub import label_hub_flow
 from flows.selection_benchmark import selection_benchmark_flow
 from hubscout.selection.benchmark import bootstrap_intervals
+from hubscout.tuning import read_tuned
 
 
 def test_selection_benchmark_flow_reports_held_out_metrics(
@@ -51,10 +52,10 @@ def test_selection_benchmark_flow_reports_held_out_metrics(
         "rel1_selection_minus_generalist", "acc_ensemble_minus_best_selected",
         "acc_ensemble_minus_pick",
     }  # fmt: skip
-    coefficients = json.loads(
-        (flow_settings.data_dir / "benchmarks" / "accuracy_model.json").read_text()
-    )
-    assert len(coefficients) == 3
+    (accuracy,) = read_tuned(flow_settings.data_dir / "benchmarks" / "tuned.json")
+    tuning_count = table.filter(~pl.col("held_out")).height
+    assert accuracy.chosen_on == f"{tuning_count} tuning tasks x 2 VLMs"
+    assert len(accuracy.coefficients) == 3
 
     mlflow.set_tracking_uri(flow_settings.mlflow_uri)
     run = mlflow.search_runs(experiment_names=["selection"], output_format="list")[0]

@@ -4,7 +4,6 @@ and `hubscout worker` for real: a model registered over HTTP while Prefect is do
 specified and scored by the worker's flows once the worker has started its local Prefect
 server, and tracked in MLflow."""
 
-import json
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,9 @@ from hubscout.data.store import World
 from hubscout.errors import ConfigError
 from hubscout.models.cards import ModelCard, write_card
 from hubscout.settings import Settings
+from hubscout.tuning import EncoderChoice
 from registry.events import OutboxSender
+from registry.publication import Publication
 from registry.store import RegistryStore
 from tests.conftest import (
     TINY_CLIP_ARCH,
@@ -84,8 +85,8 @@ def test_the_worker_processes_a_model_registered_while_prefect_was_down(
         checkpoint = service.root / "tiny.pt"
         source = f"open_clip:{TINY_CLIP_ARCH}@{checkpoint}"
         data = Path(service.env["HUBSCOUT_DATA_DIR"])
-        # its card names a sample of its training images, and it is the encoder that the
-        # identification stage chose (so its RKME spec is embedded by itself)
+        # its card names a sample of its training images, and it is the encoder that the hub's
+        # published encoder choice names (so its RKME spec is embedded by itself)
         images = World(data / "world").pool_images[:120]
         np.savez(service.root / "tiny-sample.npz", images=images)
         card = ModelCard(
@@ -93,22 +94,23 @@ def test_the_worker_processes_a_model_registered_while_prefect_was_down(
             training_sample="tiny-sample.npz",
         )  # fmt: skip
         write_card(checkpoint, card)
-        (data / "identification").mkdir()
-        (data / "identification" / "reference.json").write_text(json.dumps({"encoder": source}))
+        store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
+        choice = EncoderChoice(chosen_on="this test", reference_encoder="tiny-clip",
+                               style_weight=0.0, rkme_encoder="tiny-clip")  # fmt: skip
+        assert store.publish(Publication("the encoder choice", tuned=(choice,))) == 1
         body = {"name": "tiny-clip", "source": source}
         write = {"Authorization": f"Bearer {TOKEN}"}
         assert (
             httpx.post(f"{service.base}/models", json=body, headers=write, timeout=60).status_code
             == 202
         )
-        store = RegistryStore(f"sqlite:///{service.env['HUBSCOUT_DATA_DIR']}/registry.db")
         env = service.env | {"HUBSCOUT_NIGHTLY_CRON": "0 0 1 1 *"}  # no nightly run is due
         with running_worker(env, tmp_path / "worker.log", port):
             ready = lambda: store.model("tiny-clip")["status"] == "ready"  # noqa: E731
             wait_for(ready, 420, f"labeling (see {tmp_path / 'worker.log'})")
             request = {"class_names": ["crimson", "navy"], "k": 1}
             answer = httpx.post(f"{service.base}/select", json=request, timeout=60).json()
-            assert answer["hub_version"] == 1
+            assert answer["hub_version"] == 2  # the choice's, then the model's
             assert [row["model"] for row in answer["ranking"]] == ["tiny-clip"]
             model = store.model("tiny-clip")
             assert len(model["label_versions"]) == 1

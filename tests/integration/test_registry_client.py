@@ -29,6 +29,7 @@ def test_the_client_registers_lists_shows_and_retires(service):
     client.close()
     reader = RegistryClient(base)  # no token: reads work, writes are refused
     assert reader.models()["total"] == 1
+    assert reader.tuned() == {"hub_version": 1, "tuned": []}  # no benchmark has run
     with pytest.raises(RegistryClientError, match="answered 401"):
         reader.retire("tiny-clip")
     reader.close()

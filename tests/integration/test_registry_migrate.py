@@ -10,7 +10,7 @@ from registry.tables import Base
 
 
 def test_opening_a_store_migrates_to_a_schema_that_matches_the_models(store):
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
 
@@ -37,7 +37,7 @@ def test_a_database_made_before_migrations_is_stamped_migrated_and_keeps_its_row
             connection.execute(sqlalchemy.text(statement))
     engine.dispose()
     store = RegistryStore(url)
-    assert current_revision(store.engine) == "0007"
+    assert current_revision(store.engine) == "0008"
     [model] = store.models()
     assert (model["model_id"], model["status"], model["label_version"]) == ("vlm-a", "ready", "v1")
     assert (model["license"], model["tags"]) == ("unknown", [])
@@ -45,5 +45,5 @@ def test_a_database_made_before_migrations_is_stamped_migrated_and_keeps_its_row
     assert hub.version == 0 and hub.labels.is_empty() and hub.models["vlm-a"].status == "ready"
     store.close()
     reopened = RegistryStore(url)  # a second open finds nothing to do
-    assert current_revision(reopened.engine) == "0007" and len(reopened.models()) == 1
+    assert current_revision(reopened.engine) == "0008" and len(reopened.models()) == 1
     reopened.close()

@@ -12,6 +12,7 @@ import polars as pl
 from PIL import Image
 
 from hubscout.selection.ranking import DEFAULT_METRIC
+from hubscout.tuning import AccuracyTuning
 from registry.publication import LabelPublication, ModelRows, Publication
 from registry.store import RegistryStore
 from tests.conftest import TINY_CLIP_ARCH, TOKEN
@@ -87,7 +88,7 @@ def test_the_openapi_page_and_schema_are_served(service):
     paths = httpx.get(f"{base}/openapi.json").json()["paths"]
     assert {
         "/models", "/models/{name}", "/select", "/identify", "/rank", "/benchmarks/{name}",
-        "/healthz", "/readyz",
+        "/tuned", "/healthz", "/readyz",
     } == set(paths)  # fmt: skip
     assert set(paths["/models/{name}"]) == {"get", "delete"}
 
@@ -180,6 +181,20 @@ def test_published_benchmarks_are_served_with_a_models_rows(service):
     store.publish(Publication("c", model_rows=(ModelRows("clip-a", "transferability", own),)))
     shown = httpx.get(f"{base}/models/clip-a").json()["model"]
     assert shown["benchmark_rows"] == [{"benchmark": "transferability"} | own[0]]
+    assert httpx.get(f"{base}/tuned").json() == {"hub_version": 2, "tuned": []}
+    accuracy = AccuracyTuning(chosen_on="9 tuning tasks", coefficients=(0.1, 0.5, -0.2))
+    store.publish(Publication("d", tuned=(accuracy,)))
+    assert httpx.get(f"{base}/tuned").json() == {
+        "hub_version": 3,
+        "tuned": [
+            {
+                "kind": "accuracy_model",
+                "version": accuracy.version,
+                "hub_version": 3,
+                "values": accuracy.model_dump(mode="json"),
+            }
+        ],
+    }
     store.close()
 
 

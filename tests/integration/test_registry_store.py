@@ -5,6 +5,7 @@ import pytest
 
 from hubscout.identification.rkme import RKME
 from hubscout.labeling.drift import DRIFT_METRIC
+from hubscout.tuning import AccuracyTuning, EncoderChoice, PmiTuning
 from registry.errors import RegistryConflictError, RegistryError, UnknownModelError
 from registry.publication import ModelRows, Publication, rkme_publication
 from registry.store import RegistryStore
@@ -122,7 +123,8 @@ def test_a_snapshot_holds_what_the_ready_models_published_and_the_card_metadata(
             "first",
             labels=(label("vlm-a", "a1", (0.9, 0.1)), label("vlm-b", "b1", (0.2, 0.8))),
             specs=(rkme_publication("vlm-a", spec, "vlm-a"),),
-            benchmarks={"selection": {"accuracy_model": [0.1, 0.5, 0.2], "rows": []}},
+            benchmarks={"selection": {"summary": {}, "rows": []}},
+            tuned=(AccuracyTuning(chosen_on="tuning tasks", coefficients=(0.1, 0.5, 0.2)),),
         )
     )
     assert version == 1
@@ -198,3 +200,19 @@ def test_a_models_own_benchmark_rows_replace_its_document_rows_and_repeat_publis
     with pytest.raises(UnknownModelError):
         store.publish(Publication("who", model_rows=(ModelRows("who", "transferability", ()),)))
     assert store.hub_version() == 2
+
+
+def test_tuned_parameters_are_current_per_kind_and_a_repeat_publishes_nothing(store):
+    pmi = PmiTuning(chosen_on="16 prompts", image_temperature=0.02, text_temperature=0.002,
+                    bandwidth=0.001)  # fmt: skip
+    choice = EncoderChoice(
+        chosen_on="tuning", reference_encoder="vlm-a", style_weight=0.25, rkme_encoder="vlm-b"
+    )
+    assert store.publish(Publication("tuned", tuned=(pmi, choice))) == 1
+    assert store.publish(Publication("again", tuned=(pmi, choice))) == 1  # nothing new
+    retuned = pmi.model_copy(update={"bandwidth": 0.004})
+    assert store.publish(Publication("retuned", tuned=(retuned, choice))) == 2
+    hub = store.hub()
+    assert hub.tuned == {"pmi": retuned, "encoders": choice}
+    assert hub.tuned["pmi"].bandwidth == 0.004  # full precision, typed
+    assert hub.accuracy_coefficients() is None

@@ -7,9 +7,9 @@ import json
 import numpy as np
 
 from hubscout.identification.specs import spec_version, world_prompts
-from hubscout.identification.store import write_reference
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
+from hubscout.tuning import EncoderChoice
 from registry.sources import check_source
 from tasks.registered import (
     GeneratorReference,
@@ -19,6 +19,10 @@ from tasks.registered import (
     process_registered,
 )
 from tests.conftest import load_hub_model
+
+CHOICE = EncoderChoice(
+    chosen_on="t", reference_encoder="vlm-colours", style_weight=0.0, rkme_encoder="vlm-colours"
+)
 
 
 def test_pool_relative_metrics_are_left_to_the_benchmark():
@@ -33,7 +37,6 @@ def test_an_empty_batch_returns_nothing_without_starting_ray():
 
 def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir):
     settings = Settings()
-    write_reference(settings, "vlm-colours", 0.0, "vlm-colours")
     stage = settings.layout.identification / "generators"
     stage.mkdir(parents=True)
     np.savez(stage / "gen-dark.spec.npz", images=np.zeros((1, 1, 4)))
@@ -42,7 +45,8 @@ def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir
     digest = check_source("starter:gen-dark", [], settings.layout.hub_manifest).content_hash
     job = RegisteredJob(
         "gen-dark", "starter:gen-dark", "generator", digest, settings,
-        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, params, (), 0,
+        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, CHOICE, params,
+        (), 0,
     )  # fmt: skip
     result = _process(job)
     assert result.failure is None
@@ -70,8 +74,9 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
 
     def job(source, digest):
         return RegisteredJob(
-            "clip", source, "vlm", digest, settings, None, None, IdentificationParams(), (), 0
-        )
+            "clip", source, "vlm", digest, settings, None, None, None, IdentificationParams(),
+            (), 0,
+        )  # fmt: skip
 
     weights.write_bytes(tiny_clip[1].read_bytes() + b"tampered")
     changed = _process(job(registered.source, registered.content_hash)).failure
@@ -80,7 +85,7 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
     monkeypatch.setenv("HUBSCOUT_REGISTRY_SOURCE_ROOTS", f'["{root}"]')  # ... and no longer
     narrowed = Settings()
     outside_roots = RegisteredJob(
-        "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None,
+        "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None, None,
         IdentificationParams(), (), 0,
     )  # fmt: skip
     assert _process(outside_roots).failure.startswith("SourceOutsideRootsError: checkpoint ")

@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from hubscout.hub import LABEL_COLUMNS, EmptyHubError, Hub, HubEntry
+from hubscout.tuning import AccuracyTuning, PmiTuning
 
 
 def _hub() -> Hub:
@@ -12,8 +13,8 @@ def _hub() -> Hub:
         "gen-d": HubEntry("gen-d", "cvae:x@/m/d.pt", "generator", "h4", "ready"),
     }
     empty = pl.DataFrame(schema=dict.fromkeys(LABEL_COLUMNS, pl.String))
-    benchmarks = {"selection": {"accuracy_model": [0.1, 0.5, -0.2]}}
-    return Hub(7, models, empty, benchmarks=benchmarks)
+    accuracy = AccuracyTuning(chosen_on="tuning tasks", coefficients=(0.1, 0.5, -0.2))
+    return Hub(7, models, empty, tuned={"accuracy_model": accuracy})
 
 
 def test_ready_models_by_kind_and_name():
@@ -30,7 +31,8 @@ def test_sources_of_ready_models_only():
         hub.ready_model("clf-c")
 
 
-def test_the_accuracy_predictor_comes_from_the_selection_benchmark():
+def test_the_accuracy_predictor_comes_from_the_selection_benchmarks_tuning():
     assert _hub().accuracy_coefficients() == (0.1, 0.5, -0.2)
-    bare = Hub(0, {}, _hub().labels)
-    assert bare.accuracy_coefficients() is None
+    assert Hub(0, {}, _hub().labels).accuracy_coefficients() is None
+    pmi = PmiTuning(chosen_on="x", image_temperature=1, text_temperature=1, bandwidth=1)
+    assert Hub(0, {}, _hub().labels, tuned={"accuracy_model": pmi}).accuracy_coefficients() is None

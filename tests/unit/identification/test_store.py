@@ -1,29 +1,27 @@
-import json
+import numpy as np
+import pytest
 
-from hubscout.identification.store import (
-    reference_source,
-    reference_style_weight,
-    rkme_encoder_source,
-    write_reference,
-)
+from hubscout.errors import ConfigError
+from hubscout.identification.store import load_generator_specs, load_rkme_specs, read_rkme
 from hubscout.settings import Settings
 
 
-def test_the_two_encoders_and_the_style_weight_round_trip(tmp_path):
+def test_stored_rkme_specs_read_back_as_written(tmp_path):
     settings = Settings(data_dir=tmp_path)
-    assert reference_source(settings) is None and reference_style_weight(settings) == 0.0
-    assert rkme_encoder_source(settings) is None
-    write_reference(settings, "vlm-serif", 0.75, "vlm-colours")
-    assert reference_source(settings) == "starter:vlm-serif"
-    assert reference_style_weight(settings) == 0.75
-    assert rkme_encoder_source(settings) == "starter:vlm-colours"
-
-
-def test_a_reference_written_before_style_statistics_means_one_encoder_alone(tmp_path):
-    settings = Settings(data_dir=tmp_path)
-    folder = settings.layout.identification
+    folder = settings.layout.identification / "rkme"
     folder.mkdir(parents=True)
-    (folder / "reference.json").write_text(json.dumps({"encoder": "starter:vlm-serif"}))
-    assert reference_source(settings) == "starter:vlm-serif"
-    assert reference_style_weight(settings) == 0.0
-    assert rkme_encoder_source(settings) == "starter:vlm-serif"  # RKME had no encoder of its own
+    points, weights = np.arange(6.0).reshape(3, 2), np.array([0.5, 0.25, 0.25])
+    np.savez(folder / "clf-a.rkme.npz", points=points, weights=weights, gamma=np.float64(0.125))
+    spec = read_rkme(folder / "clf-a.rkme.npz")
+    np.testing.assert_array_equal(spec.points, points)
+    np.testing.assert_array_equal(spec.weights, weights)
+    assert spec.gamma == 0.125
+    assert list(load_rkme_specs(settings)) == ["clf-a"]
+
+
+def test_no_stored_specs_say_which_stage_to_run(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(ConfigError, match="no generator specs: run `dvc repro identification`"):
+        load_generator_specs(settings)
+    with pytest.raises(ConfigError, match="no RKME specs: run `dvc repro identification`"):
+        load_rkme_specs(settings)
