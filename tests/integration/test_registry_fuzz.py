@@ -14,14 +14,14 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.conftest import TOKEN
 
-# Examples per operation and mode (valid, invalid): 10 x 2 x 25 requests, about 2 minutes here.
+# Examples per operation and mode (valid, invalid): 11 x 2 x 25 requests, about 2 minutes here.
 EXAMPLES_PER_OPERATION = 25
 
 
 def test_no_endpoint_fails_or_breaks_its_schema(service):
     schema = schemathesis.openapi.from_url(f"{service.base}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10  # every documented operation is fuzzed
+    assert len(operations) == 11  # every documented operation is fuzzed
     statuses: dict[str, set[int]] = {}
 
     for operation, mode in itertools.product(operations, GenerationMode):
@@ -46,6 +46,7 @@ def test_no_endpoint_fails_or_breaks_its_schema(service):
         except Unsatisfiable:  # an operation without inputs has no invalid ones (/healthz)
             assert mode is GenerationMode.NEGATIVE, operation.label
 
-    assert len(statuses) == 10  # each operation was called
+    assert len(statuses) == 11  # each operation was called
     assert statuses["GET /healthz"] == {200} and 200 in statuses["GET /models"]
     assert 422 in statuses["POST /models"]  # the fuzzer also sent what the schema refuses
+    assert statuses["GET /tuned"] == {200}
