@@ -55,7 +55,6 @@ from tasks.identification import (
     generator_specs,
     reference_choice,
     rkme_encoder_choice,
-    save_rkme_specs,
 )
 from tasks.progress import Steps
 from tasks.tracking import mlflow_run
@@ -135,7 +134,7 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
     phases.done(1)
     models = [e.name for e in entries if e.kind in ("vlm", "classifier")]
     rkme_choice = rkme_encoder_choice(
-        vlm_names, models, world, params, settings.layout.hub_manifest
+        vlm_names, models, world, params, settings.layout.hub_manifest, settings.layout.specs
     )
     rkme_encoder_name = params.rkme_encoder or rkme_choice.table["model"][0]
     phases.done(2)
@@ -219,7 +218,6 @@ def _identification(params_file: Path, report: Path, phases: Steps) -> dict:
 
     phases.done(4)
     rkme = rkme_choice.parts[rkme_encoder_name]  # fitted once, while choosing the encoder
-    save_rkme_specs(rkme, settings)
     rkmes, slices, queries = rkme.specs, rkme.slices, rkme.queries
     searches = rkme_benchmark(rkmes, slices, queries, seed=seed)
     # open set for RKME: calibrated on the first half of each model's query images, reported

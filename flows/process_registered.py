@@ -86,8 +86,8 @@ def process_models(
         jobs = [
             RegisteredJob(
                 name, model.source, model.kind, model.content_hash, settings,
-                generator_reference, rkme_reference, _encoder_choice(hub), identification,
-                metrics, transferability.seed,
+                generator_reference, rkme_reference, identification, metrics,
+                transferability.seed,
             )
             for name, model in ((name, hub.models[name]) for name in live)
         ]  # fmt: skip

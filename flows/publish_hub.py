@@ -1,12 +1,14 @@
-"""Flow: publish the starter hub's pipeline outputs to the registry as one hub version.
+"""Flow: publish the starter hub's pipeline outputs to the registry.
 
-After `dvc repro` has labeled the starter hub, built the identification specifications and run
-the three benchmarks, this registers every starter model (VLMs, classifiers and generators)
-through the same path as any registration and publishes, in one transaction, their current
-labels, the generator and RKME specifications, the benchmark summaries and what the stages
-tuned (hubscout.tuning). Publishing what
-the registry already holds changes nothing (the hub version stays). Every hub model is then
-mirrored in MLflow's Model Registry.
+After `dvc repro` has run the benchmarks (which left the starter models' labels and
+specifications in the label and spec stores), this registers every starter model (VLMs,
+classifiers and generators) through the same path as any registration, publishes the
+benchmark summaries and what the stages tuned (hubscout.tuning), then processes the models
+with the per-model job that processes any registered model: it finds their artefacts in the
+stores and publishes them as one hub version, then mirrors them in MLflow's Model Registry.
+Publishing what the registry already holds changes nothing (the hub version stays).
+`python -m flows.publish_hub identification` publishes that benchmark's report alone (the demo
+does so as soon as it has chosen the encoders, before the other benchmarks have run).
 """
 
 import json
@@ -15,31 +17,29 @@ from pathlib import Path
 import polars as pl
 from prefect import flow
 
+from flows.process_registered import process_models
 from hubscout.errors import ConfigError
-from hubscout.identification.store import load_generator_specs, load_rkme_specs
-from hubscout.labeling.store import read_labels
 from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.tuning import EncoderChoice, Tuned, read_tuned
-from registry.publication import (
-    Publication,
-    SpecPublication,
-    generator_publication,
-    label_publications,
-    rkme_publication,
-)
-from registry.store import RegistryStore
+from registry.publication import Publication
 from tasks.registry import publish, register_sources
-from tasks.tracking import sync_model_registry
 
 REPORTS = ("selection", "transferability", "identification")
 
 
-def benchmark_documents(settings: Settings, reports: Path) -> dict[str, dict]:
-    """Each benchmark's report, with the rows a model's page shows: the linear-probe accuracy
-    of every model on every task."""
+def benchmark_documents(
+    settings: Settings, reports: Path, names: tuple[str, ...] = REPORTS
+) -> dict[str, dict]:
+    """The report of each benchmark among `names` that has one, with the rows a model's page
+    shows: the linear-probe accuracy of every model on every task."""
+    unknown = sorted(set(names) - set(REPORTS))
+    if unknown:
+        raise ConfigError(
+            f"no benchmark called {', '.join(unknown)}: name some of {', '.join(REPORTS)}"
+        )
     documents = {}
-    for name in REPORTS:
+    for name in names:
         report = reports / f"{name}.json"
         if report.is_file():
             documents[name] = {"summary": json.loads(report.read_text()), "rows": []}
@@ -59,59 +59,46 @@ def stage_tuning(settings: Settings) -> tuple[Tuned, ...]:
     )
 
 
-def starter_specs(
-    settings: Settings, models: set[str], tuned: tuple[Tuned, ...]
-) -> tuple[SpecPublication, ...]:
-    """The identification stage's generator and RKME specifications of the starter models
-    among `models`, each kind embedded by the encoder the stage chose for it (`tuned`)."""
-    choice = next((t for t in tuned if isinstance(t, EncoderChoice)), None)
-    if choice is None:
-        raise ConfigError(
-            "the identification stage chose no encoders (data/identification/tuned.json): "
-            "run `dvc repro identification` first"
-        )
-    specs = [
-        generator_publication(spec, choice.reference_encoder)
-        for name, spec in load_generator_specs(settings).items()
-        if name in models
-    ]
-    specs += [
-        rkme_publication(name, spec, choice.rkme_encoder)
-        for name, spec in load_rkme_specs(settings).items()
-        if name in models
-    ]
-    return tuple(specs)
-
-
 @flow(name="publish-hub", log_prints=True)
-def publish_hub_flow(reports: Path = Path("reports")) -> dict:
-    """Register the starter hub's models and publish everything the pipeline produced."""
+def publish_hub_flow(
+    reports: Path = Path("reports"),
+    params_file: Path = Path("params.yaml"),
+    benchmarks: tuple[str, ...] = REPORTS,
+) -> dict:
+    """Register the starter hub's models, publish the `benchmarks` and what the stages tuned,
+    then process every starter model through the per-model job, which finds the labels and
+    specifications the stages left in the stores, and publish what it made."""
     settings = Settings()
     entries = read_manifest(settings.layout.hub_manifest).models
     sources = {e.name: f"starter:{e.name}" for e in entries}
     changed = register_sources(sources, settings)
-    labels = read_labels(settings).filter(pl.col("model_id").is_in(list(sources)))
     tuned = stage_tuning(settings)
-    hub_version = publish(
+    if not any(isinstance(t, EncoderChoice) for t in tuned):
+        raise ConfigError(
+            "the identification stage chose no encoders (data/identification/tuned.json): "
+            "run `dvc repro identification` first"
+        )
+    publish(
         Publication(
-            "the starter hub's labels, specifications, benchmarks and tuned parameters",
-            labels=label_publications(labels),
-            specs=starter_specs(settings, set(sources), tuned),
-            benchmarks=benchmark_documents(settings, reports),
+            "the starter hub's benchmarks and tuned parameters",
+            benchmarks=benchmark_documents(settings, reports, benchmarks),
             tuned=tuned,
         ),
         settings,
-    )
-    store = RegistryStore(settings.registry_database_url)
-    try:
-        sync_model_registry(store.hub(), settings)  # the hub, as MLflow's UI shows it
-    finally:
-        store.close()
-    summary = {"registered_now": changed, "models": len(entries), "hub_version": hub_version}
+    )  # first: the per-model jobs embed their specs with the encoders it names
+    processed = process_models(list(sources), settings, params_file)
+    summary = {
+        "registered_now": changed,
+        "models": len(entries),
+        "hub_version": processed["hub_version"],
+        "failed": processed["failed"],
+    }
     print(summary)
     return summary
 
 
 if __name__ == "__main__":
+    import sys
+
     apply_offline_defaults()
-    publish_hub_flow()
+    publish_hub_flow(benchmarks=tuple(sys.argv[1:]) or REPORTS)

@@ -4,7 +4,8 @@ Run by the DVC stage `selection_benchmark` (`python -m flows.selection_benchmark
 scores the reuse of expert classifiers (head combination + VLM fallback). Writes the
 per-task table, the held-out summary (reports/selection.json) and the accuracy model that
 selection answers predict accuracies with (data/benchmarks/tuned.json, which publish_hub
-publishes); logs them and a plot to MLflow.
+publishes); logs them, a plot and the labels' heatmap to MLflow. The labels it ranks are the
+label store's, where the per-model job keeps them; any missing are computed by the same code.
 """
 
 import json
@@ -18,10 +19,11 @@ from prefect import flow
 from hubscout.data.names import EVALUATION_NAMES, TUNING_NAMES
 from hubscout.data.store import World
 from hubscout.data.tasks import draw_tasks
-from hubscout.labeling.store import read_labels, starter_hub
+from hubscout.labeling.store import starter_hub
 from hubscout.models import load_model
 from hubscout.models.starter_loader import read_manifest
 from hubscout.params import SelectionParams, read_section
+from hubscout.plots import heatmap
 from hubscout.reuse.experts import reuse_experts
 from hubscout.selection.answer import SelectionIndex
 from hubscout.selection.benchmark import (
@@ -41,6 +43,7 @@ from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings, apply_offline_defaults
 from hubscout.text import ConceptTexts, TextEmbedder, text_embedder
 from hubscout.tuning import AccuracyTuning, write_tuned
+from tasks.labeling import label_starter_hub
 from tasks.tracking import mlflow_run
 
 REL1 = ["rel1_selection", "rel1_generalist", "rel1_random"]
@@ -101,7 +104,8 @@ def selection_benchmark_flow(
         for e in entries
         if e.kind == "vlm"
     }
-    labels = read_labels(settings).filter(pl.col("model_id").is_in(list(models)))
+    hub_labels = label_starter_hub(settings)  # the classifiers' too: the experts reuse them
+    labels = hub_labels.filter(pl.col("model_id").is_in(list(models)))
     embedder = text_embedder()
     concepts = concept_texts(world, embedder)
     drawn = [
@@ -127,7 +131,8 @@ def selection_benchmark_flow(
         generalist_metric=generalist["metric"],
     )
     matching, matching_grid = coverage_report(concepts, embedder)
-    index = SelectionIndex.build(starter_hub(settings), ConceptMatcher(concepts, embedder))
+    hub = starter_hub(settings.layout.hub_manifest, hub_labels)
+    index = SelectionIndex.build(hub, ConceptMatcher(concepts, embedder))
     named = table.filter(pl.col("source") == "named")["task"]
     experts = {task: reuse_experts(task, world, index, settings).accuracy for task in named}
     table = table.with_columns(
@@ -184,6 +189,9 @@ def selection_benchmark_flow(
         )
         mlflow.log_params({f"tuned.{key}": value for key, value in tuning["selection"].items()})
         mlflow.log_figure(rel1_figure(written), "rel1_held_out.png")
+        leaves = hub_labels.filter(pl.col("metric") == "acc_leaves")
+        title = "label: accuracy among leaves"
+        mlflow.log_figure(heatmap(leaves, "node_id", "model_id", "value", title), "labels.png")
     print(
         table.filter(pl.col("source") == "named").select(
             "task", "held_out", "pick", "best_model", *REL1

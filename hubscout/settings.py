@@ -61,7 +61,8 @@ class DataLayout:
 
     @property
     def labels(self) -> Path:
-        """Stored labels, one Parquet file per model."""
+        """Every model's label, one Parquet file per model id (the starter hub's and the
+        registered ones alike), recomputed only when stale; local state, not versioned."""
         return self.root / "labels"
 
     @property
@@ -69,16 +70,6 @@ class DataLayout:
         """Saved reuse pipelines, one folder each (DVC stage pathway_benchmark, or
         `hubscout pathway train`)."""
         return self.root / "pipelines"
-
-    @property
-    def registered_labels(self) -> Path:
-        """Labels of models registered through the registry (local state, not versioned)."""
-        return self.root / "registered" / "labels"
-
-    def label_store(self, source: str) -> Path:
-        """Where the label of the model at `source` is kept: the starter hub's models in
-        `labels` (what the DVC stage computed is reused), any other in `registered_labels`."""
-        return self.labels if source.startswith("starter:") else self.registered_labels
 
     @property
     def benchmarks(self) -> Path:
@@ -92,8 +83,14 @@ class DataLayout:
 
     @property
     def identification(self) -> Path:
-        """Identification specs and benchmark tables."""
+        """The identification benchmark's tables and what it tuned."""
         return self.root / "identification"
+
+    @property
+    def specs(self) -> Path:
+        """Every model's identification specification, by what determines it (the per-model
+        job's, and those the identification stage fitted while choosing the encoders)."""
+        return self.root / "specs"
 
     @property
     def cache(self) -> Path:

@@ -64,13 +64,17 @@ follower=""
 hubscout models wait --timeout 1800 --registry "$registry"
 hubscout select "scarlet, navy blue, olive green" --k 2 --registry "$registry"
 
-# The benchmarks, on the complete hub (labels come from the label store the worker
-# filled); their summaries, the reference encoders' choice and the specifications are
-# published when they finish, and the parked generators become ready.
+# The identification benchmark first: it chooses the encoders that embed the specifications;
+# once the choice is published the per-model job specifies the parked generators (from the
+# specs the stage stored), so the whole hub is ready before the other benchmarks run.
+dvc repro identification
+python -m flows.publish_hub identification
+hubscout models wait --timeout 900 --registry "$registry"
+# The other benchmarks, on the complete hub (they rank the labels the worker stored); their
+# summaries are published when they finish.
 dvc repro
 dvc push         # to the local DVC remote (dvc-remote/)
 python -m flows.publish_hub
-hubscout models wait --timeout 900 --registry "$registry"
 hubscout hub summary
 hubscout rank swatches --metric logme,sfda,knn
 hubscout models list --status ready --registry "$registry"

@@ -1,10 +1,9 @@
 """Identification's side effects: the generators' images (made once per generator and
 prompt set, cached by the generator's hash, and described by every candidate reference
 encoder), the choice of that encoder and of the style weight on the tuning prompts, the
-choice of RKME's encoder on tuning queries, and the specs on disk (generator specs and RKME
-specs of the VLMs and classifiers)."""
+choice of RKME's encoder on tuning queries, and the specs in the spec store (generator specs
+and RKME specs of the VLMs and classifiers) that the per-model job then finds there."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hubscout.identification.slices import (
     training_indices,
 )
 from hubscout.identification.specs import GeneratorSpecification, spec_from_descriptors
+from hubscout.identification.store import generator_spec_path, read_rkme, rkme_spec_path, write_rkme
 from hubscout.models import load_model
 from hubscout.models.base import Generator, VisionLanguageModel
 from hubscout.params import IdentificationParams
@@ -133,14 +133,16 @@ def generator_specs(
     spec_descriptors: dict[str, np.ndarray],
     settings: Settings,
 ) -> dict[str, GeneratorSpecification]:
-    """Every generator's spec from its images' descriptors for the spec prompts, saved."""
-    folder = settings.layout.identification / "generators"
+    """Every generator's spec from its images' descriptors for the spec prompts, saved in
+    the spec store where the per-model job finds it."""
     specs = {}
     for name, descriptors in spec_descriptors.items():
         specs[name] = spec_from_descriptors(
             name, generator_hashes[name], encoder, prompts, descriptors, style_weight
         )
-        specs[name].save(folder)
+        specs[name].save(
+            generator_spec_path(settings.layout.specs, name, specs[name].version).parent
+        )
     return specs
 
 
@@ -173,10 +175,13 @@ def fit_rkme_parts(
     encoder: VisionLanguageModel,
     world: World,
     params: IdentificationParams,
+    specs_dir: Path,
 ) -> RkmeParts:
     """RKME specs of the named VLMs and classifiers from `rkme_samples` images of their
     training slice, and their queries and tuning queries, embedded by `encoder`; each pool
-    image is embedded once however many slices hold it."""
+    image is embedded once however many slices hold it. The specs are read from the spec
+    store (`specs_dir`) where present, else fitted and stored there, as the per-model job
+    stores a model's spec of the same images."""
     catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
     seed = params.seed
     indices = {name: training_indices(catalog[name], world) for name in model_names}
@@ -197,11 +202,21 @@ def fit_rkme_parts(
         return embedded[np.searchsorted(needed, part)]
 
     gamma = pool_gamma(encoder, world, seed)
+
+    def spec(part: np.ndarray) -> RKME:
+        images = world.pool_images[part]
+        path = rkme_spec_path(
+            specs_dir, encoder.content_hash, images, params.rkme_points, gamma, seed
+        )
+        stored = read_rkme(path, gamma)
+        if stored is not None:
+            return stored
+        fitted = fit_rkme(rows(part), params.rkme_points, gamma, seed)
+        write_rkme(path, fitted)
+        return fitted
+
     return RkmeParts(
-        specs={
-            name: fit_rkme(rows(part.spec), params.rkme_points, gamma, seed)
-            for name, part in parts.items()
-        },
+        specs={name: spec(part.spec) for name, part in parts.items()},
         slices={name: slice_key(indices[name]) for name in model_names},
         disjoint=disjoint_models(indices),
         queries={name: rows(part.queries) for name, part in parts.items()},
@@ -226,6 +241,7 @@ def rkme_encoder_choice(
     world: World,
     params: IdentificationParams,
     hub_manifest: Path,
+    specs_dir: Path,
 ) -> RkmeChoice:
     """RKME search of the tuning queries (in no spec and no reported query) with every VLM
     as the encoder, best score first, ties by name
@@ -234,7 +250,7 @@ def rkme_encoder_choice(
     with Steps("RKME encoders scored", vlm_names) as steps:
         for index, name in enumerate(vlm_names):
             encoder = load_model(f"starter:{name}", manifest=hub_manifest)
-            parts[name] = fit_rkme_parts(model_names, encoder, world, params)
+            parts[name] = fit_rkme_parts(model_names, encoder, world, params, specs_dir)
             score = rkme_encoder_score(
                 parts[name].specs,
                 parts[name].slices,
@@ -246,18 +262,3 @@ def rkme_encoder_choice(
             steps.done(index, f"score {score['score']:.3f}")
     table = pl.DataFrame(rows).sort(["score", "model"], descending=[True, False])
     return RkmeChoice(table, parts)
-
-
-@task(name="rkme-specs")
-def save_rkme_specs(parts: RkmeParts, settings: Settings) -> None:
-    """Save the RKME specs and slice keys of the chosen encoder's space."""
-    folder = settings.layout.identification / "rkme"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, spec in parts.specs.items():
-        np.savez(
-            folder / f"{name}.rkme.npz",
-            points=spec.points,
-            weights=spec.weights,
-            gamma=np.array(parts.gamma),
-        )
-    (folder / "slices.json").write_text(json.dumps(parts.slices, indent=1) + "\n")

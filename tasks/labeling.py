@@ -1,11 +1,14 @@
-"""Prefect task that labels the starter hub's models on Ray; stored labels are reused."""
+"""Prefect task that labels the starter hub's models on Ray, through the one label store that
+every model's label is kept in (a stored label that is current is reused, not computed)."""
 
 from pathlib import Path
 
+import polars as pl
 from prefect import task
 
 from hubscout.data.store import World
-from hubscout.labeling.store import label_model
+from hubscout.labeling.store import label_model, read_labels
+from hubscout.models.starter_loader import read_manifest
 from hubscout.settings import Settings
 from tasks.ray_jobs import map_on_ray, ray_session
 
@@ -24,3 +27,12 @@ def label_models(
     jobs = [(source, world_dir, settings) for source in sources]
     with ray_session(settings, num_cpus=parallel_jobs):
         return map_on_ray(_label_one, jobs, sources, num_cpus=1, what="labeled")
+
+
+def label_starter_hub(settings: Settings) -> pl.DataFrame:
+    """The labels of the starter hub's VLMs and classifiers, the ones not yet in the store (or
+    stale there) computed now: what the benchmarks rank, as the per-model job stores it."""
+    entries = read_manifest(settings.layout.hub_manifest).models
+    names = [e.name for e in entries if e.kind in ("vlm", "classifier")]
+    label_models([f"starter:{name}" for name in names], settings.layout.world, settings)
+    return read_labels(settings).filter(pl.col("model_id").is_in(names))

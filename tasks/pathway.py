@@ -19,6 +19,7 @@ from hubscout.selection.requirements import TaskSpec
 from hubscout.settings import Settings
 from hubscout.text import text_embedder
 from hubscout.transferability.hub import task_dataset
+from tasks.labeling import label_starter_hub
 
 
 @task(name="pathway-task-data")
@@ -45,9 +46,10 @@ def task_data(
 @task(name="selection-index")
 def starter_selection_index(world: World, settings: Settings) -> SelectionIndex:
     """The starter hub's selection index (its labels, the world's concept graph)."""
+    labels = label_starter_hub(settings)
     embedder = text_embedder()
     matcher = ConceptMatcher(concept_texts(world, embedder), embedder)
-    return SelectionIndex.build(starter_hub(settings), matcher)
+    return SelectionIndex.build(starter_hub(settings.layout.hub_manifest, labels), matcher)
 
 
 def selected_models(index: SelectionIndex, class_names: list[str], k: int) -> list[str]:

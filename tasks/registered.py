@@ -4,13 +4,13 @@ classifier's RKME spec of its training data) and measure it on the transferabili
 benchmark's tasks. A model that fails, fails alone, with its reason.
 
 Every step's result is cached by what determines it (labels in the label store; RKME specs,
-generator specs and transferability rows under <cache>/registered, keyed by the model's
+generator specs and transferability rows by the model's
 content hash, the data's hash and the method version), so a model processed again computes
-only what it had not finished, and a night with nothing new computes nothing. A starter
-model's specs are the ones the identification stage built, when it used the same encoder.
+only what it had not finished, and a night with nothing new computes nothing. Specs are kept
+in the spec store (hubscout.identification.store), where the identification stage leaves the
+ones it fitted in the encoders it chose: a starter model's spec is found there, not rebuilt.
 """
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +18,11 @@ import numpy as np
 import polars as pl
 from prefect import task
 
-from hubscout.cache import cache_key, read_json, read_npz, write_json_atomic, write_npz_atomic
+from hubscout.cache import cache_key, read_json, write_json_atomic
 from hubscout.data.datasets import load_image_dataset
 from hubscout.data.store import World
 from hubscout.errors import ConfigError
-from hubscout.identification.rkme import RKME, fit_rkme
+from hubscout.identification.rkme import fit_rkme
 from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import (
     GeneratorSpecification,
@@ -30,7 +30,12 @@ from hubscout.identification.specs import (
     spec_version,
     world_prompts,
 )
-from hubscout.identification.store import read_rkme
+from hubscout.identification.store import (
+    generator_spec_path,
+    read_rkme,
+    rkme_spec_path,
+    write_rkme,
+)
 from hubscout.labeling.store import card_of, label_model
 from hubscout.models import load_model
 from hubscout.models.base import Generator, HubModel, VisionLanguageModel
@@ -39,13 +44,11 @@ from hubscout.settings import Settings
 from hubscout.starter.catalog import CLASSIFIERS, VLMS
 from hubscout.transferability.hub import score_one_model
 from hubscout.transferability.suite import METRICS
-from hubscout.tuning import EncoderChoice
 from registry.publication import SpecPublication, generator_publication, rkme_publication
 from registry.sources import file_hash, verify_source
 from tasks.identification import pool_gamma
 from tasks.ray_jobs import gpus_per_job, map_on_ray, ray_session, retry_transient
 
-RKME_FORMAT = "rkme-1"  # part of every RKME spec's version: bump when fitting changes
 ROWS_FORMAT = "transferability-rows-1"  # bump when score_one_model's output changes
 
 
@@ -83,7 +86,6 @@ class RegisteredJob:
     settings: Settings
     generator_reference: GeneratorReference | None
     rkme_reference: RkmeReference | None
-    encoder_choice: EncoderChoice | None  # the hub's published one: what the stage embedded with
     identification: IdentificationParams
     metrics: tuple[str, ...]  # the per-model transferability metrics, and their seed
     transferability_seed: int
@@ -123,17 +125,14 @@ def _process_once(job: RegisteredJob) -> RegisteredResult:
     if job.kind == "pipeline":  # loading checks that every member is as it was trained on
         _load(job, job.source)
         return RegisteredResult(job.name, notes=(PIPELINE_NOTE,))
-    store = settings.layout.label_store(job.source)
-    label = label_model(job.source, world, settings, store=store).table
+    label = label_model(job.source, world, settings).table
     spec, notes = None, ()
     if job.rkme_reference is None:
         notes = ("no RKME spec: no RKME encoder is published yet",)
-    elif (spec := _stage_rkme(job)) is None:
-        images = _training_images(job, world)
-        if images is None:
-            notes = ("no RKME spec: its card names no training_sample (.npz of training images)",)
-        else:
-            spec = _rkme_spec(job, world, images)
+    elif (images := _training_images(job, world)) is None:
+        notes = ("no RKME spec: its card names no training_sample (.npz of training images)",)
+    else:
+        spec = _rkme_spec(job, world, images)
     return RegisteredResult(
         job.name, label.with_columns(model_id=pl.lit(job.name)), spec, _rows(job, world), notes
     )
@@ -180,55 +179,15 @@ def _generator_spec(job: RegisteredJob) -> SpecPublication:
     encoder = _encoder(job, reference)
     style_weight = reference.style_weight
     version = spec_version(generator.content_hash, encoder, style_weight, prompts)
-    folder = job.settings.cache_dir / "registered" / "generator-specs" / version
-    path = folder / f"{job.name}.spec.npz"
-    chosen = job.encoder_choice.reference_encoder if job.encoder_choice else None
-    staged = _stage_file(job, chosen, reference, "generators", ".spec.npz")
-    if staged is not None and _stored_version(staged) == version:
-        spec = GeneratorSpecification.load(staged)
-    elif path.is_file():
+    path = generator_spec_path(job.settings.layout.specs, job.name, version)
+    if path.is_file():  # this job's, or the identification stage's with the same encoder
         spec = GeneratorSpecification.load(path)
     else:
         spec = build_spec(
             job.name, generator, encoder, prompts, params.per_prompt, style_weight, params.seed
         )
-        spec.save(folder)
+        spec.save(path.parent)
     return generator_publication(spec, reference.name)
-
-
-def _stored_version(path: Path) -> str | None:
-    """The version of a stored generator spec, or None for one of an older format (which
-    is then rebuilt, not an error)."""
-    try:
-        return GeneratorSpecification.load(path).version
-    except ConfigError:
-        return None
-
-
-def _stage_file(
-    job: RegisteredJob,
-    chosen: str | None,
-    reference: GeneratorReference | RkmeReference,
-    folder: str,
-    suffix: str,
-) -> Path | None:
-    """What the identification stage built for a starter model in `folder`, when the stage
-    embedded it with the encoder it chose (`chosen`, as the hub published the choice) and the
-    hub's current reference is that encoder: the pipeline's spec is the model's spec."""
-    if not job.source.startswith("starter:") or chosen != reference.name:
-        return None
-    path = job.settings.layout.identification / folder / f"{job.name}{suffix}"
-    return path if path.is_file() else None
-
-
-def _stage_rkme(job: RegisteredJob) -> SpecPublication | None:
-    """The identification stage's RKME spec of a starter model, or None."""
-    reference = job.rkme_reference
-    chosen = job.encoder_choice.rkme_encoder if job.encoder_choice else None
-    path = _stage_file(job, chosen, reference, "rkme", ".rkme.npz")
-    if path is None:
-        return None
-    return rkme_publication(job.name, read_rkme(path), reference.name)
 
 
 def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
@@ -255,24 +214,22 @@ def _training_images(job: RegisteredJob, world: World) -> np.ndarray | None:
 
 
 def _rkme_spec(job: RegisteredJob, world: World, images: np.ndarray) -> SpecPublication:
-    """The RKME spec of the training images, embedded by the RKME encoder, from the
-    cache when the images, the encoder and the parameters are the same."""
+    """The RKME spec of the training images, embedded by the RKME encoder, from the spec
+    store when the images, the encoder and the parameters are the same."""
     params = job.identification
     reference = job.rkme_reference
     encoder = _encoder(job, reference)
     gamma = reference.gamma
     if gamma is None:
         gamma = pool_gamma(encoder, world, params.seed)
-    images_hash = hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest()
-    parts = (encoder.content_hash, images_hash, str(params.rkme_points), repr(gamma))
-    key = cache_key(RKME_FORMAT, *parts, str(params.seed))
-    path = job.settings.cache_dir / "registered" / "rkme" / f"{key}.npz"
-    stored = read_npz(path)
-    if stored is None:
+    path = rkme_spec_path(
+        job.settings.layout.specs, encoder.content_hash, images, params.rkme_points, gamma,
+        params.seed,
+    )  # fmt: skip
+    spec = read_rkme(path, gamma)
+    if spec is None:
         spec = fit_rkme(encoder.encode_images(images), params.rkme_points, gamma, params.seed)
-        write_npz_atomic(path, {"points": spec.points, "weights": spec.weights})
-    else:
-        spec = RKME(stored["points"], stored["weights"], gamma)
+        write_rkme(path, spec)
     return rkme_publication(job.name, spec, reference.name)
 
 

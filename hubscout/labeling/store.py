@@ -84,13 +84,10 @@ def label_model(
     settings: Settings,
     embedder_name: str = DEFAULT_TEXT_EMBEDDER,
     node_template: str = DEFAULT_NODE_TEMPLATE,
-    store: Path | None = None,
 ) -> LabelResult:
     """The label of the model at `source`, from the store or computed now.
 
     node_template: how a node's text is written for a VLM's text tower ({name}, {description}).
-    store: the folder labels are kept in (default `<data dir>/labels`, the starter hub's,
-    which DVC versions; models registered by users keep theirs elsewhere).
     """
     model = load_model(source, settings.resolved_device(), settings.layout.hub_manifest)
     probes = ConceptProbes.from_world(world, node_template)
@@ -107,7 +104,7 @@ def label_model(
     else:
         raise SourceError(f"{source} is a {model.kind}; labels are for VLMs and classifiers")
     version = label_version(model.content_hash, probes.graph_hash, config)
-    path = (store or settings.layout.labels) / f"{model_id}.parquet"
+    path = settings.layout.labels / f"{model_id}.parquet"
     if path.is_file():
         stored = pl.read_parquet(path)
         if stored.height and stored["label_version"][0] == version:
@@ -123,7 +120,7 @@ def label_model(
         probabilities = model.predict_proba(probes.probe_images)
         rows = classifier_label(probabilities, mapping, model.source_classes, probes)
     table = finish_label(rows, model_id, model.content_hash, probes.graph_hash, version)
-    table = table.sort("node_id", "metric")  # the same bytes on every run (DVC hashes them)
+    table = table.sort("node_id", "metric")  # the same bytes on every run
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     table.write_parquet(temporary)
@@ -139,11 +136,12 @@ def read_labels(settings: Settings) -> pl.DataFrame:
     return pl.concat([pl.read_parquet(f) for f in files])
 
 
-def starter_hub(settings: Settings) -> Hub:
-    """The starter hub's labeled models as a hub snapshot of their own, so that what users
-    register in the registry never moves a benchmark."""
-    entries = read_manifest(settings.layout.hub_manifest).models
-    labels = read_labels(settings).select(LABEL_COLUMNS)
+def starter_hub(hub_manifest: Path, labels: pl.DataFrame) -> Hub:
+    """The starter hub's labeled models (those of `labels`, as label_starter_hub returns
+    them) as a hub snapshot of their own, so that what users register in the registry never
+    moves a benchmark."""
+    entries = read_manifest(hub_manifest).models
+    labels = labels.select(LABEL_COLUMNS)
     models = {
         e.name: HubEntry(e.name, f"starter:{e.name}", e.kind, "", "ready")
         for e in entries

@@ -11,7 +11,7 @@ from hubscout.identification.benchmark import BANDWIDTHS, auroc
 from hubscout.identification.rkme import fit_rkme
 from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import GeneratorSpecification
-from hubscout.identification.store import read_rkme
+from hubscout.identification.store import read_rkme, rkme_spec_path
 from hubscout.params import IdentificationParams, read_section
 from hubscout.starter.catalog import VLMS
 from hubscout.tuning import read_tuned
@@ -36,8 +36,10 @@ def test_identification_flow_builds_specs_and_benchmarks(
         result["generators_by_k"]
     )
     out = flow_settings.data_dir / "identification"
-    assert len(list((out / "generators").glob("*.spec.npz"))) == 2
-    assert len(list((out / "rkme").glob("*.rkme.npz"))) == 4
+    specs = flow_settings.layout.specs  # the chosen encoder's generator specs; RKME's of all
+    assert len(list((specs / "generators").glob("*/*.spec.npz"))) == 2
+    # one per training slice in each candidate's space (models of one slice share their spec)
+    assert len(list((specs / "rkme").glob("*.npz"))) == 2 * result["rkme_distinct_slices"] == 4
     tasks = pl.read_parquet(out / "generator_tasks.parquet")
     assert set(tasks["method"]) == {"pmi", "pmi_with_prompt", "nearest_mean", "random", "oracle"}
     pmi_k1 = tasks.filter((pl.col("method") == "pmi") & (pl.col("k") == 1))
@@ -75,8 +77,10 @@ def test_identification_flow_builds_specs_and_benchmarks(
     assert encoder == next(iter(top1)).split("@")[0]
     own = [key for key in top1 if key.startswith(f"{encoder}@")]
     assert f"{encoder}@s{tuning['style_weight']}" == own[0]
-    spec = GeneratorSpecification.load(out / "generators" / "gen-dark.spec.npz")
+    [path] = (specs / "generators").glob("*/gen-dark.spec.npz")
+    spec = GeneratorSpecification.load(path)
     assert spec.style_weight == tuning["style_weight"]
+    assert spec.depends_on["encoder"] == f"starter:{encoder}"
     tuned = {t.kind: t for t in read_tuned(out / "tuned.json")}
     assert set(tuned) == {"encoders", "pmi", "generator_open_set"}  # no RKME open set here
     choice = tuned["encoders"]
@@ -113,8 +117,11 @@ def test_identification_flow_builds_specs_and_benchmarks(
     refitted = fit_rkme(
         encoder.encode_images(world.pool_images[parts.spec]), params.rkme_points, gamma, params.seed
     )
-    stored = read_rkme(out / "rkme" / "vlm-dark.rkme.npz")
-    assert stored.gamma == pytest.approx(gamma)
+    images = world.pool_images[parts.spec]
+    stored = read_rkme(
+        rkme_spec_path(specs, encoder.content_hash, images, params.rkme_points, gamma, params.seed),
+        gamma,
+    )
     np.testing.assert_allclose(stored.points, refitted.points, rtol=1e-5, atol=1e-7)
     assert tuning["tuning_prompts"] == 4 and tuning["pmi"]["grid_points"] == 6 * 5 + 6 * 5
 

@@ -67,7 +67,7 @@ def test_new_weights_drift_and_a_quiet_night_publishes_nothing(
     ]
     assert night["drifted"] == {"my-clip": len(expected)}
 
-    labels = sorted((data / "registered" / "labels").glob("*.parquet"))
+    labels = sorted((data / "labels").glob("*.parquet"))
     stamps = [path.stat().st_mtime_ns for path in labels]
     quiet = nightly()
     assert quiet["hub_version"] == 3 and quiet["drifted"] == {}

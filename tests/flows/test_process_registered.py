@@ -105,7 +105,7 @@ def test_a_labeling_run_killed_half_way_resumes_without_relabeling(tiny_world, t
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HUBSCOUT_", "PREFECT_API"))}
     env |= {"HUBSCOUT_DATA_DIR": str(data), "PREFECT_API_URL": PREFECT_API_URL.value()}
     command = [sys.executable, "-m", "flows.process_registered", *names]
-    labels = data / "registered" / "labels"
+    labels = data / "labels"
     run = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -6,34 +6,43 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from mlflow import MlflowClient
 from PIL import Image
 from scipy.special import expit
 
-from flows.label_hub import label_hub_flow
-from flows.publish_hub import publish_hub_flow
+from flows.publish_hub import benchmark_documents, publish_hub_flow
+from hubscout.errors import ConfigError
 from hubscout.identification.pmi import PMIParameters, identify
 from hubscout.identification.specs import describe_images
+from hubscout.settings import Settings
 from hubscout.tuning import read_tuned
 from registry.store import RegistryStore
+from tasks.labeling import label_starter_hub
 from tests.conftest import load_hub_model
 
 
 def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
     hub_summary, flow_settings, flow_data_dir, tmp_path
 ):
-    label_hub_flow()  # the labels are reused when the label test ran first
+    label_starter_hub(flow_settings)  # reused when the selection test labeled them first
     if not (flow_data_dir / "identification.json").is_file():  # run alone, not after it
         _identification(flow_data_dir)
     store = RegistryStore(flow_settings.registry_database_url)
     before = store.hub_version()
-    summary = publish_hub_flow(flow_data_dir)
-    assert summary["models"] == 6 and summary["hub_version"] == before + 1
-    assert sorted(summary["registered_now"]) == [  # the label stage registers nothing
+    specs = flow_settings.layout.specs
+    stage_specs = sorted(specs.rglob("*.npz"))  # what the identification stage stored
+    params = flow_data_dir / "params.yaml"
+    summary = publish_hub_flow(flow_data_dir, params)
+    # one version for the benchmarks and what the stages tuned, one for the models' artefacts
+    assert summary["models"] == 6 and summary["hub_version"] == before + 2
+    assert summary["failed"] == {}
+    assert sorted(specs.rglob("*.npz")) == stage_specs  # the jobs found every spec: none built
+    assert sorted(summary["registered_now"]) == [  # the stages register nothing
         "clf-colours", "clf-patterns", "gen-dark", "gen-light", "vlm-colours", "vlm-dark"
     ]  # fmt: skip
     hub = store.hub()
-    assert hub.version == before + 1
+    assert hub.version == before + 2
     assert sorted(m.name for m in hub.ready()) == [
         "clf-colours", "clf-patterns", "gen-dark", "gen-light", "vlm-colours", "vlm-dark"
     ]  # fmt: skip
@@ -48,7 +57,7 @@ def test_the_pipeline_outputs_become_one_hub_version_that_the_cli_answers_from(
         t for stage in stages for t in read_tuned(flow_settings.data_dir / stage / "tuned.json")
     ]
     assert hub.tuned == {t.kind: t for t in written}  # as the stages wrote them, unrounded
-    assert publish_hub_flow(flow_data_dir)["hub_version"] == hub.version  # nothing new
+    assert publish_hub_flow(flow_data_dir, params)["hub_version"] == hub.version  # nothing new
     store.close()
     # MLflow's Model Registry lists the whole hub, a version for each model's weights
     client = MlflowClient(flow_settings.mlflow_uri)
@@ -100,3 +109,15 @@ def _identification(flow_data_dir):
     from flows.identification import identification_flow
 
     identification_flow(flow_data_dir / "params.yaml", flow_data_dir / "identification.json")
+
+
+def test_the_benchmarks_published_are_the_named_ones_with_a_report(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    for name, value in (("identification", 1), ("selection", 2)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"value": value}))
+    assert benchmark_documents(settings, tmp_path, ("identification",)) == {
+        "identification": {"summary": {"value": 1}, "rows": []}
+    }
+    assert sorted(benchmark_documents(settings, tmp_path)) == ["identification", "selection"]
+    with pytest.raises(ConfigError, match=r"^no benchmark called pathway: name some of select"):
+        benchmark_documents(settings, tmp_path, ("pathway", "selection"))

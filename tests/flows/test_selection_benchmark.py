@@ -4,7 +4,6 @@ import mlflow
 import polars as pl
 import pytest
 
-from flows.label_hub import label_hub_flow
 from flows.selection_benchmark import selection_benchmark_flow
 from hubscout.selection.benchmark import bootstrap_intervals
 from hubscout.tuning import read_tuned
@@ -13,7 +12,6 @@ from hubscout.tuning import read_tuned
 def test_selection_benchmark_flow_reports_held_out_metrics(
     hub_summary, flow_settings, flow_data_dir
 ):
-    label_hub_flow()
     report = flow_data_dir / "selection.json"
     selection_benchmark_flow(flow_data_dir / "params.yaml", report)
     written = json.loads(report.read_text())
@@ -66,5 +64,6 @@ def test_selection_benchmark_flow_reports_held_out_metrics(
         "selection.json",
         "tuning_grid.json",
         "matching_grid.json",
+        "labels.png",
     } <= logged
     assert run.data.metrics["coverage.evaluation.recall"] == coverage["evaluation"]["recall"]

@@ -3,7 +3,6 @@ import json
 import mlflow
 import numpy as np
 
-from flows.label_hub import label_hub_flow
 from flows.train_pathway import pathway_benchmark_flow, train_pathway_flow
 from hubscout.data.store import World
 from tests.conftest import load_hub_model
@@ -12,7 +11,6 @@ METHODS = ["best_single", "uniform_ensemble", "selection_ensemble", "logme_top1"
 
 
 def test_a_pathway_is_trained_compared_saved_and_logged(hub_summary, flow_settings, flow_data_dir):
-    label_hub_flow()  # selection ranks by the labels
     result = train_pathway_flow("swatches", k=1, params_file=flow_data_dir / "params.yaml")
     rows = {row["method"]: row for row in result["table"]}
     assert list(rows) == METHODS
@@ -36,7 +34,6 @@ def test_a_pathway_is_trained_compared_saved_and_logged(hub_summary, flow_settin
 
 
 def test_the_benchmark_reports_every_task_and_method(hub_summary, flow_settings, flow_data_dir):
-    label_hub_flow()
     report = flow_data_dir / "pathway.json"
     result = pathway_benchmark_flow(flow_data_dir / "params.yaml", report)
     assert json.loads(report.read_text()) == result

@@ -98,7 +98,7 @@ def test_the_nightly_reruns_only_changed_benchmarks_and_publishes_them_once(repo
 
     path, env = repo
     registry = f"sqlite:///{path / 'data' / 'registry.db'}"
-    store = RegistryStore(registry)  # the labels stage published the starter labels
+    store = RegistryStore(registry)  # the stages register and publish nothing
     try:
         start = store.hub_version()
     finally:

@@ -3,8 +3,10 @@ import pytest
 
 from hubscout.data.store import World
 from hubscout.identification.benchmark import rkme_encoder_score
+from hubscout.identification.rkme import RKME
 from hubscout.identification.slices import split_slice, training_indices
 from hubscout.identification.specs import world_prompts
+from hubscout.identification.store import read_rkme, rkme_spec_path, write_rkme
 from hubscout.models import load_model
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
@@ -75,11 +77,11 @@ RKME_MODELS = ["vlm-colours", "vlm-dark", "clf-colours"]
 
 
 def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_space(
-    starter_data_dir,
+    starter_data_dir, tmp_path
 ):
     world = World(Settings().data_dir / "world")
     encoder = load_hub_model("starter:vlm-dark")
-    parts = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL)
+    parts = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL, tmp_path)
     catalog = {spec.name: spec for spec in (*VLMS, *CLASSIFIERS)}
     for name in RKME_MODELS:
         cut = split_slice(training_indices(catalog[name], world), 60, 50, 50, SMALL.seed)
@@ -92,25 +94,35 @@ def test_rkme_parts_hold_each_models_spec_queries_and_tuning_queries_in_one_spac
     assert parts.slices["vlm-dark"] != parts.slices["vlm-colours"]
     # vlm-colours and clf-colours saw every image: no slice has a model trained on none of it
     assert parts.disjoint == dict.fromkeys(set(parts.slices.values()), ())
+    # each spec is in the spec store at the address the per-model job computes for the
+    # model's training images; stored, it is read back, not fitted again
+    images = world.pool_images[cut.spec]  # clf-colours', the last of RKME_MODELS
+    path = rkme_spec_path(tmp_path, encoder.content_hash, images, 4, parts.gamma, SMALL.seed)
+    np.testing.assert_array_equal(read_rkme(path, parts.gamma).points, parts.specs[name].points)
+    marked = RKME(np.full((4, expected.shape[1]), 0.5), np.full(4, 0.25), parts.gamma)
+    write_rkme(path, marked)
+    again = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL, tmp_path)
+    np.testing.assert_array_equal(again.specs["clf-colours"].points, marked.points)
 
 
-def test_rkme_encoder_choice_scores_every_vlm_on_the_tuning_queries(starter_data_dir):
+def test_rkme_encoder_choice_scores_every_vlm_on_the_tuning_queries(starter_data_dir, tmp_path):
     layout = Settings().layout
     world = World(layout.world)
     choice = rkme_encoder_choice.fn(
-        ["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL, layout.hub_manifest
+        ["vlm-colours", "vlm-dark"], RKME_MODELS, world, SMALL, layout.hub_manifest, tmp_path
     )
     table = choice.table
     assert table.columns == ["model", "top1_slice", "open_set_auroc", "score"]
     assert table["score"].to_list() == sorted(table["score"], reverse=True)
     assert sorted(choice.parts) == ["vlm-colours", "vlm-dark"]
     for row in table.iter_rows(named=True):
-        parts = fit_rkme_parts(RKME_MODELS, load_hub_model(f"starter:{row['model']}"), world, SMALL)
+        encoder = load_hub_model(f"starter:{row['model']}")
+        parts = fit_rkme_parts(RKME_MODELS, encoder, world, SMALL, tmp_path / row["model"])
         expected = rkme_encoder_score(
             parts.specs, parts.slices, parts.tuning, parts.disjoint, SMALL.seed
         )
         assert row == {"model": row["model"]} | expected
-        kept = choice.parts[row["model"]]  # the specs the flow saves are these, not refitted
+        kept = choice.parts[row["model"]]  # the specs the flow keeps are these, not refitted
         assert kept.gamma == parts.gamma and kept.slices == parts.slices
         for name, spec in parts.specs.items():
             np.testing.assert_array_equal(kept.specs[name].points, spec.points)

@@ -1,15 +1,14 @@
 """The per-model job's pieces: which metrics score a model alone, an empty batch that starts
-no Ray, a stale stage spec, and a checkpoint changed after registration. The jobs themselves
-run in tests/flows/test_on_model_registered.py and tests/flows/test_process_registered.py."""
-
-import json
+no Ray, a spec found in the spec store, and a checkpoint changed after registration. The jobs
+themselves run in tests/flows/test_on_model_registered.py and
+tests/flows/test_process_registered.py."""
 
 import numpy as np
 
-from hubscout.identification.specs import spec_version, world_prompts
+from hubscout.identification.specs import GeneratorSpecification, spec_version, world_prompts
+from hubscout.identification.store import generator_spec_path
 from hubscout.params import IdentificationParams
 from hubscout.settings import Settings
-from hubscout.tuning import EncoderChoice
 from registry.sources import check_source
 from tasks.registered import (
     GeneratorReference,
@@ -19,10 +18,6 @@ from tasks.registered import (
     process_registered,
 )
 from tests.conftest import load_hub_model
-
-CHOICE = EncoderChoice(
-    chosen_on="t", reference_encoder="vlm-colours", style_weight=0.0, rkme_encoder="vlm-colours"
-)
 
 
 def test_pool_relative_metrics_are_left_to_the_benchmark():
@@ -35,25 +30,37 @@ def test_an_empty_batch_returns_nothing_without_starting_ray():
     assert process_registered.fn([]) == [] and not ray.is_initialized()
 
 
-def test_a_stage_spec_of_an_older_format_is_rebuilt_not_a_failure(fresh_data_dir):
+def test_a_generator_spec_in_the_spec_store_is_read_not_rebuilt(fresh_data_dir):
     settings = Settings()
-    stage = settings.layout.identification / "generators"
-    stage.mkdir(parents=True)
-    np.savez(stage / "gen-dark.spec.npz", images=np.zeros((1, 1, 4)))
-    (stage / "gen-dark.spec.json").write_text(json.dumps({"format": "generator-spec-v2"}))
     params = IdentificationParams(spec_prompts=2, per_prompt=2)
-    digest = check_source("starter:gen-dark", [], settings.layout.hub_manifest).content_hash
-    job = RegisteredJob(
-        "gen-dark", "starter:gen-dark", "generator", digest, settings,
-        GeneratorReference("vlm-colours", "starter:vlm-colours", 0.0), None, CHOICE, params,
-        (), 0,
-    )  # fmt: skip
-    result = _process(job)
-    assert result.failure is None
     prompts = world_prompts(2, params.seed)
     encoder = load_hub_model("starter:vlm-colours")
-    expected = spec_version(load_hub_model("starter:gen-dark").content_hash, encoder, 0.0, prompts)
-    assert result.spec.version == expected and result.spec.encoder == "vlm-colours"
+    generator_hash = load_hub_model("starter:gen-dark").content_hash
+    # what the identification stage left for this generator, encoder and style weight:
+    # descriptors no generation would make, so that reading it is told from rebuilding it
+    texts = encoder.encode_texts(prompts).astype(np.float32)
+    left = GeneratorSpecification(
+        "gen-dark", tuple(prompts), np.full((2, 1, texts.shape[1]), 0.5, np.float32), texts,
+        spec_version(generator_hash, encoder, 0.0, prompts), {}, 0.0,
+    )  # fmt: skip
+    left.save(generator_spec_path(settings.layout.specs, "gen-dark", left.version).parent)
+    digest = check_source("starter:gen-dark", [], settings.layout.hub_manifest).content_hash
+
+    def job(style_weight: float) -> RegisteredJob:
+        reference = GeneratorReference("vlm-colours", "starter:vlm-colours", style_weight)
+        return RegisteredJob(
+            "gen-dark", "starter:gen-dark", "generator", digest, settings, reference, None,
+            params, (), 0,
+        )  # fmt: skip
+
+    found = _process(job(0.0))
+    assert found.failure is None and found.spec.version == left.version
+    np.testing.assert_array_equal(found.spec.arrays["images"], left.image_embeddings)
+    built = _process(job(0.5))  # another style weight: another spec, built and stored
+    assert built.spec.version == spec_version(generator_hash, encoder, 0.5, prompts)
+    assert built.spec.arrays["images"].shape[:2] == (2, 2)  # 2 prompts x per_prompt images
+    stored = generator_spec_path(settings.layout.specs, "gen-dark", built.spec.version)
+    assert GeneratorSpecification.load(stored).version == built.spec.version
 
 
 def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
@@ -74,8 +81,7 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
 
     def job(source, digest):
         return RegisteredJob(
-            "clip", source, "vlm", digest, settings, None, None, None, IdentificationParams(),
-            (), 0,
+            "clip", source, "vlm", digest, settings, None, None, IdentificationParams(), (), 0,
         )  # fmt: skip
 
     weights.write_bytes(tiny_clip[1].read_bytes() + b"tampered")
@@ -85,7 +91,7 @@ def test_a_checkpoint_changed_or_re_pointed_after_registration_fails_its_model(
     monkeypatch.setenv("HUBSCOUT_REGISTRY_SOURCE_ROOTS", f'["{root}"]')  # ... and no longer
     narrowed = Settings()
     outside_roots = RegisteredJob(
-        "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None, None,
+        "clip", registered.source, "vlm", registered.content_hash, narrowed, None, None,
         IdentificationParams(), (), 0,
     )  # fmt: skip
     assert _process(outside_roots).failure.startswith("SourceOutsideRootsError: checkpoint ")

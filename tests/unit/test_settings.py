@@ -62,10 +62,9 @@ def test_load_settings_turns_a_bad_knob_into_one_config_error(data_dir, monkeypa
     assert load_settings(batch_size=8).batch_size == 8
 
 
-def test_the_layout_keeps_starter_labels_with_the_pipeline_and_others_apart(tmp_path):
+def test_the_layout_spells_every_path_under_the_data_dir(tmp_path):
     layout = Settings(data_dir=tmp_path).layout
-    assert layout.label_store("starter:vlm-colours") == tmp_path / "labels"
-    assert layout.label_store("open_clip:tiny@/m/a.pt") == tmp_path / "registered" / "labels"
+    assert layout.labels == tmp_path / "labels"  # every model's, starter or registered
     assert layout.world == tmp_path / "world" and layout.hub == tmp_path / "hub"
 
 
