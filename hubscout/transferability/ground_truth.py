@@ -5,12 +5,17 @@ regularisation C is chosen on the validation split from LINEAR_PROBE_GRID, the p
 refitted on train + validation and its accuracy is reported on the test split.
 """
 
-from dataclasses import dataclass
+import hashlib
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from hubscout.cache import cache_key, read_json, source_digest, write_json_atomic
 
 LINEAR_PROBE_GRID = (0.01, 0.1, 1.0, 10.0)
 GROUND_TRUTH_LINEAR_PROBE = "linear_probe"
@@ -39,6 +44,24 @@ def linear_probe(train: Split, val: Split, test: Split) -> ProbeResult:
     probe, chosen, best_accuracy = fit_linear_probe(train, val)
     accuracy = probe.score(test.features, test.labels)
     return ProbeResult(float(accuracy), chosen, float(best_accuracy))
+
+
+def cached_linear_probe(train: Split, val: Split, test: Split, cache_root: Path) -> ProbeResult:
+    """linear_probe of the splits, from the cache when the same features and labels were
+    probed by the same code before: the benchmark and the per-model job probe the same
+    models on the same tasks."""
+    digest = hashlib.sha256()
+    for array in (part for split in (train, val, test) for part in asdict(split).values()):
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    code = source_digest(sys.modules[__name__])
+    path = cache_root / "linear-probes" / f"{cache_key(code, digest.hexdigest())}.json"
+    stored = read_json(path)
+    if isinstance(stored, dict):
+        return ProbeResult(**stored)
+    result = linear_probe(train, val, test)
+    write_json_atomic(path, asdict(result))
+    return result
 
 
 def fit_linear_probe(train: Split, val: Split) -> tuple[Pipeline, float, float]:

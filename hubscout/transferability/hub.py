@@ -23,7 +23,7 @@ from hubscout.starter.evaluation import class_text_embeddings, zero_shot_scores
 from hubscout.transferability.ground_truth import (
     GROUND_TRUTH_LINEAR_PROBE,
     Split,
-    linear_probe,
+    cached_linear_probe,
 )
 from hubscout.transferability.suite import METRICS, score_pool
 from hubscout.transferability.target import SaturationWarning, Target
@@ -177,7 +177,7 @@ def benchmark_task(
         }
         labeled = np.concatenate([splits["train"].features, splits["val"].features])
         targets[name] = model_target(model, both, cache_root, sources, labeled)
-        probe = linear_probe(splits["train"], splits["val"], splits["test"])
+        probe = cached_linear_probe(splits["train"], splits["val"], splits["test"], cache_root)
         truth.append((name, probe.accuracy, probe.inverse_regularisation))
     scores = score_models(targets, metric_names, seed).with_columns(task=pl.lit(task))
     truth_frame = pl.DataFrame(

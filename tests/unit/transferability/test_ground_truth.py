@@ -1,6 +1,12 @@
 import numpy as np
+import pytest
 
-from hubscout.transferability.ground_truth import LINEAR_PROBE_GRID, Split, linear_probe
+from hubscout.transferability.ground_truth import (
+    LINEAR_PROBE_GRID,
+    Split,
+    cached_linear_probe,
+    linear_probe,
+)
 
 from .conftest import blobs
 
@@ -27,3 +33,21 @@ def test_the_probe_is_deterministic_and_leaves_its_inputs_alone():
     before = train.features.copy()
     assert linear_probe(train, val, test) == linear_probe(train, val, test)
     np.testing.assert_array_equal(train.features, before)
+
+
+def test_a_probe_of_the_same_features_and_labels_is_read_from_the_cache(tmp_path, monkeypatch):
+    from hubscout.transferability import ground_truth
+
+    train, val, test = splits(separation=1.0)
+    first = cached_linear_probe(train, val, test, tmp_path)
+    assert first == linear_probe(train, val, test)
+    assert len(list((tmp_path / "linear-probes").glob("*.json"))) == 1
+
+    def refuse(*_):
+        raise AssertionError("probed again although the result is cached")
+
+    monkeypatch.setattr(ground_truth, "linear_probe", refuse)
+    assert cached_linear_probe(train, val, test, tmp_path) == first
+    moved = Split(test.features, np.roll(test.labels, 1))  # same features, other labels
+    with pytest.raises(AssertionError, match="probed again"):
+        cached_linear_probe(train, val, moved, tmp_path)
