@@ -35,4 +35,4 @@ def label_starter_hub(settings: Settings) -> pl.DataFrame:
     entries = read_manifest(settings.layout.hub_manifest).models
     names = [e.name for e in entries if e.kind in ("vlm", "classifier")]
     label_models([f"starter:{name}" for name in names], settings.layout.world, settings)
-    return read_labels(settings).filter(pl.col("model_id").is_in(names))
+    return read_labels(settings, names)

@@ -7,6 +7,7 @@ it is, so labeling the hub after adding a model computes only the new model's la
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,9 +129,14 @@ def label_model(
     return LabelResult(model_id, table, path, computed=True)
 
 
-def read_labels(settings: Settings) -> pl.DataFrame:
-    """Every stored label, concatenated."""
-    files = sorted(settings.layout.labels.glob("*.parquet"))
+def read_labels(settings: Settings, model_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    """The stored labels of `model_ids` (default: every stored label), concatenated; only
+    their files are read, however many other models the store holds."""
+    folder = settings.layout.labels
+    if model_ids is None:
+        files = sorted(folder.glob("*.parquet"))
+    else:
+        files = [path for m in model_ids if (path := folder / f"{m}.parquet").is_file()]
     if not files:
         raise SourceError("no model is labeled yet: run `hubscout label <model>` or `make demo`")
     return pl.concat([pl.read_parquet(f) for f in files])

@@ -38,6 +38,8 @@ def test_labels_are_computed_once_and_adding_a_model_touches_only_it(fresh_data_
 
     labels = read_labels(settings)
     assert set(labels["model_id"]) == {"vlm-colours", "clf-colours"}
+    only = read_labels(settings, ["clf-colours", "never-labeled"])
+    assert only.equals(added.table)  # that model's file alone; one never labeled is absent
     colours = labels.filter(pl.col("model_id") == "clf-colours")
     assert set(colours.filter(pl.col("metric") == "covered")["node_id"]) >= {
         "crimson",
